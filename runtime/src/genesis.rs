@@ -1,0 +1,95 @@
+//! Genesis presets: `development` (Alice alone) and `local_testnet` (Alice, Bob, Charlie and
+//! Dave, the 4-validator testnet). Both prefund the well-known dev accounts in AICC and AICG.
+
+use crate::{
+	currency::UNIT, AccountId, AicgConfig, AuraConfig, Balance, BalancesConfig, GrandpaConfig,
+	RuntimeGenesisConfig, SudoConfig,
+};
+use alloc::{vec, vec::Vec};
+use frame_support::build_struct_json_patch;
+use serde_json::Value;
+use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_consensus_grandpa::AuthorityId as GrandpaId;
+use sp_genesis_builder::{self, PresetId};
+use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+
+/// AICC given to each prefunded dev account.
+pub const DEV_AICC_ENDOWMENT: Balance = 1_000_000 * UNIT;
+/// AICG given to each prefunded dev account.
+pub const DEV_AICG_ENDOWMENT: Balance = 10_000 * UNIT;
+
+/// The validators of a preset: block authoring (sr25519) and finality (ed25519) keys.
+fn authorities(names: &[(Sr25519Keyring, Ed25519Keyring)]) -> Vec<(AuraId, GrandpaId)> {
+	names.iter().map(|(sr, ed)| (sr.public().into(), ed.public().into())).collect()
+}
+
+/// The accounts prefunded in every preset: Alice to Ferdie and their `//stash` accounts.
+pub fn dev_accounts() -> Vec<AccountId> {
+	Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect()
+}
+
+fn genesis(
+	validators: Vec<(AuraId, GrandpaId)>,
+	endowed: Vec<AccountId>,
+	root: AccountId,
+) -> Value {
+	build_struct_json_patch!(RuntimeGenesisConfig {
+		balances: BalancesConfig {
+			balances: endowed.iter().cloned().map(|a| (a, DEV_AICC_ENDOWMENT)).collect::<Vec<_>>(),
+		},
+		aicg: AicgConfig {
+			balances: endowed.iter().cloned().map(|a| (a, DEV_AICG_ENDOWMENT)).collect::<Vec<_>>(),
+		},
+		aura: AuraConfig {
+			authorities: validators.iter().map(|(aura, _)| aura.clone()).collect::<Vec<_>>(),
+		},
+		grandpa: GrandpaConfig {
+			authorities: validators
+				.iter()
+				.map(|(_, grandpa)| (grandpa.clone(), 1))
+				.collect::<Vec<_>>(),
+		},
+		sudo: SudoConfig { key: Some(root) },
+	})
+}
+
+/// Single-validator development chain: Alice authors and finalizes every block.
+pub fn development_config_genesis() -> Value {
+	genesis(
+		authorities(&[(Sr25519Keyring::Alice, Ed25519Keyring::Alice)]),
+		dev_accounts(),
+		Sr25519Keyring::Alice.to_account_id(),
+	)
+}
+
+/// Four-validator local testnet (zombienet rewrites these authorities with its own keys).
+pub fn local_testnet_genesis() -> Value {
+	genesis(
+		authorities(&[
+			(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+			(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+			(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+			(Sr25519Keyring::Dave, Ed25519Keyring::Dave),
+		]),
+		dev_accounts(),
+		Sr25519Keyring::Alice.to_account_id(),
+	)
+}
+
+/// The JSON patch of the named preset, if there is one.
+pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
+	let patch = match id.as_ref() {
+		sp_genesis_builder::DEV_RUNTIME_PRESET => development_config_genesis(),
+		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET => local_testnet_genesis(),
+		_ => return None,
+	};
+	serde_json::to_string(&patch).ok().map(|json| json.into_bytes())
+}
+
+/// The names of the presets this runtime provides.
+pub fn preset_names() -> Vec<PresetId> {
+	vec![
+		PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
+		PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
+	]
+}
