@@ -15,7 +15,9 @@ pub fn properties() -> sc_chain_spec::Properties {
 }
 
 fn wasm_binary() -> Result<&'static [u8], String> {
-	WASM_BINARY.ok_or_else(|| "the runtime Wasm binary is not available (built with SKIP_WASM_BUILD?)".to_string())
+	WASM_BINARY.ok_or_else(|| {
+		"the runtime Wasm binary is not available (built with SKIP_WASM_BUILD?)".to_string()
+	})
 }
 
 /// `--dev`: Alice alone authors and finalizes blocks.

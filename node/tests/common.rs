@@ -46,8 +46,8 @@ mod tempdir {
 				.duration_since(std::time::UNIX_EPOCH)
 				.map(|d| d.as_nanos())
 				.unwrap_or_default();
-			let path = std::env::temp_dir()
-				.join(format!("{prefix}-{}-{nanos}", std::process::id()));
+			let path =
+				std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
 			std::fs::create_dir_all(&path)?;
 			Ok(Self(path))
 		}

@@ -49,9 +49,9 @@ fn dev_node_produces_and_finalizes_blocks_and_serves_rpc() {
 
 /// Storage key of a `Blake2_128Concat` map entry.
 fn map_key(pallet: &str, item: &str, account: &[u8]) -> String {
-	let mut key = sp_core::twox_128(pallet.as_bytes()).to_vec();
-	key.extend(sp_core::twox_128(item.as_bytes()));
-	key.extend(sp_core::blake2_128(account));
+	let mut key = sp_io::hashing::twox_128(pallet.as_bytes()).to_vec();
+	key.extend(sp_io::hashing::twox_128(item.as_bytes()));
+	key.extend(sp_io::hashing::blake2_128(account));
 	key.extend(account);
 	format!("0x{}", sp_core::hexdisplay::HexDisplay::from(&key))
 }

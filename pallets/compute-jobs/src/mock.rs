@@ -1,0 +1,254 @@
+//! A runtime for the jobs pallet's tests: System, Balances, the registry and the jobs pallet.
+
+use crate::{self as pallet_compute_jobs, ValidatorWorkers};
+use aicchain_primitives::{
+	JobRequirements, ModelKind, NodeSpec, QuantisedMetrics, Region, SustainabilityPreference,
+	TrainingSpec,
+};
+use core::cell::RefCell;
+use frame_support::{derive_impl, parameter_types, traits::ConstU32};
+use sp_core::H256;
+use sp_runtime::{BuildStorage, Perbill, Percent};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+pub type AccountId = u64;
+pub type Balance = u128;
+
+pub const USER: AccountId = 1;
+pub const POOR_USER: AccountId = 2;
+/// Providers (node owners) and their nodes' worker keys.
+pub const SOLAR_A: AccountId = 11;
+pub const SOLAR_B: AccountId = 12;
+pub const GRID: AccountId = 13;
+pub const SOLAR_A_WORKER: AccountId = 21;
+pub const SOLAR_B_WORKER: AccountId = 22;
+pub const GRID_WORKER: AccountId = 23;
+/// Validators' worker keys.
+pub const V1: AccountId = 31;
+pub const V2: AccountId = 32;
+pub const V3: AccountId = 33;
+pub const OUTSIDER: AccountId = 99;
+pub const FUND: AccountId = 1_000;
+
+pub const UNIT: Balance = 1_000_000;
+pub const BOND: Balance = 1_000 * UNIT;
+pub const INITIAL: Balance = 100_000 * UNIT;
+pub const FUND_INITIAL: Balance = 10_000 * UNIT;
+pub const PROPOSAL_WINDOW: u64 = 3;
+pub const RESULT_TIMEOUT: u64 = 20;
+pub const ATTESTATION_WINDOW: u64 = 5;
+
+thread_local! {
+	static VALIDATORS: RefCell<Vec<AccountId>> = RefCell::new(vec![V1, V2, V3]);
+}
+
+/// The validator set of the mock: a thread-local list tests can change.
+pub struct MockValidators;
+impl MockValidators {
+	pub fn set(workers: Vec<AccountId>) {
+		VALIDATORS.with(|v| *v.borrow_mut() = workers);
+	}
+}
+impl ValidatorWorkers<AccountId> for MockValidators {
+	fn is_validator_worker(who: &AccountId) -> bool {
+		VALIDATORS.with(|v| v.borrow().contains(who))
+	}
+	fn count() -> u32 {
+		VALIDATORS.with(|v| v.borrow().len() as u32)
+	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn add_for_benchmark(who: &AccountId) {
+		VALIDATORS.with(|v| v.borrow_mut().push(*who));
+	}
+}
+
+#[frame_support::runtime]
+mod runtime {
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Test;
+
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+	#[runtime::pallet_index(1)]
+	pub type Balances = pallet_balances;
+	#[runtime::pallet_index(2)]
+	pub type Registry = pallet_compute_registry;
+	#[runtime::pallet_index(3)]
+	pub type ComputeJobs = pallet_compute_jobs;
+}
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type Balance = Balance;
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type ExistentialDeposit = frame_support::traits::ConstU128<1>;
+}
+
+parameter_types! {
+	pub const NodeBond: Balance = BOND;
+	pub const HeartbeatTimeout: u64 = 100;
+	pub const UnbondingPeriod: u64 = 10;
+	pub const CommunityFund: AccountId = FUND;
+	pub const ProposalWindow: u64 = PROPOSAL_WINDOW;
+	pub const ResultTimeout: u64 = RESULT_TIMEOUT;
+	pub const AttestationWindow: u64 = ATTESTATION_WINDOW;
+	pub const ProviderShare: Perbill = Perbill::from_percent(90);
+	pub const RenewableBonus: Perbill = Perbill::from_percent(5);
+	pub const SlashOnFailure: Perbill = Perbill::from_percent(10);
+}
+
+impl pallet_compute_registry::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type NodeBond = NodeBond;
+	type MaxNodes = ConstU32<16>;
+	type MaxNodesPerOwner = ConstU32<4>;
+	type MaxNodesPerClass = ConstU32<8>;
+	type MaxJobsPerNode = ConstU32<2>;
+	type HeartbeatTimeout = HeartbeatTimeout;
+	type UnbondingPeriod = UnbondingPeriod;
+	type WeightInfo = ();
+}
+
+impl pallet_compute_jobs::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Validators = MockValidators;
+	type CommunityFund = CommunityFund;
+	type MinJobGpus = ConstU32<4>;
+	type MaxJobGpus = ConstU32<16>;
+	type MinBandwidthMbps = ConstU32<50>;
+	type MaxBandwidthMbps = ConstU32<200>;
+	type MinLatencyMs = ConstU32<5>;
+	type MaxLatencyMs = ConstU32<20>;
+	type MaxGpuHours = ConstU32<1_000>;
+	type MaxEpochs = ConstU32<1_000>;
+	type MaxValidators = ConstU32<8>;
+	type MaxDeadlinesPerBlock = ConstU32<4>;
+	type MaxFallbackCandidates = ConstU32<8>;
+	type ProposalWindow = ProposalWindow;
+	type ResultTimeout = ResultTimeout;
+	type AttestationWindow = AttestationWindow;
+	type ProviderShare = ProviderShare;
+	type RenewableBonus = RenewableBonus;
+	type SlashOnFailure = SlashOnFailure;
+	type EnergyPerGpuHourWh = ConstU32<400>;
+	type ReferenceGridIntensity = ConstU32<475>;
+	type WeightInfo = ();
+}
+
+/// A node spec: `gpus` GPUs, 150 Mbps, 10 ms, `price` per GPU-hour.
+pub fn spec(gpus: u32, price: Balance, renewable: u8, carbon: u32) -> NodeSpec<Balance> {
+	NodeSpec {
+		gpu_count: gpus,
+		gpu_memory_gib: 80,
+		bandwidth_mbps: 150,
+		latency_ms: 10,
+		region: Region::truncate_from(b"eu-west".to_vec()),
+		renewable_share: Percent::from_percent(renewable),
+		carbon_intensity: carbon,
+		price_per_gpu_hour: price,
+	}
+}
+
+/// The seed demo's job: 8 GPUs, 100 Mbps, 15 ms, 10 GPU-hours, credit-scoring MLP.
+pub fn demo_requirements() -> JobRequirements {
+	JobRequirements {
+		gpus: 8,
+		min_bandwidth_mbps: 100,
+		max_latency_ms: 15,
+		gpu_hours: 10,
+		sustainability: SustainabilityPreference::PreferRenewable,
+		training: Some(TrainingSpec {
+			dataset: H256::repeat_byte(1),
+			model: ModelKind::MlpClassifier,
+			hidden_units: 32,
+			hidden_layers: 2,
+			learning_rate_millionths: 1_000,
+			epochs: 20,
+			seed: 7,
+		}),
+	}
+}
+
+pub fn metrics() -> QuantisedMetrics {
+	QuantisedMetrics {
+		score: Perbill::from_percent(87),
+		loss_millionths: 310_000,
+		eval_samples: 200,
+	}
+}
+
+#[derive(Default)]
+pub struct ExtBuilder;
+
+impl ExtBuilder {
+	pub fn build(self) -> sp_io::TestExternalities {
+		MockValidators::set(vec![V1, V2, V3]);
+		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+		pallet_balances::GenesisConfig::<Test> {
+			balances: vec![
+				(USER, INITIAL),
+				(POOR_USER, 10 * UNIT),
+				(SOLAR_A, INITIAL),
+				(SOLAR_B, INITIAL),
+				(GRID, INITIAL),
+				(V1, INITIAL),
+				(V2, INITIAL),
+				(V3, INITIAL),
+				(OUTSIDER, INITIAL),
+				(FUND, FUND_INITIAL),
+			],
+			..Default::default()
+		}
+		.assimilate_storage(&mut storage)
+		.unwrap();
+		let mut ext = sp_io::TestExternalities::new(storage);
+		ext.execute_with(|| System::set_block_number(1));
+		ext
+	}
+
+	/// Runs `test`, then both pallets' invariants and a check that no AICC was minted or burnt.
+	pub fn build_and_execute(self, test: impl FnOnce()) {
+		self.build().execute_with(|| {
+			let issuance = pallet_balances::TotalIssuance::<Test>::get();
+			test();
+			Registry::do_try_state().expect("registry invariants hold");
+			ComputeJobs::do_try_state().expect("jobs invariants hold");
+			assert_eq!(
+				pallet_balances::TotalIssuance::<Test>::get(),
+				issuance,
+				"total issuance changed"
+			);
+		});
+	}
+}
+
+/// Advances to block `n`, running `on_initialize` of the jobs pallet on the way.
+pub fn run_to_block(n: u64) {
+	use frame_support::traits::Hooks;
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		ComputeJobs::on_initialize(next);
+	}
+}

@@ -1,0 +1,610 @@
+use crate::{mock::*, *};
+use aicchain_primitives::{NodeSpec, SustainabilityPreference, TrainingSpec};
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::fungible::{Inspect, InspectHold},
+};
+use sp_runtime::{DispatchError, Percent};
+
+type Error = crate::Error<Test>;
+const BUDGET: Balance = 200 * UNIT;
+
+/// Registers the seed demo's three nodes: two solar, one on grid power. Returns their ids.
+fn demo_nodes() -> (NodeId, NodeId, NodeId) {
+	let register = |owner, worker, spec| {
+		let id = pallet_compute_registry::NextNodeId::<Test>::get();
+		assert_ok!(Registry::register_node(RuntimeOrigin::signed(owner), spec, worker));
+		id
+	};
+	(
+		register(SOLAR_A, SOLAR_A_WORKER, spec(8, 2 * UNIT, 90, 40)),
+		register(SOLAR_B, SOLAR_B_WORKER, spec(16, 3 * UNIT, 80, 60)),
+		register(GRID, GRID_WORKER, spec(8, 2 * UNIT, 0, 475)),
+	)
+}
+
+fn submit(budget: Balance) -> JobId {
+	let id = NextJobId::<Test>::get();
+	assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), demo_requirements(), budget));
+	id
+}
+
+fn escrow(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &who)
+}
+
+fn status(job: JobId) -> JobStatus<Balance> {
+	Jobs::<Test>::get(job).expect("job").status
+}
+
+/// Submits the demo job and assigns it to `node` by a majority of proposals.
+fn assigned_job(node: NodeId) -> JobId {
+	let job = submit(BUDGET);
+	assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, node));
+	assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), job, node));
+	job
+}
+
+fn submitted_result(node: NodeId, worker: AccountId) -> JobId {
+	let job = assigned_job(node);
+	assert_ok!(ComputeJobs::submit_result(
+		RuntimeOrigin::signed(worker),
+		job,
+		H256::repeat_byte(9),
+		metrics()
+	));
+	job
+}
+
+// ---- submit_job ----
+
+#[test]
+fn submit_job_holds_the_budget_and_queues_the_proposal_deadline() {
+	ExtBuilder::default().build_and_execute(|| {
+		let job = submit(BUDGET);
+		let stored = Jobs::<Test>::get(job).expect("stored");
+		assert_eq!(stored.owner, USER);
+		assert_eq!(stored.budget, BUDGET);
+		assert_eq!(stored.status, JobStatus::Pending);
+		assert_eq!(stored.deadline, 1 + PROPOSAL_WINDOW);
+		assert_eq!(Deadlines::<Test>::get(1 + PROPOSAL_WINDOW).into_inner(), vec![job]);
+		assert_eq!(escrow(USER), BUDGET);
+		assert_eq!(Balances::balance(&USER), INITIAL - BUDGET);
+		System::assert_last_event(
+			Event::JobSubmitted { job_id: job, who: USER, budget: BUDGET }.into(),
+		);
+	});
+}
+
+#[test]
+fn submit_job_rejects_out_of_range_requirements() {
+	ExtBuilder::default().build_and_execute(|| {
+		let cases: Vec<(JobRequirements, Error)> = vec![
+			(JobRequirements { gpus: 3, ..demo_requirements() }, Error::GpusOutOfRange),
+			(JobRequirements { gpus: 17, ..demo_requirements() }, Error::GpusOutOfRange),
+			(
+				JobRequirements { min_bandwidth_mbps: 49, ..demo_requirements() },
+				Error::BandwidthOutOfRange,
+			),
+			(
+				JobRequirements { min_bandwidth_mbps: 201, ..demo_requirements() },
+				Error::BandwidthOutOfRange,
+			),
+			(
+				JobRequirements { max_latency_ms: 4, ..demo_requirements() },
+				Error::LatencyOutOfRange,
+			),
+			(
+				JobRequirements { max_latency_ms: 21, ..demo_requirements() },
+				Error::LatencyOutOfRange,
+			),
+			(JobRequirements { gpu_hours: 0, ..demo_requirements() }, Error::GpuHoursOutOfRange),
+			(
+				JobRequirements { gpu_hours: 1_001, ..demo_requirements() },
+				Error::GpuHoursOutOfRange,
+			),
+		];
+		for (req, error) in cases {
+			assert_noop!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), req, BUDGET), error);
+		}
+		let training = demo_requirements().training.expect("training spec");
+		for broken in [
+			TrainingSpec { epochs: 0, ..training.clone() },
+			TrainingSpec { epochs: 1_001, ..training.clone() },
+			TrainingSpec { hidden_units: 0, ..training.clone() },
+			TrainingSpec { hidden_layers: 0, ..training.clone() },
+			TrainingSpec { learning_rate_millionths: 0, ..training.clone() },
+		] {
+			let req = JobRequirements { training: Some(broken), ..demo_requirements() };
+			assert_noop!(
+				ComputeJobs::submit_job(RuntimeOrigin::signed(USER), req, BUDGET),
+				Error::InvalidTrainingSpec
+			);
+		}
+	});
+}
+
+#[test]
+fn submit_job_rejects_bad_origin_zero_budget_and_missing_funds() {
+	ExtBuilder::default().build_and_execute(|| {
+		assert_noop!(
+			ComputeJobs::submit_job(RuntimeOrigin::none(), demo_requirements(), BUDGET),
+			DispatchError::BadOrigin
+		);
+		assert_noop!(
+			ComputeJobs::submit_job(RuntimeOrigin::signed(USER), demo_requirements(), 0),
+			Error::ZeroBudget
+		);
+		assert_noop!(
+			ComputeJobs::submit_job(RuntimeOrigin::signed(POOR_USER), demo_requirements(), BUDGET),
+			Error::InsufficientBalance
+		);
+	});
+}
+
+#[test]
+fn submit_job_spills_into_later_blocks_then_reports_a_full_queue() {
+	ExtBuilder::default().build_and_execute(|| {
+		// 4 blocks × 4 deadlines fit; the 17th job finds no room.
+		for _ in 0..16 {
+			submit(UNIT);
+		}
+		for block in 0..4 {
+			assert_eq!(Deadlines::<Test>::decode_len(1 + PROPOSAL_WINDOW + block), Some(4));
+		}
+		assert_noop!(
+			ComputeJobs::submit_job(RuntimeOrigin::signed(USER), demo_requirements(), UNIT),
+			Error::DeadlineQueueFull
+		);
+	});
+}
+
+// ---- cancel_job ----
+
+#[test]
+fn cancel_job_refunds_a_pending_job() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		let job = submit(BUDGET);
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, a));
+		assert_ok!(ComputeJobs::cancel_job(RuntimeOrigin::signed(USER), job));
+		assert_eq!(status(job), JobStatus::Cancelled);
+		assert_eq!(escrow(USER), 0);
+		assert_eq!(Balances::balance(&USER), INITIAL);
+		assert!(!Proposals::<Test>::contains_key(job));
+		System::assert_last_event(Event::JobCancelled { job_id: job, refund: BUDGET }.into());
+		// The stale deadline entry is ignored.
+		run_to_block(1 + PROPOSAL_WINDOW);
+		assert_eq!(status(job), JobStatus::Cancelled);
+	});
+}
+
+#[test]
+fn cancel_job_errors() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		assert_noop!(ComputeJobs::cancel_job(RuntimeOrigin::signed(USER), 7), Error::JobNotFound);
+		let job = submit(BUDGET);
+		assert_noop!(
+			ComputeJobs::cancel_job(RuntimeOrigin::signed(OUTSIDER), job),
+			Error::NotJobOwner
+		);
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, a));
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), job, a));
+		assert_noop!(
+			ComputeJobs::cancel_job(RuntimeOrigin::signed(USER), job),
+			Error::JobNotPending
+		);
+	});
+}
+
+// ---- propose_assignment ----
+
+#[test]
+fn a_majority_of_proposals_assigns_the_node() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		let job = submit(BUDGET);
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, a));
+		System::assert_last_event(
+			Event::AssignmentProposed { job_id: job, node_id: a, proposer: V1 }.into(),
+		);
+		assert_eq!(status(job), JobStatus::Pending);
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), job, a));
+		// 8 GPUs × 10 h × 2 UNIT.
+		let cost = 160 * UNIT;
+		assert_eq!(status(job), JobStatus::Assigned { node: a, cost });
+		System::assert_last_event(
+			Event::JobAssigned { job_id: job, node_id: a, cost, rule: AssignmentRule::Majority }
+				.into(),
+		);
+		assert_eq!(pallet_compute_registry::Nodes::<Test>::get(a).map(|n| n.active_jobs), Some(1));
+		assert_eq!(Jobs::<Test>::get(job).map(|j| j.deadline), Some(1 + RESULT_TIMEOUT));
+		assert!(!Proposals::<Test>::contains_key(job));
+	});
+}
+
+#[test]
+fn propose_assignment_rejects_outsiders_and_repeats() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (a, b, _) = demo_nodes();
+		let job = submit(BUDGET);
+		assert_noop!(
+			ComputeJobs::propose_assignment(RuntimeOrigin::signed(OUTSIDER), job, a),
+			Error::NotValidatorWorker
+		);
+		assert_noop!(
+			ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), 99, a),
+			Error::JobNotFound
+		);
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, a));
+		assert_noop!(
+			ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, b),
+			Error::AlreadyProposed
+		);
+		assert_ok!(ComputeJobs::cancel_job(RuntimeOrigin::signed(USER), job));
+		assert_noop!(
+			ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), job, a),
+			Error::JobNotPending
+		);
+	});
+}
+
+#[test]
+fn propose_assignment_enforces_every_hard_constraint() {
+	ExtBuilder::default().build_and_execute(|| {
+		let register = |owner, worker, spec| {
+			let id = pallet_compute_registry::NextNodeId::<Test>::get();
+			assert_ok!(Registry::register_node(RuntimeOrigin::signed(owner), spec, worker));
+			id
+		};
+		let few_gpus = register(SOLAR_A, 201, spec(4, UNIT, 90, 40));
+		let slow = register(SOLAR_A, 202, NodeSpec { bandwidth_mbps: 60, ..spec(8, UNIT, 90, 40) });
+		let laggy = register(SOLAR_A, 203, NodeSpec { latency_ms: 18, ..spec(8, UNIT, 90, 40) });
+		let dear = register(SOLAR_B, 204, spec(8, 100 * UNIT, 90, 40));
+		let grid = register(SOLAR_B, 205, spec(8, UNIT, 0, 475));
+		let job = submit(BUDGET);
+		let propose = |node| ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, node);
+		assert_noop!(propose(999), Error::NodeNotFound);
+		assert_noop!(propose(few_gpus), Error::TooFewGpus);
+		assert_noop!(propose(slow), Error::BandwidthTooLow);
+		assert_noop!(propose(laggy), Error::LatencyTooHigh);
+		assert_noop!(propose(dear), Error::PriceAboveBudget);
+
+		let green_job = NextJobId::<Test>::get();
+		let req = JobRequirements {
+			sustainability: SustainabilityPreference::RenewableOnly(Percent::from_percent(50)),
+			..demo_requirements()
+		};
+		assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), req, BUDGET));
+		assert_noop!(
+			ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), green_job, grid),
+			Error::NotRenewableEnough
+		);
+
+		// Liveness: 100 blocks without a heartbeat.
+		frame_system::Pallet::<Test>::set_block_number(102);
+		assert_noop!(propose(grid), Error::NodeNotLive);
+		assert_ok!(Registry::heartbeat(RuntimeOrigin::signed(205), grid));
+		assert_ok!(propose(grid));
+
+		// Capacity: two running jobs fill a node (MaxJobsPerNode = 2).
+		for _ in 0..2 {
+			let other = submit(BUDGET);
+			assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), other, grid));
+			assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V3), other, grid));
+		}
+		let third = submit(BUDGET);
+		assert_noop!(
+			ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), third, grid),
+			Error::NoFreeCapacity
+		);
+
+		// Deregistered nodes are not active.
+		assert_ok!(Registry::heartbeat(RuntimeOrigin::signed(201), few_gpus));
+		assert_ok!(Registry::deregister_node(RuntimeOrigin::signed(SOLAR_A), few_gpus));
+		let small_job = NextJobId::<Test>::get();
+		let req = JobRequirements { gpus: 4, ..demo_requirements() };
+		assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), req, BUDGET));
+		assert_noop!(
+			ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), small_job, few_gpus),
+			Error::NodeNotActive
+		);
+	});
+}
+
+// ---- deadlines: plurality, fallback, expiry ----
+
+#[test]
+fn window_end_assigns_the_plurality_node() {
+	ExtBuilder::default().build_and_execute(|| {
+		MockValidators::set(vec![V1, V2, V3, 34, 35]);
+		let (a, b, _) = demo_nodes();
+		let job = submit(300 * UNIT);
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, b));
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), job, b));
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V3), job, a));
+		run_to_block(1 + PROPOSAL_WINDOW);
+		// Two of five validators chose b: no majority, but the most votes. 16 GPUs × 3 UNIT × 80.
+		assert_eq!(status(job), JobStatus::Assigned { node: b, cost: 240 * UNIT });
+		System::assert_last_event(
+			Event::JobAssigned {
+				job_id: job,
+				node_id: b,
+				cost: 240 * UNIT,
+				rule: AssignmentRule::Plurality,
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn window_end_without_proposals_uses_the_fixed_point_fallback() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (a, _, grid) = demo_nodes();
+		let job = submit(BUDGET);
+		run_to_block(1 + PROPOSAL_WINDOW);
+		// Same price as the grid node, far less carbon: the solar node wins.
+		assert_eq!(status(job), JobStatus::Assigned { node: a, cost: 160 * UNIT });
+		assert_ne!(a, grid);
+		System::assert_last_event(
+			Event::JobAssigned {
+				job_id: job,
+				node_id: a,
+				cost: 160 * UNIT,
+				rule: AssignmentRule::Fallback,
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn window_end_with_no_eligible_node_expires_and_refunds() {
+	ExtBuilder::default().build_and_execute(|| {
+		let job = submit(BUDGET);
+		run_to_block(1 + PROPOSAL_WINDOW);
+		assert_eq!(status(job), JobStatus::Expired);
+		assert_eq!(Balances::balance(&USER), INITIAL);
+		System::assert_last_event(Event::JobExpired { job_id: job, refund: BUDGET }.into());
+	});
+}
+
+// ---- submit_result ----
+
+#[test]
+fn submit_result_from_the_assigned_worker_opens_attestation() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		let job = assigned_job(a);
+		let hash = H256::repeat_byte(9);
+		assert_ok!(ComputeJobs::submit_result(
+			RuntimeOrigin::signed(SOLAR_A_WORKER),
+			job,
+			hash,
+			metrics()
+		));
+		assert_eq!(
+			status(job),
+			JobStatus::ResultSubmitted {
+				node: a,
+				cost: 160 * UNIT,
+				model_hash: hash,
+				metrics: metrics()
+			}
+		);
+		assert_eq!(Jobs::<Test>::get(job).map(|j| j.deadline), Some(1 + ATTESTATION_WINDOW));
+		System::assert_last_event(
+			Event::ResultSubmitted {
+				job_id: job,
+				node_id: a,
+				model_hash: hash,
+				metrics: metrics(),
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn submit_result_errors() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		let hash = H256::repeat_byte(9);
+		let result =
+			|who, job, m| ComputeJobs::submit_result(RuntimeOrigin::signed(who), job, hash, m);
+		assert_noop!(result(SOLAR_A_WORKER, 5, metrics()), Error::JobNotFound);
+		let pending = submit(BUDGET);
+		assert_noop!(result(SOLAR_A_WORKER, pending, metrics()), Error::JobNotAssigned);
+		let job = assigned_job(a);
+		assert_noop!(result(GRID_WORKER, job, metrics()), Error::NotAssignedWorker);
+		assert_noop!(result(SOLAR_A, job, metrics()), Error::NotAssignedWorker);
+		let empty = QuantisedMetrics { eval_samples: 0, ..metrics() };
+		assert_noop!(result(SOLAR_A_WORKER, job, empty), Error::InvalidMetrics);
+	});
+}
+
+// ---- attest and settlement ----
+
+#[test]
+fn majority_acceptance_settles_90_10_with_bonus_and_receipt() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		let job = submitted_result(a, SOLAR_A_WORKER);
+		let provider_before = Balances::balance(&SOLAR_A);
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+		System::assert_last_event(
+			Event::ResultAttested { job_id: job, verifier: V1, accepted: true }.into(),
+		);
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
+
+		// cost 160; provider 90% = 144; fund 10% = 16; bonus 90% renewable × 5% × 160 = 7.2.
+		let (cost, provider_amount, fund_amount) = (160 * UNIT, 144 * UNIT, 16 * UNIT);
+		let bonus = 7_200_000;
+		assert_eq!(status(job), JobStatus::Settled { node: a });
+		assert_eq!(Balances::balance(&USER), INITIAL - cost);
+		assert_eq!(escrow(USER), 0);
+		assert_eq!(Balances::balance(&SOLAR_A), provider_before + provider_amount + bonus);
+		assert_eq!(Balances::balance(&FUND), FUND_INITIAL + fund_amount - bonus);
+		let receipt = Receipts::<Test>::get(job).expect("receipt");
+		assert_eq!(receipt.cost, cost);
+		assert_eq!(receipt.saving, BUDGET - cost);
+		assert_eq!(receipt.renewable_bonus, bonus);
+		// 80 GPU-hours × 400 Wh = 32 kWh; 40 g/kWh → 1,280 g; reference 475 g/kWh → 15,200 g.
+		assert_eq!(receipt.energy_wh, 32_000);
+		assert_eq!(receipt.carbon_grams, 1_280);
+		assert_eq!(receipt.carbon_reduction_grams, 13_920);
+		assert_eq!(receipt.model_hash, H256::repeat_byte(9));
+		let node = pallet_compute_registry::Nodes::<Test>::get(a).expect("node");
+		assert_eq!((node.active_jobs, node.completed_jobs), (0, 1));
+		System::assert_has_event(
+			Event::JobSettled {
+				job_id: job,
+				node_id: a,
+				provider: SOLAR_A,
+				cost,
+				provider_amount,
+				fund_amount,
+				renewable_bonus: bonus,
+				refund: BUDGET - cost,
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn majority_rejection_refunds_and_slashes() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		let job = submitted_result(a, SOLAR_A_WORKER);
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, false));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V3), job, false));
+		let slashed = BOND / 10;
+		assert_eq!(status(job), JobStatus::Rejected { node: a });
+		assert_eq!(Balances::balance(&USER), INITIAL);
+		assert_eq!(Balances::balance(&FUND), FUND_INITIAL + slashed);
+		assert_eq!(
+			pallet_compute_registry::Nodes::<Test>::get(a).map(|n| n.bond),
+			Some(BOND - slashed)
+		);
+		System::assert_has_event(
+			Event::JobRejected { job_id: job, node_id: a, refund: BUDGET, slashed }.into(),
+		);
+		assert!(Receipts::<Test>::get(job).is_none());
+	});
+}
+
+#[test]
+fn attest_errors() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		// The provider's worker is also a validator's here: it still may not attest itself.
+		MockValidators::set(vec![V1, V2, V3, SOLAR_A_WORKER]);
+		let attest = |who, job| ComputeJobs::attest(RuntimeOrigin::signed(who), job, true);
+		assert_noop!(attest(V1, 42), Error::JobNotFound);
+		let job = submit(BUDGET);
+		assert_noop!(attest(OUTSIDER, job), Error::NotValidatorWorker);
+		assert_noop!(attest(V1, job), Error::JobNotAwaitingAttestation);
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, a));
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), job, a));
+		// Four validators: the third proposal is the majority.
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V3), job, a));
+		assert_ok!(ComputeJobs::submit_result(
+			RuntimeOrigin::signed(SOLAR_A_WORKER),
+			job,
+			H256::repeat_byte(1),
+			metrics()
+		));
+		assert_noop!(attest(SOLAR_A_WORKER, job), Error::CannotAttestOwnResult);
+		assert_ok!(attest(V1, job));
+		assert_noop!(attest(V1, job), Error::AlreadyAttested);
+	});
+}
+
+#[test]
+fn no_result_in_time_times_out_refunds_and_slashes() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		let job = assigned_job(a);
+		run_to_block(1 + RESULT_TIMEOUT);
+		assert_eq!(status(job), JobStatus::TimedOut { node: a });
+		assert_eq!(Balances::balance(&USER), INITIAL);
+		assert_eq!(Balances::balance(&FUND), FUND_INITIAL + BOND / 10);
+		let node = pallet_compute_registry::Nodes::<Test>::get(a).expect("node");
+		assert_eq!((node.active_jobs, node.failed_jobs), (0, 1));
+	});
+}
+
+#[test]
+fn attestation_window_end_decides_by_the_votes_cast() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		// One accept, no reject: settled at the window's end.
+		let job = submitted_result(a, SOLAR_A_WORKER);
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+		run_to_block(1 + ATTESTATION_WINDOW);
+		assert_eq!(status(job), JobStatus::Settled { node: a });
+
+		// A tie: refunded without a slash.
+		let job = submitted_result(a, SOLAR_A_WORKER);
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, false));
+		let before = Balances::balance(&USER);
+		run_to_block(System::block_number() + ATTESTATION_WINDOW);
+		assert_eq!(status(job), JobStatus::Unverified { node: a });
+		assert_eq!(Balances::balance(&USER), before + BUDGET);
+		assert_eq!(pallet_compute_registry::Nodes::<Test>::get(a).map(|n| n.bond), Some(BOND));
+		System::assert_has_event(
+			Event::JobUnverified { job_id: job, node_id: a, refund: BUDGET }.into(),
+		);
+	});
+}
+
+#[test]
+fn renewable_bonus_is_capped_by_what_the_fund_already_held() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		// Leave the fund with its existential deposit and 3 UNIT.
+		assert_ok!(Balances::transfer_allow_death(
+			RuntimeOrigin::signed(FUND),
+			OUTSIDER,
+			FUND_INITIAL - 1 - 3 * UNIT
+		));
+		let provider_before = Balances::balance(&SOLAR_A);
+		let job = submitted_result(a, SOLAR_A_WORKER);
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
+		// The 7.2 UNIT bonus is paid before this job's share arrives: only 3 UNIT of it.
+		let receipt = Receipts::<Test>::get(job).expect("receipt");
+		assert_eq!(receipt.renewable_bonus, 3 * UNIT);
+		assert_eq!(Balances::balance(&FUND), 1 + 16 * UNIT);
+		assert_eq!(Balances::balance(&SOLAR_A), provider_before + 144 * UNIT + 3 * UNIT);
+
+		// An empty fund pays no bonus at all.
+		assert_ok!(Balances::transfer_allow_death(
+			RuntimeOrigin::signed(FUND),
+			OUTSIDER,
+			16 * UNIT
+		));
+		let job = submitted_result(a, SOLAR_A_WORKER);
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
+		assert_eq!(Receipts::<Test>::get(job).map(|r| r.renewable_bonus), Some(0));
+	});
+}
+
+#[test]
+fn try_state_catches_escrow_that_does_not_match_open_budgets() {
+	ExtBuilder::default().build().execute_with(|| {
+		let job = submit(BUDGET);
+		assert_ok!(ComputeJobs::do_try_state());
+		Jobs::<Test>::mutate(job, |j| {
+			if let Some(j) = j {
+				j.budget += 1;
+			}
+		});
+		assert!(ComputeJobs::do_try_state().is_err());
+	});
+}

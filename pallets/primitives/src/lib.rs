@@ -1,0 +1,234 @@
+//! # AICChain primitives
+//!
+//! Types that the runtime, the node and the compute worker share. Everything here is `no_std`,
+//! SCALE-encoded and bounded: specs, requirements and metrics travel on-chain as integers and
+//! `Percent`/`Perbill`, never floats (workers quantise before signing).
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_core::{ConstU32, H256};
+use sp_runtime::{BoundedVec, Perbill, Percent};
+
+/// Identifier of a registered compute node.
+pub type NodeId = u32;
+/// Identifier of a submitted job.
+pub type JobId = u64;
+/// Longest region code, e.g. `eu-west-1`.
+pub type MaxRegionLen = ConstU32<32>;
+/// A region code (ASCII, at most [`MaxRegionLen`] bytes).
+pub type Region = BoundedVec<u8, MaxRegionLen>;
+
+/// What a provider offers: hardware, network, energy and price.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct NodeSpec<Balance> {
+	/// Number of GPUs.
+	pub gpu_count: u32,
+	/// Memory per GPU, in GiB.
+	pub gpu_memory_gib: u32,
+	/// Network bandwidth, in Mbps.
+	pub bandwidth_mbps: u32,
+	/// Round-trip latency to the network, in milliseconds.
+	pub latency_ms: u32,
+	/// Where the node runs.
+	pub region: Region,
+	/// Share of the node's energy from renewable sources.
+	pub renewable_share: Percent,
+	/// Carbon intensity of the node's energy, in gCO2e per kWh.
+	pub carbon_intensity: u32,
+	/// Price of one GPU-hour, in the smallest AICC unit.
+	pub price_per_gpu_hour: Balance,
+}
+
+/// How much a job cares about the provider's energy source.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+	Default,
+)]
+pub enum SustainabilityPreference {
+	/// Any energy source.
+	#[default]
+	Any,
+	/// Rank renewable-powered nodes first.
+	PreferRenewable,
+	/// Only nodes with at least this renewable share.
+	RenewableOnly(Percent),
+}
+
+/// The model families the compute engine trains.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum ModelKind {
+	/// Multi-layer perceptron for tabular classification (e.g. credit scoring).
+	MlpClassifier,
+	/// Multi-layer perceptron for tabular regression.
+	MlpRegressor,
+}
+
+/// What to train: dataset, model and hyper-parameters, all integers.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct TrainingSpec {
+	/// blake2-256 content hash of the dataset file.
+	pub dataset: H256,
+	/// Model family.
+	pub model: ModelKind,
+	/// Width of each hidden layer.
+	pub hidden_units: u32,
+	/// Number of hidden layers.
+	pub hidden_layers: u8,
+	/// Learning rate in millionths (1_000 = 0.001).
+	pub learning_rate_millionths: u32,
+	/// Passes over the training split.
+	pub epochs: u32,
+	/// Seed for initialisation and shuffling, so that training is reproducible.
+	pub seed: u64,
+}
+
+/// What a user asks for.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct JobRequirements {
+	/// GPUs the job needs.
+	pub gpus: u32,
+	/// Lowest acceptable bandwidth, in Mbps.
+	pub min_bandwidth_mbps: u32,
+	/// Highest acceptable latency, in milliseconds.
+	pub max_latency_ms: u32,
+	/// Length of the job, in hours on all of its GPUs.
+	pub gpu_hours: u32,
+	/// Energy preference.
+	pub sustainability: SustainabilityPreference,
+	/// The training to run, if this is a training job.
+	pub training: Option<TrainingSpec>,
+}
+
+/// Evaluation results, quantised by the worker before signing.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct QuantisedMetrics {
+	/// Main score on the held-out split (accuracy for classifiers, R² clamped to [0, 1] for
+	/// regressors).
+	pub score: Perbill,
+	/// Loss on the held-out split, in millionths.
+	pub loss_millionths: u64,
+	/// Samples in the held-out split.
+	pub eval_samples: u32,
+}
+
+/// Whether a node can serve a job, by the hard constraints alone (no price or liveness: those
+/// depend on chain state the caller holds).
+pub fn spec_meets_requirements<Balance>(spec: &NodeSpec<Balance>, req: &JobRequirements) -> bool {
+	let renewable_ok = match req.sustainability {
+		SustainabilityPreference::RenewableOnly(min) => spec.renewable_share >= min,
+		_ => true,
+	};
+	spec.gpu_count >= req.gpus
+		&& spec.bandwidth_mbps >= req.min_bandwidth_mbps
+		&& spec.latency_ms <= req.max_latency_ms
+		&& renewable_ok
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn spec() -> NodeSpec<u128> {
+		NodeSpec {
+			gpu_count: 8,
+			gpu_memory_gib: 80,
+			bandwidth_mbps: 150,
+			latency_ms: 10,
+			region: Region::truncate_from(b"eu-west".to_vec()),
+			renewable_share: Percent::from_percent(80),
+			carbon_intensity: 50,
+			price_per_gpu_hour: 1_000,
+		}
+	}
+
+	fn req() -> JobRequirements {
+		JobRequirements {
+			gpus: 8,
+			min_bandwidth_mbps: 100,
+			max_latency_ms: 15,
+			gpu_hours: 2,
+			sustainability: SustainabilityPreference::Any,
+			training: None,
+		}
+	}
+
+	#[test]
+	fn node_that_meets_every_bound_qualifies() {
+		assert!(spec_meets_requirements(&spec(), &req()));
+	}
+
+	#[test]
+	fn each_hard_constraint_disqualifies_on_its_own() {
+		let mut r = req();
+		r.gpus = 9;
+		assert!(!spec_meets_requirements(&spec(), &r));
+		let mut r = req();
+		r.min_bandwidth_mbps = 151;
+		assert!(!spec_meets_requirements(&spec(), &r));
+		let mut r = req();
+		r.max_latency_ms = 9;
+		assert!(!spec_meets_requirements(&spec(), &r));
+		let mut r = req();
+		r.sustainability = SustainabilityPreference::RenewableOnly(Percent::from_percent(81));
+		assert!(!spec_meets_requirements(&spec(), &r));
+		r.sustainability = SustainabilityPreference::RenewableOnly(Percent::from_percent(80));
+		assert!(spec_meets_requirements(&spec(), &r));
+	}
+
+	#[test]
+	fn types_round_trip_through_scale() {
+		let encoded = spec().encode();
+		assert_eq!(NodeSpec::<u128>::decode(&mut &encoded[..]).ok(), Some(spec()));
+		let mut r = req();
+		r.training = Some(TrainingSpec {
+			dataset: H256::repeat_byte(7),
+			model: ModelKind::MlpClassifier,
+			hidden_units: 32,
+			hidden_layers: 2,
+			learning_rate_millionths: 1_000,
+			epochs: 20,
+			seed: 42,
+		});
+		let encoded = r.encode();
+		assert_eq!(JobRequirements::decode(&mut &encoded[..]).ok(), Some(r));
+	}
+}
