@@ -1,5 +1,6 @@
 //! Configuration of every pallet in the runtime.
 
+use frame_support::PalletId;
 use frame_support::{
 	derive_impl,
 	dispatch::DispatchClass,
@@ -13,14 +14,17 @@ use frame_support::{
 use frame_system::limits::{BlockLength, BlockWeights};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_runtime::{traits::One, Perbill};
+use sp_runtime::{
+	traits::{AccountIdConversion, One},
+	Perbill,
+};
 use sp_version::RuntimeVersion;
 
 use super::{
-	currency::{AICG_EXISTENTIAL_DEPOSIT, EXISTENTIAL_DEPOSIT, MICRO_UNIT},
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
-	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, SLOT_DURATION, VERSION,
+	currency::{AICG_EXISTENTIAL_DEPOSIT, EXISTENTIAL_DEPOSIT, MICRO_UNIT, UNIT},
+	AccountId, Aicg, Aura, Balance, Balances, Block, BlockNumber, CommunityFund, Hash, Nonce,
+	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
+	RuntimeOrigin, RuntimeTask, System, HOURS, MINUTES, SLOT_DURATION, VERSION,
 };
 
 /// The instance of `pallet-balances` that keeps the AICG ledger.
@@ -149,4 +153,135 @@ impl pallet_sudo::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeCall = RuntimeCall;
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// The community fund: receives 10% of every job and slashed bonds, pays renewable bonuses.
+	pub const CommunityFundPalletId: PalletId = PalletId(*b"aic/fund");
+	pub CommunityFundAccount: AccountId = community_fund_account();
+
+	pub const NodeBond: Balance = 100 * UNIT;
+	pub const HeartbeatTimeout: BlockNumber = HOURS;
+	pub const UnbondingPeriod: BlockNumber = HOURS;
+
+	pub const ProposalWindow: BlockNumber = 3;
+	pub const ResultTimeout: BlockNumber = 10 * MINUTES;
+	pub const AttestationWindow: BlockNumber = 2 * MINUTES;
+	pub const ProviderShare: Perbill = Perbill::from_percent(90);
+	pub const RenewableBonus: Perbill = Perbill::from_percent(5);
+	pub const SlashOnFailure: Perbill = Perbill::from_percent(10);
+}
+
+/// The account of the community fund.
+pub fn community_fund_account() -> AccountId {
+	CommunityFundPalletId::get().into_account_truncating()
+}
+
+impl pallet_compute_registry::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type NodeBond = NodeBond;
+	type MaxNodes = ConstU32<4_096>;
+	type MaxNodesPerOwner = ConstU32<32>;
+	type MaxNodesPerClass = ConstU32<512>;
+	type MaxJobsPerNode = ConstU32<4>;
+	type HeartbeatTimeout = HeartbeatTimeout;
+	type UnbondingPeriod = UnbondingPeriod;
+	type WeightInfo = pallet_compute_registry::weights::SubstrateWeight<Runtime>;
+}
+
+/// Validators' workers sign with the same sr25519 key as their Aura authority (under the
+/// worker's own key type), so the current authority set is the set of validator workers.
+pub struct AuraValidatorWorkers;
+
+impl pallet_compute_jobs::ValidatorWorkers<AccountId> for AuraValidatorWorkers {
+	fn is_validator_worker(who: &AccountId) -> bool {
+		let who: &[u8] = who.as_ref();
+		pallet_aura::Authorities::<Runtime>::get().iter().any(|authority| {
+			let authority: &[u8] = authority.as_ref();
+			authority == who
+		})
+	}
+
+	fn count() -> u32 {
+		pallet_aura::Authorities::<Runtime>::decode_len()
+			.and_then(|len| u32::try_from(len).ok())
+			.unwrap_or(0)
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn add_for_benchmark(who: &AccountId) {
+		let raw: [u8; 32] = who.clone().into();
+		let authority = AuraId::from(sp_core::sr25519::Public::from_raw(raw));
+		pallet_aura::Authorities::<Runtime>::mutate(|authorities| {
+			let _ = authorities.try_push(authority);
+		});
+	}
+}
+
+impl pallet_compute_jobs::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Validators = AuraValidatorWorkers;
+	type CommunityFund = CommunityFundAccount;
+	type Subsidies = CommunityFund;
+	type Rewards = CommunityFund;
+	// The seed demo's ranges: 4-16 GPUs, 50-200 Mbps, 5-20 ms.
+	type MinJobGpus = ConstU32<4>;
+	type MaxJobGpus = ConstU32<16>;
+	type MinBandwidthMbps = ConstU32<50>;
+	type MaxBandwidthMbps = ConstU32<200>;
+	type MinLatencyMs = ConstU32<5>;
+	type MaxLatencyMs = ConstU32<20>;
+	type MaxGpuHours = ConstU32<10_000>;
+	type MaxEpochs = ConstU32<1_000>;
+	type MaxValidators = ConstU32<32>;
+	type MaxDeadlinesPerBlock = ConstU32<32>;
+	type MaxFallbackCandidates = ConstU32<32>;
+	type ProposalWindow = ProposalWindow;
+	type ResultTimeout = ResultTimeout;
+	type AttestationWindow = AttestationWindow;
+	type ProviderShare = ProviderShare;
+	type RenewableBonus = RenewableBonus;
+	type SlashOnFailure = SlashOnFailure;
+	// A data-centre GPU draws about 400 W.
+	type EnergyPerGpuHourWh = ConstU32<400>;
+	// World average grid intensity (IEA), gCO2e/kWh.
+	type ReferenceGridIntensity = ConstU32<475>;
+	type WeightInfo = pallet_compute_jobs::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	pub const ProposalDeposit: Balance = 10 * UNIT;
+	/// Short enough to watch a vote close on a dev chain (2 minutes).
+	pub const VotingPeriod: BlockNumber = 2 * MINUTES;
+	/// Turnout of at least 10% of the AICG supply ...
+	pub const Quorum: Perbill = Perbill::from_percent(10);
+	/// ... of which more than half must be ayes.
+	pub const ApprovalThreshold: Perbill = Perbill::from_percent(50);
+	/// A subsidy may pay at most the provider's share of a job.
+	pub const MaxSubsidyShare: Perbill = Perbill::from_percent(90);
+	pub const ProviderRewardPerGpuHour: Balance = UNIT;
+	pub const VerifierReward: Balance = UNIT;
+	pub const MaxAicgSupply: Balance = 1_000_000_000 * UNIT;
+}
+
+impl pallet_community_fund::Config for Runtime {
+	type Currency = Balances;
+	type GovernanceCurrency = Aicg;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type RuntimeFreezeReason = RuntimeFreezeReason;
+	type PalletId = CommunityFundPalletId;
+	type ProposalDeposit = ProposalDeposit;
+	type VotingPeriod = VotingPeriod;
+	type Quorum = Quorum;
+	type ApprovalThreshold = ApprovalThreshold;
+	type MaxSubsidyShare = MaxSubsidyShare;
+	type MaxOpenProposals = ConstU32<16>;
+	type MaxActiveSubsidies = ConstU32<8>;
+	type MaxVoters = ConstU32<256>;
+	type ProviderRewardPerGpuHour = ProviderRewardPerGpuHour;
+	type VerifierReward = VerifierReward;
+	type MaxAicgSupply = MaxAicgSupply;
+	type WeightInfo = pallet_community_fund::weights::SubstrateWeight<Runtime>;
 }

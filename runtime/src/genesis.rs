@@ -2,8 +2,8 @@
 //! Dave, the 4-validator testnet). Both prefund the well-known dev accounts in AICC and AICG.
 
 use crate::{
-	currency::UNIT, AccountId, AicgConfig, AuraConfig, Balance, BalancesConfig, GrandpaConfig,
-	RuntimeGenesisConfig, SudoConfig,
+	community_fund_account, currency::UNIT, AccountId, AicgConfig, AuraConfig, Balance,
+	BalancesConfig, GrandpaConfig, RuntimeGenesisConfig, SudoConfig,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -17,6 +17,8 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 pub const DEV_AICC_ENDOWMENT: Balance = 1_000_000 * UNIT;
 /// AICG given to each prefunded dev account.
 pub const DEV_AICG_ENDOWMENT: Balance = 10_000 * UNIT;
+/// AICC the community fund starts with on dev chains, so renewable bonuses flow from block one.
+pub const DEV_FUND_ENDOWMENT: Balance = 1_000 * UNIT;
 
 /// The validators of a preset: block authoring (sr25519) and finality (ed25519) keys.
 fn authorities(names: &[(Sr25519Keyring, Ed25519Keyring)]) -> Vec<(AuraId, GrandpaId)> {
@@ -35,7 +37,12 @@ fn genesis(
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
-			balances: endowed.iter().cloned().map(|a| (a, DEV_AICC_ENDOWMENT)).collect::<Vec<_>>(),
+			balances: endowed
+				.iter()
+				.cloned()
+				.map(|a| (a, DEV_AICC_ENDOWMENT))
+				.chain([(community_fund_account(), DEV_FUND_ENDOWMENT)])
+				.collect::<Vec<_>>(),
 		},
 		aicg: AicgConfig {
 			balances: endowed.iter().cloned().map(|a| (a, DEV_AICG_ENDOWMENT)).collect::<Vec<_>>(),

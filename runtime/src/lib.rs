@@ -18,6 +18,19 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
+// Defines `list_benchmarks!`/`add_benchmarks!` for the `Benchmark` runtime API in `apis`.
+#[cfg(feature = "runtime-benchmarks")]
+#[macro_use]
+mod benches {
+	frame_benchmarking::define_benchmarks!(
+		[frame_system, SystemBench::<Runtime>]
+		[pallet_balances, Balances]
+		[pallet_compute_registry, ComputeRegistry]
+		[pallet_compute_jobs, ComputeJobs]
+		[pallet_community_fund, CommunityFund]
+	);
+}
+
 pub mod apis;
 pub mod configs;
 pub mod genesis;
@@ -29,7 +42,7 @@ use sp_runtime::{
 };
 use sp_version::{runtime_version, RuntimeVersion};
 
-pub use configs::{AicgInstance, RuntimeBlockWeights};
+pub use configs::{community_fund_account, AicgInstance, RuntimeBlockWeights};
 pub use frame_system::Call as SystemCall;
 pub use pallet_balances::Call as BalancesCall;
 #[cfg(any(feature = "std", test))]
@@ -196,6 +209,18 @@ mod runtime {
 
 	#[runtime::pallet_index(7)]
 	pub type Sudo = pallet_sudo;
+
+	/// Compute nodes, their bonds, liveness and reputation.
+	#[runtime::pallet_index(8)]
+	pub type ComputeRegistry = pallet_compute_registry;
+
+	/// AI jobs: escrow, assignment, results, verification and settlement.
+	#[runtime::pallet_index(9)]
+	pub type ComputeJobs = pallet_compute_jobs;
+
+	/// The community fund: AICG-voted subsidies and AICG rewards.
+	#[runtime::pallet_index(10)]
+	pub type CommunityFund = pallet_community_fund;
 }
 
 #[cfg(test)]

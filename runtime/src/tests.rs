@@ -80,7 +80,14 @@ fn development_preset_has_alice_alone_and_funds_dev_accounts() {
 			assert_eq!(Balances::balance(who), DEV_AICC_ENDOWMENT);
 			assert_eq!(Aicg::balance(who), DEV_AICG_ENDOWMENT);
 		}
-		assert_eq!(Balances::total_issuance(), DEV_AICC_ENDOWMENT * accounts.len() as u128);
+		assert_eq!(
+			Balances::total_issuance(),
+			DEV_AICC_ENDOWMENT * accounts.len() as u128 + genesis::DEV_FUND_ENDOWMENT
+		);
+		assert_eq!(
+			Balances::balance(&crate::community_fund_account()),
+			genesis::DEV_FUND_ENDOWMENT
+		);
 		assert_eq!(Aicg::total_issuance(), DEV_AICG_ENDOWMENT * accounts.len() as u128);
 	});
 }
@@ -127,4 +134,342 @@ fn metadata_v15_is_available() {
 	let versions = Runtime::metadata_versions();
 	assert!(versions.contains(&15), "metadata versions: {versions:?}");
 	assert!(Runtime::metadata_at_version(15).is_some());
+}
+
+mod compute_market {
+	use super::*;
+	use crate::{
+		community_fund_account, genesis::DEV_FUND_ENDOWMENT, ComputeJobs, ComputeRegistry,
+		RuntimeOrigin, System,
+	};
+	use aicchain_primitives::{
+		JobRequirements, ModelKind, NodeSpec, QuantisedMetrics, Region, SustainabilityPreference,
+		TrainingSpec,
+	};
+	use frame_support::{assert_ok, traits::fungible::InspectHold};
+	use pallet_compute_jobs::{JobStatus, Receipts};
+	use sp_core::H256;
+	use sp_runtime::{Perbill, Percent};
+
+	/// One job end to end on the dev preset: Alice is the only validator (and so the only
+	/// verifier), Bob runs a solar node whose worker key is Charlie, Dave pays for the job.
+	#[test]
+	fn one_job_end_to_end_settles_every_balance_to_the_unit() {
+		preset_ext(sp_genesis_builder::DEV_RUNTIME_PRESET).execute_with(|| {
+			System::set_block_number(1);
+			let (alice, bob, charlie, dave) = (
+				account(Sr25519Keyring::Alice),
+				account(Sr25519Keyring::Bob),
+				account(Sr25519Keyring::Charlie),
+				account(Sr25519Keyring::Dave),
+			);
+			let fund = community_fund_account();
+			let aicc_issuance = Balances::total_issuance();
+			let bond = <Runtime as pallet_compute_registry::Config>::NodeBond::get();
+
+			let spec = NodeSpec {
+				gpu_count: 8,
+				gpu_memory_gib: 80,
+				bandwidth_mbps: 150,
+				latency_ms: 10,
+				region: Region::truncate_from(b"eu-north".to_vec()),
+				renewable_share: Percent::from_percent(100),
+				carbon_intensity: 20,
+				price_per_gpu_hour: 2 * UNIT,
+			};
+			assert_ok!(ComputeRegistry::register_node(
+				RuntimeOrigin::signed(bob.clone()),
+				spec,
+				charlie.clone()
+			));
+
+			let requirements = JobRequirements {
+				gpus: 8,
+				min_bandwidth_mbps: 100,
+				max_latency_ms: 15,
+				gpu_hours: 5,
+				sustainability: SustainabilityPreference::PreferRenewable,
+				training: Some(TrainingSpec {
+					dataset: H256::repeat_byte(3),
+					model: ModelKind::MlpClassifier,
+					hidden_units: 32,
+					hidden_layers: 2,
+					learning_rate_millionths: 1_000,
+					epochs: 10,
+					seed: 1,
+				}),
+			};
+			let budget = 100 * UNIT;
+			assert_ok!(ComputeJobs::submit_job(
+				RuntimeOrigin::signed(dave.clone()),
+				requirements,
+				budget
+			));
+			// Alice alone is the validator set: her proposal is the majority.
+			assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(alice.clone()), 0, 0));
+			let cost = 8 * 5 * 2 * UNIT;
+			assert_eq!(
+				pallet_compute_jobs::Jobs::<Runtime>::get(0).map(|j| j.status),
+				Some(JobStatus::Assigned { node: 0, cost })
+			);
+			let metrics = QuantisedMetrics {
+				score: Perbill::from_percent(91),
+				loss_millionths: 250_000,
+				eval_samples: 400,
+			};
+			assert_ok!(ComputeJobs::submit_result(
+				RuntimeOrigin::signed(charlie.clone()),
+				0,
+				H256::repeat_byte(0xab),
+				metrics
+			));
+			assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(alice), 0, true));
+
+			// 80 AICC cost: 72 to Bob, 8 to the fund; 100% renewable × 5% × 80 = 4 AICC bonus.
+			let (provider_amount, fund_amount, bonus) = (72 * UNIT, 8 * UNIT, 4 * UNIT);
+			assert_eq!(
+				pallet_compute_jobs::Jobs::<Runtime>::get(0).map(|j| j.status),
+				Some(JobStatus::Settled { node: 0 })
+			);
+			assert_eq!(Balances::balance(&dave), DEV_AICC_ENDOWMENT - cost);
+			assert_eq!(
+				Balances::balance(&bob),
+				DEV_AICC_ENDOWMENT - bond + provider_amount + bonus
+			);
+			assert_eq!(
+				Balances::balance_on_hold(
+					&pallet_compute_registry::HoldReason::NodeBond.into(),
+					&bob
+				),
+				bond
+			);
+			assert_eq!(Balances::balance(&fund), DEV_FUND_ENDOWMENT + fund_amount - bonus);
+			assert_eq!(Balances::balance(&charlie), DEV_AICC_ENDOWMENT);
+			assert_eq!(Balances::total_issuance(), aicc_issuance);
+
+			let receipt = Receipts::<Runtime>::get(0).expect("receipt");
+			assert_eq!(receipt.cost, cost);
+			assert_eq!(receipt.saving, budget - cost);
+			assert_eq!(receipt.renewable_bonus, bonus);
+			// 40 GPU-hours × 400 Wh = 16 kWh: 320 g at 20 g/kWh against 7,600 g on the reference grid.
+			assert_eq!(receipt.carbon_grams, 320);
+			assert_eq!(receipt.carbon_reduction_grams, 7_280);
+
+			assert_ok!(pallet_compute_registry::Pallet::<Runtime>::do_try_state());
+			assert_ok!(pallet_compute_jobs::Pallet::<Runtime>::do_try_state());
+		});
+	}
+
+	#[test]
+	fn only_current_validators_may_propose() {
+		preset_ext(sp_genesis_builder::DEV_RUNTIME_PRESET).execute_with(|| {
+			System::set_block_number(1);
+			use pallet_compute_jobs::ValidatorWorkers;
+			let alice = account(Sr25519Keyring::Alice);
+			let bob = account(Sr25519Keyring::Bob);
+			assert!(crate::configs::AuraValidatorWorkers::is_validator_worker(&alice));
+			assert!(!crate::configs::AuraValidatorWorkers::is_validator_worker(&bob));
+			assert_eq!(crate::configs::AuraValidatorWorkers::count(), 1);
+		});
+	}
+}
+
+/// Replays the seed demo on the dev preset: a credit-scoring job for 8 GPUs, 100 Mbps, 15 ms;
+/// three nodes (two solar, one on grid power); the chain's choice; the 90/10 split; a 50% subsidy
+/// voted by AICG holders and applied; the renewable bonus; and every final balance, exactly.
+#[test]
+fn seed_demo() {
+	use crate::{
+		community_fund_account, genesis::DEV_FUND_ENDOWMENT, CommunityFund, ComputeJobs,
+		ComputeRegistry, RuntimeOrigin, System,
+	};
+	use aicchain_primitives::{
+		JobRequirements, ModelKind, NodeSpec, QuantisedMetrics, Region, SubsidyScope,
+		SustainabilityPreference, TrainingSpec,
+	};
+	use frame_support::{
+		assert_ok,
+		traits::{fungible::InspectHold, Hooks},
+	};
+	use pallet_community_fund::{ActiveSubsidies, SubsidyTerms};
+	use pallet_compute_jobs::{AssignmentRule, JobStatus, Receipts};
+	use sp_core::H256;
+	use sp_runtime::{Perbill, Percent};
+
+	fn run_to_block(n: BlockNumber) {
+		while System::block_number() < n {
+			let next = System::block_number() + 1;
+			System::set_block_number(next);
+			CommunityFund::on_initialize(next);
+			ComputeJobs::on_initialize(next);
+		}
+	}
+	use crate::BlockNumber;
+
+	preset_ext(sp_genesis_builder::DEV_RUNTIME_PRESET).execute_with(|| {
+		System::set_block_number(1);
+		let [alice, bob, charlie, dave, eve, ferdie] = [
+			Sr25519Keyring::Alice,
+			Sr25519Keyring::Bob,
+			Sr25519Keyring::Charlie,
+			Sr25519Keyring::Dave,
+			Sr25519Keyring::Eve,
+			Sr25519Keyring::Ferdie,
+		]
+		.map(account);
+		let fund = community_fund_account();
+		let bond = <Runtime as pallet_compute_registry::Config>::NodeBond::get();
+		let aicc_issuance = Balances::total_issuance();
+		let aicg_issuance = Aicg::total_issuance();
+
+		// Three providers: Bob and Charlie run solar nodes, Dave a grid node. Each node's worker
+		// key is the owner's `//worker` account.
+		let node = |gpus, bandwidth, latency, renewable, carbon, price_milli: u128| NodeSpec {
+			gpu_count: gpus,
+			gpu_memory_gib: 80,
+			bandwidth_mbps: bandwidth,
+			latency_ms: latency,
+			region: Region::truncate_from(b"eu-west".to_vec()),
+			renewable_share: Percent::from_percent(renewable),
+			carbon_intensity: carbon,
+			price_per_gpu_hour: price_milli * MILLI_UNIT,
+		};
+		let worker = |who: &str| {
+			AccountId::from(sp_io::hashing::blake2_256(format!("{who}//worker").as_bytes()))
+		};
+		let specs = [
+			(bob.clone(), worker("Bob"), node(8, 150, 10, 100, 50, 1_250)),
+			(charlie.clone(), worker("Charlie"), node(16, 200, 8, 90, 30, 2_000)),
+			(dave.clone(), worker("Dave"), node(8, 120, 12, 0, 475, 1_100)),
+		];
+		for (owner, worker, spec) in specs.iter().cloned() {
+			assert_ok!(ComputeRegistry::register_node(RuntimeOrigin::signed(owner), spec, worker));
+		}
+
+		// AICG holders vote a 50% subsidy for all jobs, paid by the community fund.
+		let terms = SubsidyTerms {
+			share: Perbill::from_percent(50),
+			scope: SubsidyScope::AllJobs,
+			per_job_cap: 100 * UNIT,
+			total_budget: 100 * UNIT,
+			duration: 1_000,
+		};
+		assert_ok!(CommunityFund::propose_subsidy(RuntimeOrigin::signed(alice.clone()), terms));
+		assert_ok!(CommunityFund::vote(
+			RuntimeOrigin::signed(alice.clone()),
+			0,
+			true,
+			8_000 * UNIT
+		));
+		assert_ok!(CommunityFund::vote(
+			RuntimeOrigin::signed(ferdie.clone()),
+			0,
+			true,
+			6_000 * UNIT
+		));
+		assert_ok!(CommunityFund::vote(
+			RuntimeOrigin::signed(dave.clone()),
+			0,
+			false,
+			1_000 * UNIT
+		));
+		run_to_block(1 + crate::configs::VotingPeriod::get());
+		assert_eq!(ActiveSubsidies::<Runtime>::get().first().map(|s| s.id), Some(0));
+
+		// Eve submits the credit-scoring job with a 200 AICC budget.
+		let requirements = JobRequirements {
+			gpus: 8,
+			min_bandwidth_mbps: 100,
+			max_latency_ms: 15,
+			gpu_hours: 10,
+			sustainability: SustainabilityPreference::PreferRenewable,
+			training: Some(TrainingSpec {
+				dataset: H256::repeat_byte(0xc5),
+				model: ModelKind::MlpClassifier,
+				hidden_units: 32,
+				hidden_layers: 2,
+				learning_rate_millionths: 1_000,
+				epochs: 30,
+				seed: 42,
+			}),
+		};
+		let budget = 200 * UNIT;
+		assert_ok!(ComputeJobs::submit_job(
+			RuntimeOrigin::signed(eve.clone()),
+			requirements,
+			budget
+		));
+		let submitted_at = System::block_number();
+
+		// Nobody proposes: when the window closes the chain's fixed-point score picks the node.
+		// Bob's solar node: 1.25 AICC × (1000 + 50); Dave's grid node: 1.1 AICC × (1000 + 475).
+		run_to_block(submitted_at + crate::configs::ProposalWindow::get());
+		let cost = 100 * UNIT; // 8 GPUs × 10 h × 1.25 AICC
+		assert_eq!(
+			pallet_compute_jobs::Jobs::<Runtime>::get(0).map(|j| j.status),
+			Some(JobStatus::Assigned { node: 0, cost })
+		);
+		System::assert_has_event(
+			pallet_compute_jobs::Event::JobAssigned {
+				job_id: 0,
+				node_id: 0,
+				cost,
+				rule: AssignmentRule::Fallback,
+			}
+			.into(),
+		);
+
+		// Bob's worker publishes the model; Alice, the validator, verifies and accepts it.
+		let metrics = QuantisedMetrics {
+			score: Perbill::from_percent(88),
+			loss_millionths: 290_000,
+			eval_samples: 300,
+		};
+		assert_ok!(ComputeJobs::submit_result(
+			RuntimeOrigin::signed(worker("Bob")),
+			0,
+			H256::repeat_byte(0x11),
+			metrics
+		));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(alice.clone()), 0, true));
+
+		// 100 AICC cost: 90 to Bob (50 of it paid by the subsidy), 10 to the fund; Eve pays 50.
+		// Renewable bonus: 100% renewable × 5% × 100 = 5 AICC from the fund.
+		let (subsidy, bonus) = (50 * UNIT, 5 * UNIT);
+		let receipt = Receipts::<Runtime>::get(0).expect("receipt");
+		assert_eq!(receipt.cost, cost);
+		assert_eq!(receipt.provider_amount, 90 * UNIT);
+		assert_eq!(receipt.fund_amount, 10 * UNIT);
+		assert_eq!(receipt.subsidy, subsidy);
+		assert_eq!(receipt.subsidy_id, Some(0));
+		assert_eq!(receipt.user_paid, 50 * UNIT);
+		assert_eq!(receipt.saving, 150 * UNIT);
+		assert_eq!(receipt.renewable_bonus, bonus);
+		// 80 GPU-hours × 400 Wh = 32 kWh: 1.6 kg at 50 g/kWh against 15.2 kg on the reference
+		// grid, an 89% reduction.
+		assert_eq!((receipt.carbon_grams, receipt.carbon_reduction_grams), (1_600, 13_600));
+		assert_eq!(Perbill::from_rational(13_600u64, 15_200u64), Perbill::from_parts(894_736_842));
+
+		assert_eq!(Balances::balance(&eve), DEV_AICC_ENDOWMENT - 50 * UNIT);
+		assert_eq!(Balances::balance(&bob), DEV_AICC_ENDOWMENT - bond + 90 * UNIT + bonus);
+		assert_eq!(Balances::total_balance_on_hold(&bob), bond);
+		assert_eq!(Balances::balance(&fund), DEV_FUND_ENDOWMENT + 10 * UNIT - subsidy - bonus);
+		assert_eq!(CommunityFund::committed_total(), 50 * UNIT);
+		// Charlie and Dave bonded and earned nothing; their bonds are intact.
+		for owner in [&charlie, &dave] {
+			assert_eq!(Balances::balance(owner), DEV_AICC_ENDOWMENT - bond);
+		}
+		assert_eq!(Balances::total_issuance(), aicc_issuance);
+
+		// AICG: Bob earns 1 AICG per GPU-hour delivered, Alice 1 AICG for verifying; votes and
+		// the deposit were released when the vote closed.
+		assert_eq!(Aicg::balance(&bob), DEV_AICG_ENDOWMENT + 80 * UNIT);
+		assert_eq!(Aicg::balance(&alice), DEV_AICG_ENDOWMENT + UNIT);
+		assert_eq!(Aicg::total_issuance(), aicg_issuance + 81 * UNIT);
+		assert_eq!(Aicg::total_balance_on_hold(&alice), 0);
+
+		assert_ok!(pallet_compute_registry::Pallet::<Runtime>::do_try_state());
+		assert_ok!(pallet_compute_jobs::Pallet::<Runtime>::do_try_state());
+		assert_ok!(pallet_community_fund::Pallet::<Runtime>::do_try_state());
+	});
 }

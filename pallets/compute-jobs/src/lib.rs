@@ -41,7 +41,10 @@ mod tests;
 pub mod weights;
 pub use weights::WeightInfo;
 
-use aicchain_primitives::{JobId, JobRequirements, NodeId, QuantisedMetrics};
+use aicchain_primitives::{
+	ContributionRewards, JobId, JobRequirements, NodeId, QuantisedMetrics, SubsidyHandler,
+	SubsidyId,
+};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::traits::fungible::{Inspect, InspectHold, Mutate, MutateHold};
 use scale_info::TypeInfo;
@@ -154,6 +157,12 @@ pub struct JobReceipt<AccountId, Balance> {
 	pub fund_amount: Balance,
 	/// Paid to the provider from the fund for renewable energy.
 	pub renewable_bonus: Balance,
+	/// Part of the cost the fund paid under an AICG-voted subsidy.
+	pub subsidy: Balance,
+	/// The subsidy that paid it.
+	pub subsidy_id: Option<SubsidyId>,
+	/// What the user paid: the cost less the subsidy.
+	pub user_paid: Balance,
 	/// Budget returned to the user: the saving against the budget.
 	pub saving: Balance,
 	/// Energy the job used, in Wh.
@@ -200,8 +209,15 @@ pub mod pallet {
 		/// Who may propose assignments and attest results.
 		type Validators: ValidatorWorkers<Self::AccountId>;
 
-		/// The community fund account: receives the fund share and slashed bonds, pays bonuses.
+		/// The community fund account: receives the fund share and slashed bonds, pays bonuses
+		/// and subsidies.
 		type CommunityFund: Get<Self::AccountId>;
+
+		/// Subsidies voted by AICG holders, claimed at settlement and paid by the fund.
+		type Subsidies: SubsidyHandler<BalanceOf<Self>>;
+
+		/// AICG rewards for the provider and verifiers of settled jobs.
+		type Rewards: ContributionRewards<Self::AccountId>;
 
 		/// Bounds on job requirements.
 		#[pallet::constant]
@@ -340,6 +356,7 @@ pub mod pallet {
 			provider_amount: BalanceOf<T>,
 			fund_amount: BalanceOf<T>,
 			renewable_bonus: BalanceOf<T>,
+			subsidy: BalanceOf<T>,
 			refund: BalanceOf<T>,
 		},
 		/// Verifiers rejected a result: the user was refunded and the bond slashed.
@@ -603,7 +620,9 @@ pub mod pallet {
 			if Self::is_majority(same) {
 				Attestations::<T>::remove(job_id);
 				if accept {
-					Self::settle(job_id, job)?;
+					let verifiers: Vec<T::AccountId> =
+						attestations.into_iter().filter(|(_, a)| *a).map(|(v, _)| v).collect();
+					Self::settle(job_id, job, &verifiers)?;
 				} else {
 					Self::fail(job_id, job, Failure::Rejected)?;
 				}
@@ -811,7 +830,9 @@ pub mod pallet {
 					let accepts = votes.iter().filter(|(_, a)| *a).count();
 					let rejects = votes.len().saturating_sub(accepts);
 					if accepts > rejects {
-						Self::settle(job_id, job)
+						let verifiers: Vec<T::AccountId> =
+							votes.into_iter().filter(|(_, a)| *a).map(|(v, _)| v).collect();
+						Self::settle(job_id, job, &verifiers)
 					} else if rejects > accepts {
 						Self::fail(job_id, job, Failure::Rejected)
 					} else {
@@ -882,9 +903,14 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Pays the provider and the fund out of the escrow, returns the rest, pays the
-		/// renewable bonus and records the receipt.
-		pub(crate) fn settle(job_id: JobId, mut job: JobOf<T>) -> DispatchResult {
+		/// Pays the provider and the fund out of the escrow (less any subsidy, which the fund
+		/// pays), returns the rest, pays the renewable bonus, rewards contributors in AICG and
+		/// records the receipt.
+		pub(crate) fn settle(
+			job_id: JobId,
+			mut job: JobOf<T>,
+			verifiers: &[T::AccountId],
+		) -> DispatchResult {
 			let JobStatus::ResultSubmitted { node: node_id, cost, model_hash, metrics } =
 				job.status
 			else {
@@ -894,9 +920,26 @@ pub mod pallet {
 				.ok_or(Error::<T>::NodeNotFound)?;
 			let reason = HoldReason::JobEscrow.into();
 			let fund = T::CommunityFund::get();
+			let provider_amount = T::ProviderShare::get() * cost;
+			let fund_amount = cost.saturating_sub(provider_amount);
 
-			// The bonus scales with the renewable share and is paid out of what the fund held
-			// before this job, while it has funds.
+			// An active subsidy pays part of the provider's share out of the fund.
+			let kind = job.requirements.training.as_ref().map(|t| t.model);
+			let (subsidy_id, subsidy) =
+				match T::Subsidies::claim(kind, node.spec.renewable_share, cost) {
+					Some((id, amount)) => (Some(id), amount.min(provider_amount)),
+					None => (None, Zero::zero()),
+				};
+			if !subsidy.is_zero() {
+				<T as Config>::Currency::transfer(
+					&fund,
+					&node.owner,
+					subsidy,
+					Preservation::Preserve,
+				)?;
+			}
+			// The bonus scales with the renewable share and comes out of what the fund held
+			// before this job's share, beyond its subsidy commitments, while it has any.
 			let renewable =
 				Perbill::from_percent(u32::from(node.spec.renewable_share.deconstruct()));
 			let wanted = renewable * (T::RenewableBonus::get() * cost);
@@ -904,7 +947,8 @@ pub mod pallet {
 				&fund,
 				Preservation::Preserve,
 				Fortitude::Polite,
-			);
+			)
+			.saturating_sub(T::Subsidies::committed());
 			let renewable_bonus = wanted.min(available);
 			if !renewable_bonus.is_zero() {
 				<T as Config>::Currency::transfer(
@@ -915,9 +959,9 @@ pub mod pallet {
 				)?;
 			}
 
-			let provider_amount = T::ProviderShare::get() * cost;
-			let fund_amount = cost.saturating_sub(provider_amount);
-			for (to, amount) in [(&node.owner, provider_amount), (&fund, fund_amount)] {
+			let escrow_payments =
+				[(&node.owner, provider_amount.saturating_sub(subsidy)), (&fund, fund_amount)];
+			for (to, amount) in escrow_payments {
 				if !amount.is_zero() {
 					<T as Config>::Currency::transfer_on_hold(
 						&reason,
@@ -930,16 +974,17 @@ pub mod pallet {
 					)?;
 				}
 			}
+			let user_paid = cost.saturating_sub(subsidy);
 			let refund = <T as Config>::Currency::release(
 				&reason,
 				&job.owner,
-				job.budget.saturating_sub(cost),
+				job.budget.saturating_sub(user_paid),
 				Precision::BestEffort,
 			)?;
 
-			let energy_wh = u64::from(job.requirements.gpus)
-				.saturating_mul(u64::from(job.requirements.gpu_hours))
-				.saturating_mul(u64::from(T::EnergyPerGpuHourWh::get()));
+			let gpu_hours = u64::from(job.requirements.gpus)
+				.saturating_mul(u64::from(job.requirements.gpu_hours));
+			let energy_wh = gpu_hours.saturating_mul(u64::from(T::EnergyPerGpuHourWh::get()));
 			let carbon_grams =
 				energy_wh.saturating_mul(u64::from(node.spec.carbon_intensity)) / 1_000;
 			let reference_grams =
@@ -953,6 +998,9 @@ pub mod pallet {
 					provider_amount,
 					fund_amount,
 					renewable_bonus,
+					subsidy,
+					subsidy_id,
+					user_paid,
 					saving: refund,
 					energy_wh,
 					carbon_grams,
@@ -962,6 +1010,7 @@ pub mod pallet {
 				},
 			);
 			Registry::<T>::finish_job(node_id, true);
+			T::Rewards::reward(&node.owner, verifiers, gpu_hours);
 			job.status = JobStatus::Settled { node: node_id };
 			Jobs::<T>::insert(job_id, job);
 			Self::deposit_event(Event::JobSettled {
@@ -972,6 +1021,7 @@ pub mod pallet {
 				provider_amount,
 				fund_amount,
 				renewable_bonus,
+				subsidy,
 				refund,
 			});
 			Ok(())
@@ -1019,6 +1069,10 @@ pub mod pallet {
 				ensure!(
 					receipt.provider_amount.saturating_add(receipt.fund_amount) == receipt.cost,
 					"receipt split does not add up to the cost"
+				);
+				ensure!(
+					receipt.user_paid.saturating_add(receipt.subsidy) == receipt.cost,
+					"user payment and subsidy do not add up to the cost"
 				);
 			}
 			Ok(())

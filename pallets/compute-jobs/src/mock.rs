@@ -134,6 +134,8 @@ impl pallet_compute_jobs::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Validators = MockValidators;
 	type CommunityFund = CommunityFund;
+	type Subsidies = ();
+	type Rewards = ();
 	type MinJobGpus = ConstU32<4>;
 	type MaxJobGpus = ConstU32<16>;
 	type MinBandwidthMbps = ConstU32<50>;

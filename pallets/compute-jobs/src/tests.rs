@@ -467,6 +467,7 @@ fn majority_acceptance_settles_90_10_with_bonus_and_receipt() {
 				provider_amount,
 				fund_amount,
 				renewable_bonus: bonus,
+				subsidy: 0,
 				refund: BUDGET - cost,
 			}
 			.into(),

@@ -39,3 +39,23 @@ impl WeightInfo for () {
 		RocksDbWeight::get().reads_writes(1, 1)
 	}
 }
+
+/// TEMPORARY until generation (see the file header).
+pub struct SubstrateWeight<T>(PhantomData<T>);
+impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+	fn register_node() -> Weight {
+		<() as WeightInfo>::register_node()
+	}
+	fn update_node() -> Weight {
+		<() as WeightInfo>::update_node()
+	}
+	fn deregister_node() -> Weight {
+		<() as WeightInfo>::deregister_node()
+	}
+	fn withdraw_bond() -> Weight {
+		<() as WeightInfo>::withdraw_bond()
+	}
+	fn heartbeat() -> Weight {
+		<() as WeightInfo>::heartbeat()
+	}
+}

@@ -232,3 +232,73 @@ mod tests {
 		assert_eq!(JobRequirements::decode(&mut &encoded[..]).ok(), Some(r));
 	}
 }
+
+/// Identifier of a subsidy proposal (and of the subsidy it becomes).
+pub type SubsidyId = u32;
+
+/// Which jobs a subsidy covers.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum SubsidyScope {
+	/// Every settled job.
+	AllJobs,
+	/// Jobs run on nodes with at least half their energy from renewables.
+	RenewableProviders,
+	/// Training jobs of one model kind.
+	JobKind(ModelKind),
+}
+
+impl SubsidyScope {
+	/// Whether a job with this model kind, run on a node with this renewable share, is covered.
+	pub fn covers(&self, kind: Option<ModelKind>, renewable_share: Percent) -> bool {
+		match self {
+			Self::AllJobs => true,
+			Self::RenewableProviders => renewable_share >= Percent::from_percent(50),
+			Self::JobKind(wanted) => kind == Some(*wanted),
+		}
+	}
+}
+
+/// Where settlement asks for a subsidy (implemented by the community fund).
+pub trait SubsidyHandler<Balance> {
+	/// Claims the subsidy for a job of `cost`: the first active subsidy whose scope covers the
+	/// job pays its share, capped per job and by what remains of its budget. The claimed amount
+	/// leaves the subsidy's budget; the caller must pay it out of the fund.
+	fn claim(
+		kind: Option<ModelKind>,
+		renewable_share: Percent,
+		cost: Balance,
+	) -> Option<(SubsidyId, Balance)>;
+	/// What the fund has promised to active subsidies and may not spend elsewhere.
+	fn committed() -> Balance;
+}
+
+impl<Balance: Default> SubsidyHandler<Balance> for () {
+	fn claim(_: Option<ModelKind>, _: Percent, _: Balance) -> Option<(SubsidyId, Balance)> {
+		None
+	}
+	fn committed() -> Balance {
+		Balance::default()
+	}
+}
+
+/// Where settlement reports delivered compute (implemented by the community fund, which mints
+/// AICG to contributors).
+pub trait ContributionRewards<AccountId> {
+	/// `provider` delivered `gpu_hours` of compute that `verifiers` checked.
+	fn reward(provider: &AccountId, verifiers: &[AccountId], gpu_hours: u64);
+}
+
+impl<AccountId> ContributionRewards<AccountId> for () {
+	fn reward(_: &AccountId, _: &[AccountId], _: u64) {}
+}

@@ -1,0 +1,130 @@
+//! Benchmarks of the fund's calls and of closing a vote with `v` voters, each voter holding the
+//! most open votes (so releasing its freeze rewrites the longest list).
+
+use super::*;
+use frame_benchmarking::v2::*;
+use frame_support::{
+	traits::{fungible::Mutate, Get},
+	BoundedVec,
+};
+use frame_system::RawOrigin;
+use sp_runtime::{traits::Bounded, Saturating};
+
+fn terms<T: Config>() -> SubsidyTerms<BalanceOf<T>, BlockNumberFor<T>> {
+	SubsidyTerms {
+		share: Perbill::from_percent(50),
+		scope: SubsidyScope::AllJobs,
+		per_job_cap: 1_000u32.into(),
+		total_budget: 10_000u32.into(),
+		duration: 100u32.into(),
+	}
+}
+
+use frame_system::pallet_prelude::BlockNumberFor;
+
+/// An account with AICC (so it can carry freezes and holds) and plenty of AICG.
+fn holder<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, index, 0);
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 1_000_000u32.into());
+	T::GovernanceCurrency::set_balance(&who, GovBalanceOf::<T>::max_value() / 1_000_000u32.into());
+	who
+}
+
+fn proposal<T: Config>() -> SubsidyId {
+	let proposer = holder::<T>("proposer", 0);
+	let id = NextProposalId::<T>::get();
+	assert!(Pallet::<T>::propose_subsidy(RawOrigin::Signed(proposer).into(), terms::<T>()).is_ok());
+	id
+}
+
+/// Gives `who` the most open votes, on proposals that do not exist, so its vote list is full.
+fn fill_votes_of<T: Config>(who: &T::AccountId, keep_room: u32) {
+	let entries: alloc::vec::Vec<(SubsidyId, GovBalanceOf<T>)> = (0..T::MaxOpenProposals::get()
+		.saturating_sub(keep_room))
+		.map(|i| (u32::MAX - i, 1u32.into()))
+		.collect();
+	VotesOf::<T>::insert(who, BoundedVec::truncate_from(entries));
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn propose_subsidy() {
+		let who = holder::<T>("proposer", 0);
+		let id = NextProposalId::<T>::get();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), terms::<T>());
+
+		assert!(Proposals::<T>::contains_key(id));
+	}
+
+	#[benchmark]
+	fn vote() {
+		let id = proposal::<T>();
+		let voter = holder::<T>("voter", 0);
+		fill_votes_of::<T>(&voter, 1);
+		// Voters before this one, up to one below the bound.
+		let others: alloc::vec::Vec<T::AccountId> =
+			(1..T::MaxVoters::get()).map(|i| account("other-voter", i, 0)).collect();
+		Voters::<T>::insert(id, BoundedVec::truncate_from(others));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(voter.clone()), id, true, 1_000u32.into());
+
+		assert!(Votes::<T>::contains_key(id, &voter));
+	}
+
+	#[benchmark]
+	fn remove_vote() {
+		let id = proposal::<T>();
+		let voter = holder::<T>("voter", 0);
+		fill_votes_of::<T>(&voter, 1);
+		assert!(Pallet::<T>::vote(
+			RawOrigin::Signed(voter.clone()).into(),
+			id,
+			true,
+			1_000u32.into()
+		)
+		.is_ok());
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(voter.clone()), id);
+
+		assert!(!Votes::<T>::contains_key(id, &voter));
+	}
+
+	/// Closing a proposal with `v` voters that approves it.
+	#[benchmark]
+	fn close_proposal(v: Linear<1, { T::MaxVoters::get() }>) {
+		let id = proposal::<T>();
+		T::Currency::set_balance(
+			&Pallet::<T>::account_id(),
+			BalanceOf::<T>::max_value() / 1_000u32.into(),
+		);
+		for i in 0..v {
+			let voter = holder::<T>("voter", i);
+			fill_votes_of::<T>(&voter, 1);
+			let amount = GovBalanceOf::<T>::max_value() / 10_000_000u32.into();
+			assert!(Pallet::<T>::vote(RawOrigin::Signed(voter).into(), id, true, amount).is_ok());
+		}
+		let ends_at = Proposals::<T>::get(id).map(|p| p.ends_at).unwrap_or_default();
+		frame_system::Pallet::<T>::set_block_number(ends_at);
+
+		#[block]
+		{
+			Pallet::<T>::close(id);
+		}
+
+		assert!(!Proposals::<T>::contains_key(id));
+		assert!(ActiveSubsidies::<T>::get().iter().any(|s| s.id == id));
+	}
+
+	impl_benchmark_test_suite!(
+		Pallet,
+		crate::mock::ExtBuilder::default().build(),
+		crate::mock::Test
+	);
+}

@@ -1,0 +1,703 @@
+//! # Community fund pallet
+//!
+//! The community fund is this pallet's account (`PalletId`). It receives the 10% share of every
+//! settled job and slashed provider bonds; AICG holders decide what it pays for.
+//!
+//! - `propose_subsidy`: an AICG holder, holding `ProposalDeposit` AICG, proposes that the fund pay
+//!   a share of the cost of the jobs in a scope, capped per job, up to a total budget, for a
+//!   number of blocks.
+//! - `vote(proposal, aye, amount)`: the amount of AICG is frozen (fungible freezes, one freeze per
+//!   account covering its largest vote) until the vote closes; `vote` again changes it,
+//!   `remove_vote` withdraws it.
+//! - When `VotingPeriod` ends (`on_initialize`), a proposal is approved if turnout reaches `Quorum`
+//!   of the AICG supply, ayes pass `ApprovalThreshold` of the votes cast, and the fund can cover
+//!   its budget on top of what it has already committed. Freezes and the deposit are released.
+//! - Approved subsidies are claimed at settlement by the jobs pallet ([`SubsidyHandler`]); one
+//!   stops when its budget runs out or its duration ends. The fund never commits more than it
+//!   holds.
+//! - AICG rewards: providers and verifiers of settled jobs get AICG in proportion to the GPU-hours
+//!   delivered ([`ContributionRewards`]), never beyond `MaxAicgSupply`.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod weights;
+pub use weights::WeightInfo;
+
+use aicchain_primitives::{
+	ContributionRewards, ModelKind, SubsidyHandler, SubsidyId, SubsidyScope,
+};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::traits::fungible;
+use scale_info::TypeInfo;
+use sp_runtime::{Perbill, Percent};
+
+/// AICC balance.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as fungible::Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+/// AICG balance.
+pub type GovBalanceOf<T> = <<T as Config>::GovernanceCurrency as fungible::Inspect<
+	<T as frame_system::Config>::AccountId,
+>>::Balance;
+pub type BlockNumberOf<T> = frame_system::pallet_prelude::BlockNumberFor<T>;
+pub type ProposalOf<T> = SubsidyProposal<
+	<T as frame_system::Config>::AccountId,
+	BalanceOf<T>,
+	GovBalanceOf<T>,
+	BlockNumberOf<T>,
+>;
+pub type SubsidyOf<T> = Subsidy<BalanceOf<T>, BlockNumberOf<T>>;
+
+/// What a subsidy proposal asks the fund to pay.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct SubsidyTerms<Balance, BlockNumber> {
+	/// Share of each covered job's cost the fund pays (the seed demo votes 50%).
+	pub share: Perbill,
+	/// Which jobs are covered.
+	pub scope: SubsidyScope,
+	/// Most the fund pays for one job.
+	pub per_job_cap: Balance,
+	/// Most the fund pays in all.
+	pub total_budget: Balance,
+	/// Blocks the subsidy stays active once approved.
+	pub duration: BlockNumber,
+}
+
+/// A proposal being voted on.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct SubsidyProposal<AccountId, Balance, GovBalance, BlockNumber> {
+	pub proposer: AccountId,
+	/// AICG held from the proposer until the vote closes.
+	pub deposit: GovBalance,
+	pub terms: SubsidyTerms<Balance, BlockNumber>,
+	/// AICG voting for and against.
+	pub ayes: GovBalance,
+	pub nays: GovBalance,
+	/// Block at which voting closes.
+	pub ends_at: BlockNumber,
+}
+
+/// An approved subsidy, paying out.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct Subsidy<Balance, BlockNumber> {
+	pub id: SubsidyId,
+	pub share: Perbill,
+	pub scope: SubsidyScope,
+	pub per_job_cap: Balance,
+	/// Budget not yet paid out: committed by the fund.
+	pub remaining: Balance,
+	/// Paid out so far.
+	pub paid: Balance,
+	/// Last block the subsidy covers.
+	pub ends_at: BlockNumber,
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Inspect, InspectFreeze, Mutate, MutateFreeze, MutateHold},
+			tokens::{Fortitude, Precision, Preservation},
+		},
+		PalletId,
+	};
+	use frame_system::pallet_prelude::*;
+	use sp_runtime::traits::{AccountIdConversion, Saturating, Zero};
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// AICC: what the fund holds and pays.
+		type Currency: Mutate<Self::AccountId>;
+
+		/// AICG: deposits (holds), voting weight (freezes) and contributor rewards (mint).
+		type GovernanceCurrency: Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ MutateFreeze<Self::AccountId, Id = Self::RuntimeFreezeReason>
+			+ InspectFreeze<Self::AccountId>;
+
+		type RuntimeHoldReason: From<HoldReason>;
+		type RuntimeFreezeReason: From<FreezeReason>;
+
+		/// The fund's account id.
+		#[pallet::constant]
+		type PalletId: Get<PalletId>;
+		/// AICG held from a proposer until the vote closes.
+		#[pallet::constant]
+		type ProposalDeposit: Get<GovBalanceOf<Self>>;
+		/// Blocks a proposal is open for votes.
+		#[pallet::constant]
+		type VotingPeriod: Get<BlockNumberFor<Self>>;
+		/// Turnout needed, as a share of the AICG supply.
+		#[pallet::constant]
+		type Quorum: Get<Perbill>;
+		/// Share of the votes cast that ayes must exceed.
+		#[pallet::constant]
+		type ApprovalThreshold: Get<Perbill>;
+		/// Largest share of a job's cost a subsidy may cover.
+		#[pallet::constant]
+		type MaxSubsidyShare: Get<Perbill>;
+		/// Most proposals open at once.
+		#[pallet::constant]
+		type MaxOpenProposals: Get<u32>;
+		/// Most subsidies active at once.
+		#[pallet::constant]
+		type MaxActiveSubsidies: Get<u32>;
+		/// Most voters on one proposal.
+		#[pallet::constant]
+		type MaxVoters: Get<u32>;
+		/// AICG minted to a provider per GPU-hour delivered.
+		#[pallet::constant]
+		type ProviderRewardPerGpuHour: Get<GovBalanceOf<Self>>;
+		/// AICG minted to each verifier of a settled job.
+		#[pallet::constant]
+		type VerifierReward: Get<GovBalanceOf<Self>>;
+		/// AICG supply that rewards never exceed.
+		#[pallet::constant]
+		type MaxAicgSupply: Get<GovBalanceOf<Self>>;
+
+		type WeightInfo: WeightInfo;
+	}
+
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// AICG deposit of a subsidy proposal.
+		ProposalDeposit,
+	}
+
+	#[pallet::composite_enum]
+	pub enum FreezeReason {
+		/// AICG backing subsidy votes.
+		SubsidyVote,
+	}
+
+	#[pallet::storage]
+	pub type NextProposalId<T: Config> = StorageValue<_, SubsidyId, ValueQuery>;
+
+	/// Proposals open for votes.
+	#[pallet::storage]
+	pub type Proposals<T: Config> =
+		CountedStorageMap<_, Twox64Concat, SubsidyId, ProposalOf<T>, OptionQuery>;
+
+	/// Votes on open proposals: (aye, AICG).
+	#[pallet::storage]
+	pub type Votes<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		SubsidyId,
+		Blake2_128Concat,
+		T::AccountId,
+		(bool, GovBalanceOf<T>),
+		OptionQuery,
+	>;
+
+	/// Who voted on an open proposal (so closing can release their freezes).
+	#[pallet::storage]
+	pub type Voters<T: Config> =
+		StorageMap<_, Twox64Concat, SubsidyId, BoundedVec<T::AccountId, T::MaxVoters>, ValueQuery>;
+
+	/// The open proposals an account voted on, with the AICG of each vote; its freeze is the
+	/// largest of them.
+	#[pallet::storage]
+	pub type VotesOf<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<(SubsidyId, GovBalanceOf<T>), T::MaxOpenProposals>,
+		ValueQuery,
+	>;
+
+	/// Approved subsidies paying out.
+	#[pallet::storage]
+	pub type ActiveSubsidies<T: Config> =
+		StorageValue<_, BoundedVec<SubsidyOf<T>, T::MaxActiveSubsidies>, ValueQuery>;
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		#[serde(skip)]
+		pub _config: core::marker::PhantomData<T>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			// The fund account must exist to receive shares smaller than the existential deposit.
+			let account = Pallet::<T>::account_id();
+			if T::Currency::balance(&account) < T::Currency::minimum_balance() {
+				let _ = T::Currency::mint_into(&account, T::Currency::minimum_balance());
+			}
+		}
+	}
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A subsidy was proposed.
+		SubsidyProposed {
+			proposal_id: SubsidyId,
+			proposer: T::AccountId,
+			terms: SubsidyTerms<BalanceOf<T>, BlockNumberFor<T>>,
+			ends_at: BlockNumberFor<T>,
+		},
+		/// A vote was cast or changed.
+		Voted { proposal_id: SubsidyId, who: T::AccountId, aye: bool, amount: GovBalanceOf<T> },
+		/// A vote was withdrawn.
+		VoteRemoved { proposal_id: SubsidyId, who: T::AccountId },
+		/// Voting closed and the subsidy became active.
+		SubsidyApproved { proposal_id: SubsidyId, ayes: GovBalanceOf<T>, nays: GovBalanceOf<T> },
+		/// Voting closed without approval.
+		SubsidyRejected {
+			proposal_id: SubsidyId,
+			ayes: GovBalanceOf<T>,
+			nays: GovBalanceOf<T>,
+			reason: RejectionReason,
+		},
+		/// A job's cost was partly paid by a subsidy.
+		SubsidyClaimed { subsidy_id: SubsidyId, amount: BalanceOf<T> },
+		/// A subsidy ended: its budget ran out or its time did.
+		SubsidyEnded { subsidy_id: SubsidyId, paid: BalanceOf<T> },
+		/// AICG was minted to a contributor.
+		ContributorRewarded { who: T::AccountId, amount: GovBalanceOf<T> },
+	}
+
+	/// Why a proposal was not approved.
+	#[derive(
+		Clone,
+		Copy,
+		PartialEq,
+		Eq,
+		Encode,
+		Decode,
+		DecodeWithMemTracking,
+		MaxEncodedLen,
+		TypeInfo,
+		Debug,
+	)]
+	pub enum RejectionReason {
+		/// Turnout was below the quorum.
+		NoQuorum,
+		/// Ayes did not pass the threshold.
+		NotEnoughAyes,
+		/// The fund cannot cover the budget on top of its commitments.
+		FundTooSmall,
+		/// The most subsidies are already active.
+		TooManySubsidies,
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// Only AICG holders may propose.
+		NotAicgHolder,
+		/// The proposer cannot cover the AICG deposit.
+		InsufficientDeposit,
+		/// Share above `MaxSubsidyShare`, or a zero share, cap, budget or duration.
+		InvalidTerms,
+		/// The most proposals are already open.
+		TooManyProposals,
+		/// No open proposal has this id.
+		ProposalNotFound,
+		/// Voting on this proposal has closed.
+		VotingClosed,
+		/// A vote needs a non-zero amount.
+		ZeroVote,
+		/// The voter does not hold that much AICG.
+		InsufficientAicg,
+		/// The proposal has the most voters allowed.
+		TooManyVoters,
+		/// This account has not voted on this proposal.
+		NotVoted,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			let mut weight = T::DbWeight::get().reads(2);
+			let due: Vec<SubsidyId> = Proposals::<T>::iter()
+				.filter(|(_, p)| p.ends_at <= now)
+				.map(|(id, _)| id)
+				.collect();
+			for id in due {
+				Self::close(id);
+				weight = weight.saturating_add(T::WeightInfo::close_proposal(T::MaxVoters::get()));
+			}
+			weight = weight.saturating_add(T::DbWeight::get().reads_writes(1, 1));
+			ActiveSubsidies::<T>::mutate(|subsidies| {
+				subsidies.retain(|s| {
+					let live = s.ends_at >= now;
+					if !live {
+						Self::deposit_event(Event::SubsidyEnded { subsidy_id: s.id, paid: s.paid });
+					}
+					live
+				})
+			});
+			weight
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Propose a subsidy paid by the fund.
+		///
+		/// Origin: an AICG holder, who deposits `ProposalDeposit` AICG until the vote closes.
+		/// Errors: `NotAicgHolder`, `InvalidTerms`, `TooManyProposals`, `InsufficientDeposit`.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::propose_subsidy())]
+		pub fn propose_subsidy(
+			origin: OriginFor<T>,
+			terms: SubsidyTerms<BalanceOf<T>, BlockNumberFor<T>>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(!T::GovernanceCurrency::balance(&who).is_zero(), Error::<T>::NotAicgHolder);
+			ensure!(
+				!terms.share.is_zero()
+					&& terms.share <= T::MaxSubsidyShare::get()
+					&& !terms.per_job_cap.is_zero()
+					&& !terms.total_budget.is_zero()
+					&& !terms.duration.is_zero(),
+				Error::<T>::InvalidTerms
+			);
+			ensure!(
+				Proposals::<T>::count() < T::MaxOpenProposals::get(),
+				Error::<T>::TooManyProposals
+			);
+			let deposit = T::ProposalDeposit::get();
+			T::GovernanceCurrency::hold(&HoldReason::ProposalDeposit.into(), &who, deposit)
+				.map_err(|_| Error::<T>::InsufficientDeposit)?;
+			let id = NextProposalId::<T>::get();
+			let ends_at =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::VotingPeriod::get());
+			Proposals::<T>::insert(
+				id,
+				SubsidyProposal {
+					proposer: who.clone(),
+					deposit,
+					terms: terms.clone(),
+					ayes: Zero::zero(),
+					nays: Zero::zero(),
+					ends_at,
+				},
+			);
+			NextProposalId::<T>::put(id.saturating_add(1));
+			Self::deposit_event(Event::SubsidyProposed {
+				proposal_id: id,
+				proposer: who,
+				terms,
+				ends_at,
+			});
+			Ok(())
+		}
+
+		/// Vote `aye` or nay with `amount` AICG, which stays frozen until the vote closes.
+		/// Voting again replaces the earlier vote.
+		///
+		/// Origin: an AICG holder. Errors: `ProposalNotFound`, `VotingClosed`, `ZeroVote`,
+		/// `InsufficientAicg`, `TooManyVoters`.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::vote())]
+		pub fn vote(
+			origin: OriginFor<T>,
+			proposal_id: SubsidyId,
+			aye: bool,
+			amount: GovBalanceOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut proposal =
+				Proposals::<T>::get(proposal_id).ok_or(Error::<T>::ProposalNotFound)?;
+			ensure!(
+				frame_system::Pallet::<T>::block_number() < proposal.ends_at,
+				Error::<T>::VotingClosed
+			);
+			ensure!(!amount.is_zero(), Error::<T>::ZeroVote);
+			ensure!(T::GovernanceCurrency::balance(&who) >= amount, Error::<T>::InsufficientAicg);
+
+			let mut voters = Voters::<T>::get(proposal_id);
+			let mut votes_of = VotesOf::<T>::get(&who);
+			match Votes::<T>::get(proposal_id, &who) {
+				Some((was_aye, was)) => Self::untally(&mut proposal, was_aye, was),
+				None => {
+					voters.try_push(who.clone()).map_err(|_| Error::<T>::TooManyVoters)?;
+				},
+			}
+			votes_of.retain(|(id, _)| *id != proposal_id);
+			// Bounded by `MaxOpenProposals`, which also bounds the proposals one can vote on.
+			votes_of.try_push((proposal_id, amount)).map_err(|_| Error::<T>::TooManyVoters)?;
+			Self::set_vote_freeze(&who, &votes_of)?;
+			if aye {
+				proposal.ayes = proposal.ayes.saturating_add(amount);
+			} else {
+				proposal.nays = proposal.nays.saturating_add(amount);
+			}
+			Votes::<T>::insert(proposal_id, &who, (aye, amount));
+			Voters::<T>::insert(proposal_id, voters);
+			VotesOf::<T>::insert(&who, votes_of);
+			Proposals::<T>::insert(proposal_id, proposal);
+			Self::deposit_event(Event::Voted { proposal_id, who, aye, amount });
+			Ok(())
+		}
+
+		/// Withdraw a vote before the proposal closes; the AICG it froze is released.
+		///
+		/// Origin: the voter. Errors: `ProposalNotFound`, `VotingClosed`, `NotVoted`.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::remove_vote())]
+		pub fn remove_vote(origin: OriginFor<T>, proposal_id: SubsidyId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut proposal =
+				Proposals::<T>::get(proposal_id).ok_or(Error::<T>::ProposalNotFound)?;
+			ensure!(
+				frame_system::Pallet::<T>::block_number() < proposal.ends_at,
+				Error::<T>::VotingClosed
+			);
+			let (aye, amount) = Votes::<T>::get(proposal_id, &who).ok_or(Error::<T>::NotVoted)?;
+			Self::untally(&mut proposal, aye, amount);
+			let mut votes_of = VotesOf::<T>::get(&who);
+			votes_of.retain(|(id, _)| *id != proposal_id);
+			Self::set_vote_freeze(&who, &votes_of)?;
+			Votes::<T>::remove(proposal_id, &who);
+			Voters::<T>::mutate(proposal_id, |voters| voters.retain(|v| *v != who));
+			Self::store_votes_of(&who, votes_of);
+			Proposals::<T>::insert(proposal_id, proposal);
+			Self::deposit_event(Event::VoteRemoved { proposal_id, who });
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// The fund's account.
+		pub fn account_id() -> T::AccountId {
+			T::PalletId::get().into_account_truncating()
+		}
+
+		/// AICC in the fund that is not promised to active subsidies.
+		pub fn uncommitted_balance() -> BalanceOf<T> {
+			let spendable = T::Currency::reducible_balance(
+				&Self::account_id(),
+				Preservation::Preserve,
+				Fortitude::Polite,
+			);
+			spendable.saturating_sub(Self::committed_total())
+		}
+
+		/// What active subsidies may still pay out.
+		pub fn committed_total() -> BalanceOf<T> {
+			ActiveSubsidies::<T>::get()
+				.iter()
+				.fold(Zero::zero(), |sum: BalanceOf<T>, s| sum.saturating_add(s.remaining))
+		}
+
+		fn untally(proposal: &mut ProposalOf<T>, aye: bool, amount: GovBalanceOf<T>) {
+			if aye {
+				proposal.ayes = proposal.ayes.saturating_sub(amount);
+			} else {
+				proposal.nays = proposal.nays.saturating_sub(amount);
+			}
+		}
+
+		/// Freezes the largest of an account's open votes (votes on different proposals may
+		/// reuse the same AICG, as in conviction voting).
+		fn set_vote_freeze(
+			who: &T::AccountId,
+			votes_of: &BoundedVec<(SubsidyId, GovBalanceOf<T>), T::MaxOpenProposals>,
+		) -> DispatchResult {
+			let largest = votes_of.iter().map(|(_, a)| *a).max().unwrap_or_else(Zero::zero);
+			let reason = FreezeReason::SubsidyVote.into();
+			if largest.is_zero() {
+				T::GovernanceCurrency::thaw(&reason, who)
+			} else {
+				T::GovernanceCurrency::set_freeze(&reason, who, largest)
+			}
+		}
+
+		fn store_votes_of(
+			who: &T::AccountId,
+			votes_of: BoundedVec<(SubsidyId, GovBalanceOf<T>), T::MaxOpenProposals>,
+		) {
+			if votes_of.is_empty() {
+				VotesOf::<T>::remove(who);
+			} else {
+				VotesOf::<T>::insert(who, votes_of);
+			}
+		}
+
+		/// Closes a proposal: decides it, releases the deposit and every voter's freeze.
+		pub(crate) fn close(proposal_id: SubsidyId) {
+			let Some(proposal) = Proposals::<T>::take(proposal_id) else { return };
+			let now = frame_system::Pallet::<T>::block_number();
+			for voter in Voters::<T>::take(proposal_id) {
+				Votes::<T>::remove(proposal_id, &voter);
+				let mut votes_of = VotesOf::<T>::get(&voter);
+				votes_of.retain(|(id, _)| *id != proposal_id);
+				if let Err(e) = Self::set_vote_freeze(&voter, &votes_of) {
+					log::error!(target: "runtime::community-fund", "vote freeze: {e:?}");
+				}
+				Self::store_votes_of(&voter, votes_of);
+			}
+			if let Err(e) = T::GovernanceCurrency::release(
+				&HoldReason::ProposalDeposit.into(),
+				&proposal.proposer,
+				proposal.deposit,
+				Precision::BestEffort,
+			) {
+				log::error!(target: "runtime::community-fund", "deposit release: {e:?}");
+			}
+
+			let (ayes, nays) = (proposal.ayes, proposal.nays);
+			let turnout = ayes.saturating_add(nays);
+			let supply = T::GovernanceCurrency::total_issuance();
+			let outcome = if turnout < T::Quorum::get() * supply || turnout.is_zero() {
+				Err(RejectionReason::NoQuorum)
+			} else if ayes <= T::ApprovalThreshold::get() * turnout {
+				Err(RejectionReason::NotEnoughAyes)
+			} else if proposal.terms.total_budget > Self::uncommitted_balance() {
+				Err(RejectionReason::FundTooSmall)
+			} else {
+				let terms = proposal.terms;
+				ActiveSubsidies::<T>::try_mutate(|subsidies| {
+					subsidies.try_push(Subsidy {
+						id: proposal_id,
+						share: terms.share,
+						scope: terms.scope,
+						per_job_cap: terms.per_job_cap,
+						remaining: terms.total_budget,
+						paid: Zero::zero(),
+						ends_at: now.saturating_add(terms.duration),
+					})
+				})
+				.map_err(|_| RejectionReason::TooManySubsidies)
+			};
+			match outcome {
+				Ok(()) => Self::deposit_event(Event::SubsidyApproved { proposal_id, ayes, nays }),
+				Err(reason) => {
+					Self::deposit_event(Event::SubsidyRejected { proposal_id, ayes, nays, reason })
+				},
+			}
+		}
+
+		/// Mints up to `amount` AICG to `who`, never beyond `MaxAicgSupply`.
+		fn mint_reward(who: &T::AccountId, amount: GovBalanceOf<T>) {
+			let room =
+				T::MaxAicgSupply::get().saturating_sub(T::GovernanceCurrency::total_issuance());
+			let amount = amount.min(room);
+			if amount.is_zero() {
+				return;
+			}
+			if T::GovernanceCurrency::mint_into(who, amount).is_ok() {
+				Self::deposit_event(Event::ContributorRewarded { who: who.clone(), amount });
+			}
+		}
+
+		/// Invariants, checked after every test and by `try-runtime`:
+		/// - the fund holds at least what active subsidies may still pay out;
+		/// - every open vote is counted in its proposal's tally and listed under its voter;
+		/// - each voter's AICG freeze equals its largest open vote.
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			let held = T::Currency::reducible_balance(
+				&Self::account_id(),
+				Preservation::Preserve,
+				Fortitude::Polite,
+			);
+			ensure!(held >= Self::committed_total(), "fund holds less than it committed");
+			for (id, proposal) in Proposals::<T>::iter() {
+				let mut ayes = GovBalanceOf::<T>::zero();
+				let mut nays = GovBalanceOf::<T>::zero();
+				for voter in Voters::<T>::get(id) {
+					let (aye, amount) =
+						Votes::<T>::get(id, &voter).ok_or("voter without a vote")?;
+					if aye {
+						ayes = ayes.saturating_add(amount);
+					} else {
+						nays = nays.saturating_add(amount);
+					}
+					ensure!(
+						VotesOf::<T>::get(&voter).iter().any(|(p, a)| *p == id && *a == amount),
+						"vote missing from its voter's list"
+					);
+				}
+				ensure!(ayes == proposal.ayes && nays == proposal.nays, "tally differs from votes");
+			}
+			for (who, votes_of) in VotesOf::<T>::iter() {
+				let largest = votes_of.iter().map(|(_, a)| *a).max().unwrap_or_else(Zero::zero);
+				ensure!(
+					T::GovernanceCurrency::balance_frozen(&FreezeReason::SubsidyVote.into(), &who)
+						== largest,
+					"vote freeze differs from the largest open vote"
+				);
+			}
+			Ok(())
+		}
+	}
+
+	impl<T: Config> SubsidyHandler<BalanceOf<T>> for Pallet<T> {
+		fn claim(
+			kind: Option<ModelKind>,
+			renewable_share: Percent,
+			cost: BalanceOf<T>,
+		) -> Option<(SubsidyId, BalanceOf<T>)> {
+			let now = frame_system::Pallet::<T>::block_number();
+			let mut claimed = None;
+			ActiveSubsidies::<T>::mutate(|subsidies| {
+				let subsidy = subsidies
+					.iter_mut()
+					.find(|s| s.ends_at >= now && s.scope.covers(kind, renewable_share))?;
+				let amount = (subsidy.share * cost).min(subsidy.per_job_cap).min(subsidy.remaining);
+				if amount.is_zero() {
+					return None;
+				}
+				subsidy.remaining = subsidy.remaining.saturating_sub(amount);
+				subsidy.paid = subsidy.paid.saturating_add(amount);
+				claimed = Some((subsidy.id, amount, subsidy.remaining.is_zero(), subsidy.paid));
+				Some(())
+			});
+			let (id, amount, exhausted, paid) = claimed?;
+			Self::deposit_event(Event::SubsidyClaimed { subsidy_id: id, amount });
+			if exhausted {
+				ActiveSubsidies::<T>::mutate(|subsidies| subsidies.retain(|s| s.id != id));
+				Self::deposit_event(Event::SubsidyEnded { subsidy_id: id, paid });
+			}
+			Some((id, amount))
+		}
+
+		fn committed() -> BalanceOf<T> {
+			Self::committed_total()
+		}
+	}
+
+	impl<T: Config> ContributionRewards<T::AccountId> for Pallet<T> {
+		fn reward(provider: &T::AccountId, verifiers: &[T::AccountId], gpu_hours: u64) {
+			let hours =
+				GovBalanceOf::<T>::try_from(gpu_hours).unwrap_or_else(|_| Bounded::max_value());
+			Self::mint_reward(provider, T::ProviderRewardPerGpuHour::get().saturating_mul(hours));
+			for verifier in verifiers {
+				Self::mint_reward(verifier, T::VerifierReward::get());
+			}
+		}
+	}
+
+	use sp_runtime::traits::Bounded;
+}
