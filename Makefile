@@ -4,8 +4,11 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/aicchain-target
 # Everything (node, tests) is built with the release profile, so dependencies compile once.
 CARGO_PROFILE := --release
 NODE := $(CARGO_TARGET_DIR)/release/aicchain-node
+# Benchmarks build with `runtime-benchmarks`; their own target dir keeps the node's build intact.
+BENCH_TARGET_DIR ?= $(HOME)/.cache/aicchain-bench-target
+BENCHMARKED_PALLETS := -p pallet-compute-registry -p pallet-compute-jobs -p pallet-community-fund
 
-.PHONY: setup build run test lint fmt clean-chain
+.PHONY: setup build run test lint fmt bench
 
 setup:
 	@./scripts/setup.sh
@@ -21,6 +24,8 @@ run: build
 test: setup
 	cargo fmt --all -- --check
 	cargo test $(CARGO_PROFILE) --workspace
+	CARGO_TARGET_DIR=$(BENCH_TARGET_DIR) cargo test $(CARGO_PROFILE) $(BENCHMARKED_PALLETS) \
+		--features runtime-benchmarks -- benchmarking
 
 ## Lints held to `-D warnings` (not part of `make test`: a cold clippy pass doubles CI's build).
 lint: setup
@@ -28,3 +33,7 @@ lint: setup
 
 fmt:
 	cargo fmt --all
+
+## Regenerate pallet weights from the v2 benchmarks (installs frame-omni-bencher once).
+bench:
+	./scripts/benchmark.sh

@@ -31,6 +31,9 @@ mod benches {
 	);
 }
 
+#[cfg(feature = "runtime-benchmarks")]
+impl frame_system_benchmarking::Config for Runtime {}
+
 pub mod apis;
 pub mod configs;
 pub mod genesis;

@@ -8,7 +8,7 @@ use frame_support::{
 	BoundedVec,
 };
 use frame_system::RawOrigin;
-use sp_runtime::{traits::Bounded, Saturating};
+use sp_runtime::traits::Bounded;
 
 fn terms<T: Config>() -> SubsidyTerms<BalanceOf<T>, BlockNumberFor<T>> {
 	SubsidyTerms {
@@ -107,7 +107,8 @@ mod benchmarks {
 		for i in 0..v {
 			let voter = holder::<T>("voter", i);
 			fill_votes_of::<T>(&voter, 1);
-			let amount = GovBalanceOf::<T>::max_value() / 10_000_000u32.into();
+			// Half of each holder's AICG: enough turnout for the quorum.
+			let amount = GovBalanceOf::<T>::max_value() / 2_000_000u32.into();
 			assert!(Pallet::<T>::vote(RawOrigin::Signed(voter).into(), id, true, amount).is_ok());
 		}
 		let ends_at = Proposals::<T>::get(id).map(|p| p.ends_at).unwrap_or_default();

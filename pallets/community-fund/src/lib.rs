@@ -332,7 +332,9 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			let mut weight = T::DbWeight::get().reads(2);
+			// Open proposals are few (`MaxOpenProposals`): reading them all is the bound.
+			let open = u64::from(T::MaxOpenProposals::get()).saturating_add(1);
+			let mut weight = T::DbWeight::get().reads(open);
 			let due: Vec<SubsidyId> = Proposals::<T>::iter()
 				.filter(|(_, p)| p.ends_at <= now)
 				.map(|(id, _)| id)
@@ -685,6 +687,21 @@ pub mod pallet {
 
 		fn committed() -> BalanceOf<T> {
 			Self::committed_total()
+		}
+
+		#[cfg(feature = "runtime-benchmarks")]
+		fn activate_for_benchmark(budget: BalanceOf<T>) {
+			ActiveSubsidies::<T>::mutate(|subsidies| {
+				let _ = subsidies.try_push(Subsidy {
+					id: SubsidyId::MAX,
+					share: T::MaxSubsidyShare::get(),
+					scope: SubsidyScope::AllJobs,
+					per_job_cap: budget,
+					remaining: budget,
+					paid: Zero::zero(),
+					ends_at: Bounded::max_value(),
+				});
+			});
 		}
 	}
 

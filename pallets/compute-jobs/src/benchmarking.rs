@@ -6,7 +6,11 @@
 use super::*;
 use aicchain_primitives::{ModelKind, NodeSpec, Region, SustainabilityPreference, TrainingSpec};
 use frame_benchmarking::v2::*;
-use frame_support::traits::{fungible::Mutate, Get, Hooks};
+use frame_support::{
+	traits::{fungible::Mutate, Get, Hooks},
+	BoundedVec,
+};
+use frame_system::pallet_prelude::BlockNumberFor;
 use frame_system::RawOrigin;
 use sp_runtime::{traits::Bounded, Perbill, Percent, Saturating};
 
@@ -197,8 +201,9 @@ mod benchmarks {
 			metrics
 		)
 		.is_ok());
-		// The fund pays a renewable bonus: the most expensive settlement.
+		// The fund pays a subsidy and a renewable bonus: the most expensive settlement.
 		<T as Config>::Currency::set_balance(&T::CommunityFund::get(), budget::<T>());
+		T::Subsidies::activate_for_benchmark(budget::<T>() / 10u32.into());
 		let set = validators::<T>();
 		// Half the whole set (rounded down) agrees already.
 		let half = usize::try_from(T::Validators::count() / 2).unwrap_or_default();

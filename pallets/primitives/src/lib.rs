@@ -281,6 +281,9 @@ pub trait SubsidyHandler<Balance> {
 	) -> Option<(SubsidyId, Balance)>;
 	/// What the fund has promised to active subsidies and may not spend elsewhere.
 	fn committed() -> Balance;
+	/// Activates a subsidy covering every job, worth `budget`, for benchmarks.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn activate_for_benchmark(budget: Balance);
 }
 
 impl<Balance: Default> SubsidyHandler<Balance> for () {
@@ -290,6 +293,8 @@ impl<Balance: Default> SubsidyHandler<Balance> for () {
 	fn committed() -> Balance {
 		Balance::default()
 	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn activate_for_benchmark(_: Balance) {}
 }
 
 /// Where settlement reports delivered compute (implemented by the community fund, which mints
