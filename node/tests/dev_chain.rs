@@ -38,6 +38,18 @@ fn dev_node_produces_and_finalizes_blocks_and_serves_rpc() {
 	assert!(error.get("code").and_then(Value::as_i64).is_some(), "error object: {error}");
 	node.rpc("system_health", json!([])).expect("node still answers after a bad request");
 
+	// The community fund's runtime API answers through `state_call`; its status starts with the
+	// fund's account id.
+	let status = node
+		.rpc("state_call", json!(["CommunityFundApi_fund_status", "0x"]))
+		.expect("CommunityFundApi is exposed");
+	let fund = aicchain_runtime::community_fund_account();
+	let fund_hex = sp_core::hexdisplay::HexDisplay::from(&AsRef::<[u8]>::as_ref(&fund)).to_string();
+	assert!(
+		status.as_str().is_some_and(|s| s.starts_with(&format!("0x{fund_hex}"))),
+		"fund status {status} does not start with the fund account {fund_hex}"
+	);
+
 	// Prometheus metrics are served.
 	let (status, metrics) = http_get(node.prometheus_port, "/metrics").expect("metrics endpoint");
 	assert_eq!(status, 200);

@@ -40,7 +40,7 @@ fn account(who: Sr25519Keyring) -> AccountId {
 fn runtime_version_names_the_chain() {
 	assert_eq!(VERSION.spec_name, "aicchain");
 	assert_eq!(VERSION.impl_name, "aicchain");
-	assert!(VERSION.spec_version >= 100);
+	const { assert!(VERSION.spec_version >= 100) };
 }
 
 #[test]
@@ -455,6 +455,13 @@ fn seed_demo() {
 		assert_eq!(Balances::total_balance_on_hold(&bob), bond);
 		assert_eq!(Balances::balance(&fund), DEV_FUND_ENDOWMENT + 10 * UNIT - subsidy - bonus);
 		assert_eq!(CommunityFund::committed_total(), 50 * UNIT);
+		// The same figures through the runtime API's implementation.
+		let status = CommunityFund::status();
+		assert_eq!(status.account, fund);
+		assert_eq!(status.balance, DEV_FUND_ENDOWMENT + 10 * UNIT - subsidy - bonus);
+		assert_eq!(status.committed, 50 * UNIT);
+		assert_eq!(status.uncommitted, status.balance - EXISTENTIAL_DEPOSIT - 50 * UNIT);
+		assert_eq!(status.active_subsidies.first().map(|s| s.paid), Some(subsidy));
 		// Charlie and Dave bonded and earned nothing; their bonds are intact.
 		for owner in [&charlie, &dave] {
 			assert_eq!(Balances::balance(owner), DEV_AICC_ENDOWMENT - bond);

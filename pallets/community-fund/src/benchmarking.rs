@@ -123,9 +123,5 @@ mod benchmarks {
 		assert!(ActiveSubsidies::<T>::get().iter().any(|s| s.id == id));
 	}
 
-	impl_benchmark_test_suite!(
-		Pallet,
-		crate::mock::ExtBuilder::default().build(),
-		crate::mock::Test
-	);
+	impl_benchmark_test_suite!(Pallet, crate::mock::ExtBuilder.build(), crate::mock::Test);
 }

@@ -74,6 +74,34 @@ pub struct SubsidyTerms<Balance, BlockNumber> {
 	pub duration: BlockNumber,
 }
 
+/// What the fund holds and has promised, for clients (see [`CommunityFundApi`]).
+#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
+pub struct FundStatus<AccountId, Balance, BlockNumber> {
+	/// The fund's account.
+	pub account: AccountId,
+	/// Its AICC balance.
+	pub balance: Balance,
+	/// What active subsidies may still pay out.
+	pub committed: Balance,
+	/// What it can spend beyond its commitments.
+	pub uncommitted: Balance,
+	/// The subsidies paying out.
+	pub active_subsidies: alloc::vec::Vec<Subsidy<Balance, BlockNumber>>,
+}
+
+sp_api::decl_runtime_apis! {
+	/// Reads of the community fund for RPC clients.
+	pub trait CommunityFundApi<AccountId, Balance, BlockNumber>
+	where
+		AccountId: codec::Codec,
+		Balance: codec::Codec,
+		BlockNumber: codec::Codec,
+	{
+		/// Balance, commitments and active subsidies of the fund.
+		fn fund_status() -> FundStatus<AccountId, Balance, BlockNumber>;
+	}
+}
+
 /// A proposal being voted on.
 #[derive(
 	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
@@ -504,6 +532,18 @@ pub mod pallet {
 				Fortitude::Polite,
 			);
 			spendable.saturating_sub(Self::committed_total())
+		}
+
+		/// The fund's balance, commitments and active subsidies.
+		pub fn status() -> FundStatus<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> {
+			let account = Self::account_id();
+			FundStatus {
+				balance: T::Currency::balance(&account),
+				account,
+				committed: Self::committed_total(),
+				uncommitted: Self::uncommitted_balance(),
+				active_subsidies: ActiveSubsidies::<T>::get().into_inner(),
+			}
 		}
 
 		/// What active subsidies may still pay out.

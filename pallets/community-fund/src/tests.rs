@@ -44,7 +44,7 @@ fn approved_subsidy(terms: SubsidyTerms<Balance, u64>) -> SubsidyId {
 
 #[test]
 fn genesis_makes_the_fund_account_exist() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		assert_eq!(Balances::balance(&Fund::account_id()), FUND_START);
 		assert_eq!(Fund::uncommitted_balance(), FUND_START - 1);
 	});
@@ -54,7 +54,7 @@ fn genesis_makes_the_fund_account_exist() {
 
 #[test]
 fn propose_subsidy_holds_the_aicg_deposit() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = propose(ALICE, terms());
 		let proposal = Proposals::<Test>::get(id).expect("stored");
 		assert_eq!(proposal.proposer, ALICE);
@@ -74,7 +74,7 @@ fn propose_subsidy_holds_the_aicg_deposit() {
 
 #[test]
 fn propose_subsidy_errors() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		assert_noop!(
 			Fund::propose_subsidy(RuntimeOrigin::none(), terms()),
 			DispatchError::BadOrigin
@@ -115,7 +115,7 @@ fn propose_subsidy_errors() {
 
 #[test]
 fn votes_freeze_the_largest_open_vote_and_can_change() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let first = propose(ALICE, terms());
 		let second = propose(BOB, terms());
 		assert_ok!(Fund::vote(RuntimeOrigin::signed(CHARLIE), first, true, 300 * UNIT));
@@ -144,7 +144,7 @@ fn votes_freeze_the_largest_open_vote_and_can_change() {
 
 #[test]
 fn vote_errors() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = propose(ALICE, terms());
 		assert_noop!(
 			Fund::vote(RuntimeOrigin::signed(BOB), 9, true, UNIT),
@@ -170,7 +170,7 @@ fn vote_errors() {
 
 #[test]
 fn remove_vote_errors() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = propose(ALICE, terms());
 		assert_noop!(Fund::remove_vote(RuntimeOrigin::signed(BOB), 9), Error::ProposalNotFound);
 		assert_noop!(Fund::remove_vote(RuntimeOrigin::signed(BOB), id), Error::NotVoted);
@@ -184,7 +184,7 @@ fn remove_vote_errors() {
 
 #[test]
 fn an_approved_proposal_becomes_active_and_releases_freezes_and_deposit() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = approved_subsidy(terms());
 		System::assert_has_event(
 			Event::SubsidyApproved { proposal_id: id, ayes: 700 * UNIT, nays: 0 }.into(),
@@ -203,7 +203,7 @@ fn an_approved_proposal_becomes_active_and_releases_freezes_and_deposit() {
 
 #[test]
 fn closing_rejects_without_quorum_ayes_funds_or_room() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let reason_of = |id| {
 			System::events().iter().rev().find_map(|record| match &record.event {
 				RuntimeEvent::Fund(Event::SubsidyRejected { proposal_id, reason, .. })
@@ -243,7 +243,7 @@ fn closing_rejects_without_quorum_ayes_funds_or_room() {
 
 #[test]
 fn the_fund_never_commits_more_than_it_holds() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		approved_subsidy(SubsidyTerms { total_budget: 600 * UNIT, ..terms() });
 		// 999 spendable − 600 committed leaves 399: a 400 budget is refused.
 		let id = propose(ALICE, SubsidyTerms { total_budget: 400 * UNIT, ..terms() });
@@ -263,7 +263,7 @@ fn the_fund_never_commits_more_than_it_holds() {
 
 #[test]
 fn claims_pay_the_share_capped_per_job_and_by_the_budget_then_end() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = approved_subsidy(terms());
 		let kind = Some(ModelKind::MlpClassifier);
 		let grid = Percent::zero();
@@ -287,7 +287,7 @@ fn claims_pay_the_share_capped_per_job_and_by_the_budget_then_end() {
 
 #[test]
 fn claims_respect_scope_and_duration() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id =
 			approved_subsidy(SubsidyTerms { scope: SubsidyScope::RenewableProviders, ..terms() });
 		assert_eq!(Fund::claim(None, Percent::from_percent(49), 10 * UNIT), None);
@@ -313,7 +313,7 @@ fn claims_respect_scope_and_duration() {
 
 #[test]
 fn contributors_earn_aicg_up_to_the_max_supply() {
-	ExtBuilder::default().build().execute_with(|| {
+	ExtBuilder.build().execute_with(|| {
 		let supply = Aicg::total_issuance();
 		Fund::reward(&ALICE, &[BOB, CHARLIE], 40);
 		assert_eq!(Aicg::balance(&ALICE), AICG_EACH + 40 * UNIT);
@@ -333,7 +333,7 @@ fn contributors_earn_aicg_up_to_the_max_supply() {
 
 #[test]
 fn try_state_catches_a_tally_that_differs_from_the_votes() {
-	ExtBuilder::default().build().execute_with(|| {
+	ExtBuilder.build().execute_with(|| {
 		let id = propose(ALICE, terms());
 		assert_ok!(Fund::vote(RuntimeOrigin::signed(BOB), id, true, UNIT));
 		assert_ok!(Fund::do_try_state());

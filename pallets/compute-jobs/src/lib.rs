@@ -182,6 +182,7 @@ pub mod pallet {
 	use alloc::vec::Vec;
 	use frame_support::{
 		pallet_prelude::*,
+		storage,
 		traits::tokens::{Fortitude, Precision, Preservation, Restriction},
 	};
 	use frame_system::pallet_prelude::*;
@@ -809,7 +810,8 @@ pub mod pallet {
 			if job.deadline != now {
 				return;
 			}
-			let result = match job.status.clone() {
+			// Each deadline is atomic: a failure rolls back and the job is refunded instead.
+			let result = storage::with_storage_layer(|| match job.status.clone() {
 				JobStatus::Pending => {
 					let choice = Self::plurality_choice(job_id, &job, now)
 						.map(|c| (c, AssignmentRule::Plurality))
@@ -840,9 +842,27 @@ pub mod pallet {
 					}
 				},
 				_ => Ok(()),
-			};
+			});
 			if let Err(error) = result {
 				log::error!(target: "runtime::compute-jobs", "deadline of job {job_id}: {error:?}");
+				if let Some(job) = Jobs::<T>::get(job_id) {
+					if let Err(error) = storage::with_storage_layer(|| Self::abort(job_id, job)) {
+						log::error!(target: "runtime::compute-jobs", "refund of job {job_id}: {error:?}");
+					}
+				}
+			}
+		}
+
+		/// Ends an open job whose stage could not complete: refunds the user without a slash.
+		pub(crate) fn abort(job_id: JobId, job: JobOf<T>) -> DispatchResult {
+			Proposals::<T>::remove(job_id);
+			Attestations::<T>::remove(job_id);
+			match job.status {
+				JobStatus::Assigned { node, .. } | JobStatus::ResultSubmitted { node, .. } => {
+					Self::unverified(job_id, job, node)
+				},
+				JobStatus::Pending => Self::expire(job_id, job),
+				_ => Ok(()),
 			}
 		}
 

@@ -60,7 +60,7 @@ fn submitted_result(node: NodeId, worker: AccountId) -> JobId {
 
 #[test]
 fn submit_job_holds_the_budget_and_queues_the_proposal_deadline() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let job = submit(BUDGET);
 		let stored = Jobs::<Test>::get(job).expect("stored");
 		assert_eq!(stored.owner, USER);
@@ -78,7 +78,7 @@ fn submit_job_holds_the_budget_and_queues_the_proposal_deadline() {
 
 #[test]
 fn submit_job_rejects_out_of_range_requirements() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let cases: Vec<(JobRequirements, Error)> = vec![
 			(JobRequirements { gpus: 3, ..demo_requirements() }, Error::GpusOutOfRange),
 			(JobRequirements { gpus: 17, ..demo_requirements() }, Error::GpusOutOfRange),
@@ -126,7 +126,7 @@ fn submit_job_rejects_out_of_range_requirements() {
 
 #[test]
 fn submit_job_rejects_bad_origin_zero_budget_and_missing_funds() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		assert_noop!(
 			ComputeJobs::submit_job(RuntimeOrigin::none(), demo_requirements(), BUDGET),
 			DispatchError::BadOrigin
@@ -144,7 +144,7 @@ fn submit_job_rejects_bad_origin_zero_budget_and_missing_funds() {
 
 #[test]
 fn submit_job_spills_into_later_blocks_then_reports_a_full_queue() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		// 4 blocks × 4 deadlines fit; the 17th job finds no room.
 		for _ in 0..16 {
 			submit(UNIT);
@@ -163,7 +163,7 @@ fn submit_job_spills_into_later_blocks_then_reports_a_full_queue() {
 
 #[test]
 fn cancel_job_refunds_a_pending_job() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
 		let job = submit(BUDGET);
 		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, a));
@@ -181,7 +181,7 @@ fn cancel_job_refunds_a_pending_job() {
 
 #[test]
 fn cancel_job_errors() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
 		assert_noop!(ComputeJobs::cancel_job(RuntimeOrigin::signed(USER), 7), Error::JobNotFound);
 		let job = submit(BUDGET);
@@ -202,7 +202,7 @@ fn cancel_job_errors() {
 
 #[test]
 fn a_majority_of_proposals_assigns_the_node() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
 		let job = submit(BUDGET);
 		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, a));
@@ -226,7 +226,7 @@ fn a_majority_of_proposals_assigns_the_node() {
 
 #[test]
 fn propose_assignment_rejects_outsiders_and_repeats() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let (a, b, _) = demo_nodes();
 		let job = submit(BUDGET);
 		assert_noop!(
@@ -252,7 +252,7 @@ fn propose_assignment_rejects_outsiders_and_repeats() {
 
 #[test]
 fn propose_assignment_enforces_every_hard_constraint() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let register = |owner, worker, spec| {
 			let id = pallet_compute_registry::NextNodeId::<Test>::get();
 			assert_ok!(Registry::register_node(RuntimeOrigin::signed(owner), spec, worker));
@@ -317,7 +317,7 @@ fn propose_assignment_enforces_every_hard_constraint() {
 
 #[test]
 fn window_end_assigns_the_plurality_node() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		MockValidators::set(vec![V1, V2, V3, 34, 35]);
 		let (a, b, _) = demo_nodes();
 		let job = submit(300 * UNIT);
@@ -341,7 +341,7 @@ fn window_end_assigns_the_plurality_node() {
 
 #[test]
 fn window_end_without_proposals_uses_the_fixed_point_fallback() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let (a, _, grid) = demo_nodes();
 		let job = submit(BUDGET);
 		run_to_block(1 + PROPOSAL_WINDOW);
@@ -362,7 +362,7 @@ fn window_end_without_proposals_uses_the_fixed_point_fallback() {
 
 #[test]
 fn window_end_with_no_eligible_node_expires_and_refunds() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let job = submit(BUDGET);
 		run_to_block(1 + PROPOSAL_WINDOW);
 		assert_eq!(status(job), JobStatus::Expired);
@@ -375,7 +375,7 @@ fn window_end_with_no_eligible_node_expires_and_refunds() {
 
 #[test]
 fn submit_result_from_the_assigned_worker_opens_attestation() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
 		let job = assigned_job(a);
 		let hash = H256::repeat_byte(9);
@@ -409,7 +409,7 @@ fn submit_result_from_the_assigned_worker_opens_attestation() {
 
 #[test]
 fn submit_result_errors() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
 		let hash = H256::repeat_byte(9);
 		let result =
@@ -429,7 +429,7 @@ fn submit_result_errors() {
 
 #[test]
 fn majority_acceptance_settles_90_10_with_bonus_and_receipt() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
 		let job = submitted_result(a, SOLAR_A_WORKER);
 		let provider_before = Balances::balance(&SOLAR_A);
@@ -477,7 +477,7 @@ fn majority_acceptance_settles_90_10_with_bonus_and_receipt() {
 
 #[test]
 fn majority_rejection_refunds_and_slashes() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
 		let job = submitted_result(a, SOLAR_A_WORKER);
 		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, false));
@@ -499,7 +499,7 @@ fn majority_rejection_refunds_and_slashes() {
 
 #[test]
 fn attest_errors() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
 		// The provider's worker is also a validator's here: it still may not attest itself.
 		MockValidators::set(vec![V1, V2, V3, SOLAR_A_WORKER]);
@@ -526,7 +526,7 @@ fn attest_errors() {
 
 #[test]
 fn no_result_in_time_times_out_refunds_and_slashes() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
 		let job = assigned_job(a);
 		run_to_block(1 + RESULT_TIMEOUT);
@@ -540,7 +540,7 @@ fn no_result_in_time_times_out_refunds_and_slashes() {
 
 #[test]
 fn attestation_window_end_decides_by_the_votes_cast() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
 		// One accept, no reject: settled at the window's end.
 		let job = submitted_result(a, SOLAR_A_WORKER);
@@ -565,7 +565,7 @@ fn attestation_window_end_decides_by_the_votes_cast() {
 
 #[test]
 fn renewable_bonus_is_capped_by_what_the_fund_already_held() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
 		// Leave the fund with its existential deposit and 3 UNIT.
 		assert_ok!(Balances::transfer_allow_death(
@@ -598,7 +598,7 @@ fn renewable_bonus_is_capped_by_what_the_fund_already_held() {
 
 #[test]
 fn try_state_catches_escrow_that_does_not_match_open_budgets() {
-	ExtBuilder::default().build().execute_with(|| {
+	ExtBuilder.build().execute_with(|| {
 		let job = submit(BUDGET);
 		assert_ok!(ComputeJobs::do_try_state());
 		Jobs::<Test>::mutate(job, |j| {
@@ -607,5 +607,34 @@ fn try_state_catches_escrow_that_does_not_match_open_budgets() {
 			}
 		});
 		assert!(ComputeJobs::do_try_state().is_err());
+	});
+}
+
+#[test]
+fn a_deadline_that_cannot_settle_rolls_back_and_refunds() {
+	use frame_support::traits::{fungible::MutateHold, tokens::Precision};
+	// Not `build_and_execute`: the test breaks the escrow invariant on purpose.
+	ExtBuilder.build().execute_with(|| {
+		let (a, _, _) = demo_nodes();
+		let job = submitted_result(a, SOLAR_A_WORKER);
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+		// Something outside the pallet released most of the escrow: settlement must fail.
+		assert_ok!(<Balances as MutateHold<_>>::release(
+			&HoldReason::JobEscrow.into(),
+			&USER,
+			BUDGET - UNIT,
+			Precision::Exact
+		));
+		let (fund_before, provider_before) =
+			(Balances::balance(&FUND), Balances::balance(&SOLAR_A));
+		run_to_block(1 + ATTESTATION_WINDOW);
+		// The renewable bonus paid before the failure was rolled back; the user got the rest.
+		assert_eq!(status(job), JobStatus::Unverified { node: a });
+		assert_eq!(escrow(USER), 0);
+		assert_eq!(Balances::balance(&USER), INITIAL);
+		assert_eq!(Balances::balance(&FUND), fund_before);
+		assert_eq!(Balances::balance(&SOLAR_A), provider_before);
+		assert!(Receipts::<Test>::get(job).is_none());
+		assert_eq!(pallet_compute_registry::Nodes::<Test>::get(a).map(|n| n.active_jobs), Some(0));
 	});
 }

@@ -128,9 +128,5 @@ mod benchmarks {
 		assert_eq!(Nodes::<T>::get(id).map(|n| n.last_heartbeat), Some(later));
 	}
 
-	impl_benchmark_test_suite!(
-		Pallet,
-		crate::mock::ExtBuilder::default().build(),
-		crate::mock::Test
-	);
+	impl_benchmark_test_suite!(Pallet, crate::mock::ExtBuilder.build(), crate::mock::Test);
 }

@@ -40,7 +40,7 @@ fn gpu_classes_are_powers_of_two() {
 
 #[test]
 fn register_node_holds_bond_and_indexes_the_node() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, ALICE_WORKER, 8);
 		let node = Nodes::<Test>::get(id).expect("stored");
 		assert_eq!(node.owner, ALICE);
@@ -63,7 +63,7 @@ fn register_node_holds_bond_and_indexes_the_node() {
 
 #[test]
 fn register_node_rejects_invalid_specs() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		for broken in [
 			NodeSpec { gpu_count: 0, ..spec(8) },
 			NodeSpec { gpu_memory_gib: 0, ..spec(8) },
@@ -80,7 +80,7 @@ fn register_node_rejects_invalid_specs() {
 
 #[test]
 fn register_node_rejects_unsigned_origin() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		assert_noop!(
 			Registry::register_node(RuntimeOrigin::none(), spec(8), ALICE_WORKER),
 			DispatchError::BadOrigin
@@ -90,7 +90,7 @@ fn register_node_rejects_unsigned_origin() {
 
 #[test]
 fn register_node_rejects_a_worker_key_already_bound() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		register(ALICE, ALICE_WORKER, 8);
 		assert_noop!(
 			Registry::register_node(RuntimeOrigin::signed(BOB), spec(8), ALICE_WORKER),
@@ -101,7 +101,7 @@ fn register_node_rejects_a_worker_key_already_bound() {
 
 #[test]
 fn register_node_needs_the_bond() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		assert_noop!(
 			Registry::register_node(RuntimeOrigin::signed(POOR), spec(8), 900),
 			Error::InsufficientBond
@@ -111,7 +111,7 @@ fn register_node_needs_the_bond() {
 
 #[test]
 fn register_node_enforces_per_owner_limit() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		for (worker, gpus) in [(201, 1), (202, 2), (203, 4)] {
 			register(ALICE, worker, gpus);
 		}
@@ -124,7 +124,7 @@ fn register_node_enforces_per_owner_limit() {
 
 #[test]
 fn register_node_enforces_gpu_class_limit() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		// Four 8-GPU nodes fill class 3 (MaxNodesPerClass = 4).
 		register(ALICE, 201, 8);
 		register(ALICE, 202, 9);
@@ -139,7 +139,7 @@ fn register_node_enforces_gpu_class_limit() {
 
 #[test]
 fn register_node_enforces_registry_limit() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		// MaxNodes = 8, spread over classes and owners to stay under the other limits.
 		let mut worker = 300;
 		for owner in [ALICE, BOB, CHARLIE] {
@@ -163,7 +163,7 @@ fn register_node_enforces_registry_limit() {
 
 #[test]
 fn update_node_replaces_spec_and_moves_gpu_class() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, ALICE_WORKER, 8);
 		let new_spec = NodeSpec { price_per_gpu_hour: 250, ..spec(16) };
 		assert_ok!(Registry::update_node(RuntimeOrigin::signed(ALICE), id, new_spec.clone()));
@@ -176,7 +176,7 @@ fn update_node_replaces_spec_and_moves_gpu_class() {
 
 #[test]
 fn update_node_errors() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, ALICE_WORKER, 8);
 		assert_noop!(
 			Registry::update_node(RuntimeOrigin::signed(ALICE), 77, spec(8)),
@@ -218,7 +218,7 @@ fn update_node_errors() {
 
 #[test]
 fn deregister_then_withdraw_releases_the_bond_after_unbonding() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, ALICE_WORKER, 8);
 		assert_ok!(Registry::deregister_node(RuntimeOrigin::signed(ALICE), id));
 		let unlock_at = 1 + UNBONDING_PERIOD;
@@ -252,7 +252,7 @@ fn deregister_then_withdraw_releases_the_bond_after_unbonding() {
 
 #[test]
 fn deregister_node_errors() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, ALICE_WORKER, 8);
 		assert_noop!(
 			Registry::deregister_node(RuntimeOrigin::signed(ALICE), 5),
@@ -275,7 +275,7 @@ fn deregister_node_errors() {
 
 #[test]
 fn withdraw_bond_errors() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, ALICE_WORKER, 8);
 		assert_noop!(Registry::withdraw_bond(RuntimeOrigin::signed(ALICE), 5), Error::NodeNotFound);
 		assert_noop!(Registry::withdraw_bond(RuntimeOrigin::signed(BOB), id), Error::NotNodeOwner);
@@ -290,7 +290,7 @@ fn withdraw_bond_errors() {
 
 #[test]
 fn heartbeat_from_owner_or_worker_keeps_a_node_live() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, ALICE_WORKER, 8);
 		let live = |now| Registry::check_eligible(id, &req(8), now).is_ok();
 		assert!(live(1 + HEARTBEAT_TIMEOUT));
@@ -310,7 +310,7 @@ fn heartbeat_from_owner_or_worker_keeps_a_node_live() {
 
 #[test]
 fn heartbeat_errors() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, ALICE_WORKER, 8);
 		assert_noop!(Registry::heartbeat(RuntimeOrigin::signed(ALICE), 9), Error::NodeNotFound);
 		assert_noop!(
@@ -326,7 +326,7 @@ fn heartbeat_errors() {
 
 #[test]
 fn check_eligible_names_the_failed_constraint() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, ALICE_WORKER, 8);
 		assert!(Registry::check_eligible(id, &req(8), 1).is_ok());
 		assert_eq!(Registry::check_eligible(id, &req(9), 1).err(), Some(Ineligible::TooFewGpus));
@@ -356,7 +356,7 @@ fn check_eligible_names_the_failed_constraint() {
 
 #[test]
 fn candidates_read_only_classes_that_can_fit_and_respect_the_limit() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let small = register(ALICE, 201, 2);
 		let eight = register(ALICE, 202, 8);
 		let sixteen = register(BOB, 203, 16);
@@ -371,7 +371,7 @@ fn candidates_read_only_classes_that_can_fit_and_respect_the_limit() {
 
 #[test]
 fn finish_job_moves_reputation_and_counters() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, ALICE_WORKER, 8);
 		assert_ok!(Registry::reserve_slot(id));
 		Registry::finish_job(id, true);
@@ -393,7 +393,7 @@ fn finish_job_moves_reputation_and_counters() {
 
 #[test]
 fn slash_bond_moves_held_funds_to_the_beneficiary_and_caps_at_the_bond() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, ALICE_WORKER, 8);
 		let fund = 500;
 		assert_eq!(Registry::slash_bond(id, 300, &fund), Ok(300));
@@ -416,7 +416,7 @@ fn slash_bond_moves_held_funds_to_the_beneficiary_and_caps_at_the_bond() {
 
 #[test]
 fn try_state_catches_a_bond_that_is_not_held() {
-	ExtBuilder::default().build().execute_with(|| {
+	ExtBuilder.build().execute_with(|| {
 		let id = register(ALICE, ALICE_WORKER, 8);
 		assert_ok!(Registry::do_try_state());
 		Nodes::<Test>::mutate(id, |n| {
