@@ -23,8 +23,8 @@ run: build
 ## One command: every test (formatting, runtime and node tests, the dev-node integration test).
 test: setup
 	cargo fmt --all -- --check
-	cargo test $(CARGO_PROFILE) --workspace
-	CARGO_TARGET_DIR=$(BENCH_TARGET_DIR) cargo test $(CARGO_PROFILE) $(BENCHMARKED_PALLETS) \
+	cargo test $(CARGO_PROFILE) --workspace --all-targets
+	CARGO_TARGET_DIR=$(BENCH_TARGET_DIR) cargo test $(CARGO_PROFILE) $(BENCHMARKED_PALLETS) --all-targets \
 		--features runtime-benchmarks -- benchmarking
 
 ## Lints held to `-D warnings` (not part of `make test`: a cold clippy pass doubles CI's build).
