@@ -694,12 +694,21 @@ pub mod pallet {
 			node_id: NodeId,
 			now: BlockNumberFor<T>,
 		) -> Result<BalanceOf<T>, Error<T>> {
+			Self::eligible_node_for_job(job, node_id, now).map(|(_, cost)| cost)
+		}
+
+		/// Like `check_node_for_job`, also handing back the node it read.
+		fn eligible_node_for_job(
+			job: &JobOf<T>,
+			node_id: NodeId,
+			now: BlockNumberFor<T>,
+		) -> Result<(pallet_compute_registry::NodeInfoOf<T>, BalanceOf<T>), Error<T>> {
 			let node = Registry::<T>::check_eligible(node_id, &job.requirements, now)
 				.map_err(Error::<T>::from)?;
 			let cost = Self::job_cost(node.spec.price_per_gpu_hour, &job.requirements)
 				.ok_or(Error::<T>::PriceAboveBudget)?;
 			ensure!(cost <= job.budget, Error::<T>::PriceAboveBudget);
-			Ok(cost)
+			Ok((node, cost))
 		}
 
 		/// The first block from `from` whose deadline queue has room, within
@@ -765,8 +774,7 @@ pub mod pallet {
 			for node_id in
 				Registry::<T>::candidates(job.requirements.gpus, T::MaxFallbackCandidates::get())
 			{
-				let Ok(cost) = Self::check_node_for_job(job, node_id, now) else { continue };
-				let Some(node) = pallet_compute_registry::Nodes::<T>::get(node_id) else {
+				let Ok((node, cost)) = Self::eligible_node_for_job(job, node_id, now) else {
 					continue;
 				};
 				let price: u128 = node.spec.price_per_gpu_hour.try_into().unwrap_or(u128::MAX);
