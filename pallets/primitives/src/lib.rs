@@ -6,6 +6,8 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_core::{ConstU32, H256};
@@ -306,4 +308,129 @@ pub trait ContributionRewards<AccountId> {
 
 impl<AccountId> ContributionRewards<AccountId> for () {
 	fn reward(_: &AccountId, _: &[AccountId], _: u64) {}
+}
+
+/// The key a validator's off-chain worker signs proposals and attestations with, and a
+/// provider's worker signs results with (key type `aicc`, sr25519).
+///
+/// A validator's worker key is its Aura key: `--dev`/`--alice` and `author_rotateKeys` put one
+/// under this key type, and zombienet's keystores carry it for each validator.
+pub mod worker_key {
+	use sp_core::crypto::KeyTypeId;
+
+	/// Key type of compute worker keys in the keystore.
+	pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"aicc");
+
+	mod app {
+		use sp_application_crypto::{app_crypto, sr25519};
+		app_crypto!(sr25519, super::KEY_TYPE);
+	}
+
+	/// The worker's public key (an application-specific sr25519 key).
+	pub type Public = app::Public;
+	/// A worker's signature.
+	pub type Signature = app::Signature;
+	#[cfg(feature = "std")]
+	/// A worker key pair.
+	pub type Pair = app::Pair;
+}
+
+/// The binary protocol between the runtime's off-chain worker and the compute engine
+/// (`aicchain-worker`): SCALE-encoded requests POSTed to the engine's `/ocw` endpoint, one
+/// SCALE-encoded [`engine_api::EngineResponse`] back. Train and verify requests are idempotent:
+/// the first one queues the task, later ones report its status, so a block's worker run never
+/// waits for training.
+pub mod engine_api {
+	use super::*;
+	use alloc::vec::Vec;
+
+	/// What the engine sees of a candidate node when selecting.
+	#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+	pub struct CandidateNode {
+		pub node_id: NodeId,
+		pub gpu_count: u32,
+		pub gpu_memory_gib: u32,
+		pub bandwidth_mbps: u32,
+		pub latency_ms: u32,
+		pub renewable_share: Percent,
+		pub carbon_intensity: u32,
+		/// What the job would cost on this node.
+		pub cost: u128,
+		pub reputation: Perbill,
+		pub active_jobs: u32,
+		pub max_jobs: u32,
+		pub completed_jobs: u32,
+		pub failed_jobs: u32,
+	}
+
+	/// How a job that the engine selected a node for ended, for the policy to learn from.
+	#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+	pub struct JobOutcome {
+		pub job_id: JobId,
+		pub node_id: NodeId,
+		/// Settled (true) or rejected/timed out/unverified (false).
+		pub success: bool,
+		/// What the job cost (zero when it failed).
+		pub cost: u128,
+		/// Emissions, in grams CO2e (zero when it failed).
+		pub carbon_grams: u64,
+		/// Blocks from submission to the end.
+		pub blocks_taken: u32,
+	}
+
+	/// A request from the off-chain worker.
+	#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+	pub enum EngineRequest {
+		/// Score `candidates` (each already meets the job's hard constraints) and pick one.
+		Select {
+			job_id: JobId,
+			requirements: JobRequirements,
+			budget: u128,
+			candidates: Vec<CandidateNode>,
+		},
+		/// Train the job's model (queued; repeat to poll).
+		Train { job_id: JobId, spec: TrainingSpec },
+		/// Fetch or rebuild the published model and re-evaluate it (queued; repeat to poll).
+		Verify { job_id: JobId, spec: TrainingSpec, model_hash: H256, metrics: QuantisedMetrics },
+		/// Jobs this engine selected for whose outcome it has not learnt yet.
+		PendingOutcomes,
+		/// The outcome of a job this engine selected for.
+		Outcome(JobOutcome),
+	}
+
+	/// Where a queued task is.
+	#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+	pub enum TaskStatus {
+		Queued,
+		Running,
+		/// Training finished: the stored model's content hash and its held-out metrics.
+		Trained {
+			model_hash: H256,
+			metrics: QuantisedMetrics,
+		},
+		/// Verification finished: whether the published result holds, and why not.
+		Verified {
+			accept: bool,
+			reason: Vec<u8>,
+		},
+		/// The task cannot complete (bad spec, unknown dataset, ...).
+		Failed(Vec<u8>),
+	}
+
+	/// The engine's answer.
+	#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+	pub enum EngineResponse {
+		/// The chosen node and every candidate's score (selection probability).
+		Selected {
+			node_id: NodeId,
+			scores: Vec<(NodeId, Perbill)>,
+		},
+		/// No candidate was given.
+		NoCandidate,
+		Task(TaskStatus),
+		PendingOutcomes(Vec<JobId>),
+		Ack,
+		/// The request could not be decoded or served.
+		Error(Vec<u8>),
+	}
 }

@@ -1,0 +1,101 @@
+//! Engine benchmarks that print figures (run: `cargo bench -p aicchain-worker`):
+//! training throughput of the reference MLP, selection latency for 10 / 1,000 / 10,000
+//! candidates, and the policy-vs-baselines table on the simulator.
+
+use aicchain_primitives::{
+	engine_api::CandidateNode, JobRequirements, ModelKind, SustainabilityPreference, TrainingSpec,
+};
+use aicchain_worker::{
+	dataset::{blake2_256, credit_scoring_csv, Dataset},
+	model, policy, simulator,
+};
+use sp_core::H256;
+use sp_runtime::{Perbill, Percent};
+use std::time::Instant;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+	let device = match std::env::var("AICCHAIN_BENCH_DEVICE") {
+		Ok(name) => aicchain_worker::engine::device_from_name(&name)?,
+		Err(_) => candle_core::Device::Cpu,
+	};
+	println!("device: {device:?}");
+
+	// Training throughput: the seed demo's credit-scoring MLP.
+	let bytes = credit_scoring_csv();
+	let data = Dataset::from_csv(&bytes)?;
+	let train_rows = data.split().0.rows();
+	for (hidden_units, hidden_layers) in [(32u32, 2u8), (256, 3)] {
+		let spec = TrainingSpec {
+			dataset: H256(blake2_256(&bytes)),
+			model: ModelKind::MlpClassifier,
+			hidden_units,
+			hidden_layers,
+			learning_rate_millionths: 5_000,
+			epochs: 10,
+			seed: 1,
+		};
+		model::train(&spec, &data, &device)?; // warm-up
+		let start = Instant::now();
+		let trained = model::train(&spec, &data, &device)?;
+		let seconds = start.elapsed().as_secs_f64();
+		println!(
+			"training MLP {hidden_layers}x{hidden_units}: {} samples in {seconds:.2} s = {:.0} samples/s (accuracy {:.3})",
+			train_rows * 10,
+			(train_rows * 10) as f64 / seconds,
+			f64::from(trained.metrics.score.deconstruct()) / 1e9
+		);
+	}
+
+	// Selection latency.
+	let policy = simulator::train_policy(1, 150, 64)?;
+	let requirements = JobRequirements {
+		gpus: 8,
+		min_bandwidth_mbps: 100,
+		max_latency_ms: 15,
+		gpu_hours: 2,
+		sustainability: SustainabilityPreference::Any,
+		training: None,
+	};
+	for count in [10usize, 1_000, 10_000] {
+		let candidates: Vec<CandidateNode> = (0..count)
+			.map(|i| CandidateNode {
+				node_id: i as u32,
+				gpu_count: 8 + (i % 8) as u32,
+				gpu_memory_gib: 80,
+				bandwidth_mbps: 100 + (i % 900) as u32,
+				latency_ms: 1 + (i % 15) as u32,
+				renewable_share: Percent::from_percent((i % 101) as u8),
+				carbon_intensity: (i % 800) as u32,
+				cost: 500 + (i % 1_000) as u128,
+				reputation: Perbill::from_percent((i % 101) as u32),
+				active_jobs: (i % 4) as u32,
+				max_jobs: 4,
+				completed_jobs: (i % 50) as u32,
+				failed_jobs: (i % 7) as u32,
+			})
+			.collect();
+		let rounds = if count > 1_000 { 20 } else { 200 };
+		let start = Instant::now();
+		for _ in 0..rounds {
+			let feats: Vec<_> =
+				candidates.iter().map(|c| policy::features(c, &requirements, 2_000)).collect();
+			let probabilities = policy.probabilities(&feats)?;
+			std::hint::black_box(policy::argmax(&probabilities));
+		}
+		let micros = start.elapsed().as_secs_f64() * 1e6 / rounds as f64;
+		println!("selection among {count:>6} candidates: {micros:>9.1} µs per decision");
+	}
+
+	// Policy against baselines.
+	let rows = [
+		simulator::Strategy::Policy,
+		simulator::Strategy::GreedyCheapest,
+		simulator::Strategy::GreedyGreenest,
+		simulator::Strategy::Random,
+	]
+	.into_iter()
+	.map(|s| simulator::evaluate(s, Some(&policy), 99, 3_000))
+	.collect::<Result<Vec<_>, _>>()?;
+	print!("{}", simulator::comparison_table(&rows));
+	Ok(())
+}

@@ -1,0 +1,280 @@
+//! Datasets, resolved by the blake2-256 hash of their file's bytes (the hash a job's
+//! `TrainingSpec` names). Files are CSV: a header, numeric columns, the target last.
+//!
+//! Two datasets are built in and generated deterministically (nothing is downloaded): a credit
+//! scoring set (binary default label, the seed demo's job) and an energy-load regression set.
+//! `DatasetStore::ensure_builtin` writes them into the dataset directory; their content, and so
+//! their hash, is the same on every machine.
+
+use crate::{rng::SeededRng, EngineError};
+use blake2::{digest::consts::U32, Blake2b, Digest};
+use std::{
+	collections::HashMap,
+	fmt::Write as _,
+	path::{Path, PathBuf},
+	sync::Mutex,
+};
+
+/// blake2b-256, the same function as `sp_core::blake2_256`.
+pub fn blake2_256(bytes: &[u8]) -> [u8; 32] {
+	let mut hasher = Blake2b::<U32>::new();
+	hasher.update(bytes);
+	hasher.finalize().into()
+}
+
+/// A numeric table: `rows × n_features` features (row-major) and one target per row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+	pub n_features: usize,
+	pub features: Vec<f32>,
+	pub targets: Vec<f32>,
+}
+
+impl Dataset {
+	pub fn rows(&self) -> usize {
+		self.targets.len()
+	}
+
+	/// Parses CSV bytes: header line, then numeric rows with the target in the last column.
+	pub fn from_csv(bytes: &[u8]) -> Result<Self, EngineError> {
+		let text =
+			std::str::from_utf8(bytes).map_err(|_| EngineError::BadDataset("not UTF-8".into()))?;
+		let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+		let header = lines.next().ok_or_else(|| EngineError::BadDataset("empty file".into()))?;
+		let columns = header.split(',').count();
+		if columns < 2 {
+			return Err(EngineError::BadDataset("needs at least one feature and a target".into()));
+		}
+		let mut features = Vec::new();
+		let mut targets = Vec::new();
+		for (line_no, line) in lines.enumerate() {
+			let values: Vec<f32> = line
+				.split(',')
+				.map(|v| v.trim().parse::<f32>())
+				.collect::<Result<_, _>>()
+				.map_err(|e| EngineError::BadDataset(format!("row {}: {e}", line_no + 2)))?;
+			if values.len() != columns {
+				return Err(EngineError::BadDataset(format!(
+					"row {} has {} columns, header has {columns}",
+					line_no + 2,
+					values.len()
+				)));
+			}
+			let (x, y) = values.split_at(columns - 1);
+			features.extend_from_slice(x);
+			targets.extend_from_slice(y);
+		}
+		if targets.len() < 10 {
+			return Err(EngineError::BadDataset("fewer than 10 rows".into()));
+		}
+		Ok(Self { n_features: columns - 1, features, targets })
+	}
+
+	/// The fixed train / held-out split: the last 20% of rows are held out. Generated files are
+	/// already shuffled, so every verifier evaluates on exactly the same rows.
+	pub fn split(&self) -> (Dataset, Dataset) {
+		let held_out = (self.rows() / 5).max(1);
+		let train_rows = self.rows() - held_out;
+		let cut = train_rows * self.n_features;
+		(
+			Dataset {
+				n_features: self.n_features,
+				features: self.features[..cut].to_vec(),
+				targets: self.targets[..train_rows].to_vec(),
+			},
+			Dataset {
+				n_features: self.n_features,
+				features: self.features[cut..].to_vec(),
+				targets: self.targets[train_rows..].to_vec(),
+			},
+		)
+	}
+}
+
+/// Name of the built-in credit scoring dataset file.
+pub const CREDIT_SCORING: &str = "credit-scoring.csv";
+/// Name of the built-in energy-load regression dataset file.
+pub const ENERGY_LOAD: &str = "energy-load.csv";
+
+/// Credit scoring: 3,000 applicants, 8 features, label 1 = default. The default probability
+/// is a fixed logistic function of the features (with an interaction), so a model can learn it
+/// but not perfectly.
+pub fn credit_scoring_csv() -> Vec<u8> {
+	let mut rng = SeededRng::new(0xC0FFEE);
+	let mut out = String::from(
+		"income_k,debt_ratio,age,history_years,late_payments,loan_k,employment_years,open_accounts,default\n",
+	);
+	for _ in 0..3_000 {
+		let income = (45.0 + 20.0 * rng.normal()).clamp(8.0, 200.0);
+		let debt_ratio = rng.range(0.0, 1.2);
+		let age = rng.range(19.0, 75.0);
+		let history = (age - 18.0) * rng.uniform();
+		let late = (rng.uniform() * rng.uniform() * 8.0).floor();
+		let loan = (income * rng.range(0.1, 1.5)).clamp(1.0, 300.0);
+		let employment = (age - 18.0).min(40.0) * rng.uniform();
+		let accounts = (rng.uniform() * 12.0).floor();
+		let z = -1.2 + 2.4 * debt_ratio + 0.45 * late - 0.03 * income - 0.06 * history
+			+ 0.012 * loan
+			- 0.04 * employment
+			+ 0.9 * debt_ratio * (loan / income).min(3.0)
+			+ 0.05 * accounts;
+		let p_default = 1.0 / (1.0 + (-z).exp());
+		let label = u8::from(rng.uniform() < p_default);
+		let _ = writeln!(
+			out,
+			"{income:.2},{debt_ratio:.4},{age:.1},{history:.2},{late:.0},{loan:.2},{employment:.2},{accounts:.0},{label}"
+		);
+	}
+	out.into_bytes()
+}
+
+/// Energy load: 2,000 hourly readings, 6 features, target = load in MW (a smooth nonlinear
+/// function of temperature, hour and day type, plus noise).
+pub fn energy_load_csv() -> Vec<u8> {
+	let mut rng = SeededRng::new(0xE1EC);
+	let mut out = String::from("temperature_c,humidity,hour,weekend,solar_wm2,wind_ms,load_mw\n");
+	for _ in 0..2_000 {
+		let temperature = 15.0 + 10.0 * rng.normal();
+		let humidity = rng.range(0.2, 0.95);
+		let hour = rng.below(24) as f64;
+		let weekend = f64::from(u8::from(rng.uniform() < 2.0 / 7.0));
+		let daylight = ((hour - 6.0) / 12.0 * std::f64::consts::PI).sin().max(0.0);
+		let solar = daylight * rng.range(200.0, 900.0);
+		let wind = rng.range(0.0, 15.0);
+		let load = 400.0 + 3.0 * (temperature - 18.0).powi(2) + 120.0 * daylight - 80.0 * weekend
+			+ 40.0 * humidity
+			- 0.05 * solar
+			+ 10.0 * rng.normal();
+		let _ = writeln!(
+			out,
+			"{temperature:.2},{humidity:.3},{hour:.0},{weekend:.0},{solar:.1},{wind:.2},{:.2}",
+			load / 100.0
+		);
+	}
+	out.into_bytes()
+}
+
+/// The built-in datasets: file name and content.
+pub fn builtin() -> Vec<(&'static str, Vec<u8>)> {
+	vec![(CREDIT_SCORING, credit_scoring_csv()), (ENERGY_LOAD, energy_load_csv())]
+}
+
+/// A directory of dataset files, looked up by content hash.
+pub struct DatasetStore {
+	dir: PathBuf,
+	by_hash: Mutex<HashMap<[u8; 32], PathBuf>>,
+}
+
+impl DatasetStore {
+	pub fn new(dir: impl Into<PathBuf>) -> Self {
+		Self { dir: dir.into(), by_hash: Mutex::new(HashMap::new()) }
+	}
+
+	pub fn dir(&self) -> &Path {
+		&self.dir
+	}
+
+	/// Writes the built-in datasets into the directory (when missing) and returns their names
+	/// and hashes.
+	pub fn ensure_builtin(&self) -> Result<Vec<(String, [u8; 32])>, EngineError> {
+		std::fs::create_dir_all(&self.dir)?;
+		let mut out = Vec::new();
+		for (name, bytes) in builtin() {
+			let path = self.dir.join(name);
+			let hash = blake2_256(&bytes);
+			let current = std::fs::read(&path).ok().map(|b| blake2_256(&b));
+			if current != Some(hash) {
+				std::fs::write(&path, &bytes)?;
+			}
+			out.push((name.to_string(), hash));
+		}
+		Ok(out)
+	}
+
+	/// Every `.csv` file in the directory with its hash.
+	pub fn list(&self) -> Result<Vec<(String, [u8; 32])>, EngineError> {
+		let mut out = Vec::new();
+		for entry in std::fs::read_dir(&self.dir)? {
+			let path = entry?.path();
+			if path.extension().is_some_and(|e| e == "csv") {
+				let hash = blake2_256(&std::fs::read(&path)?);
+				let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+				self.lock().insert(hash, path);
+				out.push((name.unwrap_or_default(), hash));
+			}
+		}
+		out.sort();
+		Ok(out)
+	}
+
+	/// The dataset whose file hashes to `hash`.
+	pub fn resolve(&self, hash: &[u8; 32]) -> Result<Dataset, EngineError> {
+		let known = self.lock().get(hash).cloned();
+		let path = match known {
+			Some(path) => path,
+			None => {
+				self.list()?;
+				self.lock()
+					.get(hash)
+					.cloned()
+					.ok_or_else(|| EngineError::UnknownDataset(hex::encode(hash)))?
+			},
+		};
+		let bytes = std::fs::read(&path)?;
+		// The file may have changed since it was indexed.
+		if blake2_256(&bytes) != *hash {
+			self.lock().remove(hash);
+			return Err(EngineError::UnknownDataset(hex::encode(hash)));
+		}
+		Dataset::from_csv(&bytes)
+	}
+
+	fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], PathBuf>> {
+		self.by_hash.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn builtin_datasets_are_deterministic_and_parse() {
+		for (name, bytes) in builtin() {
+			let again = builtin().into_iter().find(|(n, _)| *n == name).map(|(_, b)| b);
+			assert_eq!(Some(blake2_256(&bytes)), again.map(|b| blake2_256(&b)), "{name}");
+			let data = Dataset::from_csv(&bytes).expect("parses");
+			assert!(data.rows() >= 2_000);
+			let (train, test) = data.split();
+			assert_eq!(train.rows() + test.rows(), data.rows());
+			assert_eq!(test.rows(), data.rows() / 5);
+		}
+		let credit = Dataset::from_csv(&credit_scoring_csv()).expect("parses");
+		let positives = credit.targets.iter().filter(|t| **t == 1.0).count();
+		// A learnable but not trivial label: neither class dominates completely.
+		assert!((300..2_700).contains(&positives), "{positives} defaults");
+	}
+
+	#[test]
+	fn store_resolves_by_hash_and_rejects_unknown_hashes() {
+		let dir = tempfile::tempdir().expect("tempdir");
+		let store = DatasetStore::new(dir.path());
+		let builtin = store.ensure_builtin().expect("writes");
+		let (_, credit_hash) = &builtin[0];
+		let data = store.resolve(credit_hash).expect("resolves");
+		assert_eq!(data.n_features, 8);
+		assert!(matches!(store.resolve(&[9; 32]), Err(EngineError::UnknownDataset(_))));
+		// A file whose content changed no longer answers to its old hash.
+		std::fs::write(dir.path().join(CREDIT_SCORING), b"a,b\n1,2\n").expect("write");
+		assert!(matches!(store.resolve(credit_hash), Err(EngineError::UnknownDataset(_))));
+	}
+
+	#[test]
+	fn malformed_csv_is_an_error() {
+		assert!(Dataset::from_csv(b"").is_err());
+		assert!(Dataset::from_csv(b"only\n1\n").is_err());
+		assert!(Dataset::from_csv(b"a,b\n1,x\n").is_err());
+		assert!(Dataset::from_csv(b"a,b\n1,2,3\n").is_err());
+		assert!(Dataset::from_csv(&[0xff, 0xfe]).is_err());
+	}
+}

@@ -1,0 +1,206 @@
+//! A deliberately small HTTP/1.1 server and client: the engine's API has four routes and
+//! talks to the off-chain worker on localhost (or a GPU box on the operator's network).
+
+use crate::{engine::Engine, EngineError};
+use aicchain_primitives::engine_api::{EngineRequest, EngineResponse};
+use codec::{Decode, Encode};
+use std::{
+	io::{Read, Write},
+	net::{SocketAddr, TcpStream},
+	sync::Arc,
+	time::Duration,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Largest request body accepted.
+const MAX_BODY: usize = 16 << 20;
+
+struct Request {
+	method: String,
+	path: String,
+	body: Vec<u8>,
+}
+
+struct Response {
+	status: u16,
+	content_type: &'static str,
+	body: Vec<u8>,
+}
+
+impl Response {
+	fn json(value: serde_json::Value) -> Self {
+		Self { status: 200, content_type: "application/json", body: value.to_string().into_bytes() }
+	}
+	fn error(status: u16, message: &str) -> Self {
+		Self {
+			status,
+			content_type: "application/json",
+			body: serde_json::json!({ "error": message }).to_string().into_bytes(),
+		}
+	}
+}
+
+/// Serves the engine's API on `listener` until the task is dropped.
+pub async fn serve(engine: Arc<Engine>, listener: tokio::net::TcpListener) {
+	loop {
+		let Ok((stream, _)) = listener.accept().await else { continue };
+		let engine = engine.clone();
+		tokio::spawn(async move {
+			if let Err(e) = handle(engine, stream).await {
+				log::debug!(target: "aicchain-worker", "connection error: {e}");
+			}
+		});
+	}
+}
+
+/// Binds `addr` and serves on it in the background of the current tokio runtime; returns the
+/// bound address (useful with port 0).
+pub async fn spawn_server(
+	engine: Arc<Engine>,
+	addr: SocketAddr,
+) -> Result<SocketAddr, EngineError> {
+	let listener = tokio::net::TcpListener::bind(addr).await?;
+	let bound = listener.local_addr()?;
+	tokio::spawn(serve(engine, listener));
+	Ok(bound)
+}
+
+async fn handle(engine: Arc<Engine>, mut stream: tokio::net::TcpStream) -> std::io::Result<()> {
+	let response = match read_request(&mut stream).await {
+		Ok(request) => {
+			let engine = engine.clone();
+			// Selection and status are quick, but policy updates and model reads touch the disk.
+			tokio::task::spawn_blocking(move || route(&engine, request))
+				.await
+				.unwrap_or_else(|_| Response::error(500, "handler failed"))
+		},
+		Err(message) => Response::error(400, &message),
+	};
+	let head = format!(
+		"HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+		response.status,
+		if response.status == 200 { "OK" } else { "Error" },
+		response.content_type,
+		response.body.len()
+	);
+	stream.write_all(head.as_bytes()).await?;
+	stream.write_all(&response.body).await?;
+	stream.shutdown().await
+}
+
+async fn read_request(stream: &mut tokio::net::TcpStream) -> Result<Request, String> {
+	let mut buffer = Vec::new();
+	let mut chunk = [0u8; 8192];
+	let header_end = loop {
+		if let Some(pos) = find(&buffer, b"\r\n\r\n") {
+			break pos;
+		}
+		if buffer.len() > 64 * 1024 {
+			return Err("headers too large".into());
+		}
+		let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+		if n == 0 {
+			return Err("connection closed".into());
+		}
+		buffer.extend_from_slice(&chunk[..n]);
+	};
+	let head = String::from_utf8_lossy(&buffer[..header_end]).to_string();
+	let mut lines = head.lines();
+	let mut first = lines.next().unwrap_or_default().split_whitespace();
+	let method = first.next().unwrap_or_default().to_string();
+	let path = first.next().unwrap_or_default().to_string();
+	let length = lines
+		.filter_map(|l| l.split_once(':'))
+		.find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+		.and_then(|(_, v)| v.trim().parse::<usize>().ok())
+		.unwrap_or(0);
+	if length > MAX_BODY {
+		return Err("body too large".into());
+	}
+	let mut body = buffer[header_end + 4..].to_vec();
+	while body.len() < length {
+		let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+		if n == 0 {
+			return Err("body cut short".into());
+		}
+		body.extend_from_slice(&chunk[..n]);
+	}
+	body.truncate(length);
+	Ok(Request { method, path, body })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+	haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn route(engine: &Engine, request: Request) -> Response {
+	match (request.method.as_str(), request.path.as_str()) {
+		("POST", "/ocw") => {
+			let response = match EngineRequest::decode(&mut &request.body[..]) {
+				Ok(req) => engine.handle(req),
+				Err(e) => EngineResponse::Error(format!("undecodable request: {e}").into_bytes()),
+			};
+			Response {
+				status: 200,
+				content_type: "application/octet-stream",
+				body: response.encode(),
+			}
+		},
+		("GET", "/health") => Response::json(serde_json::json!({ "ok": true })),
+		("GET", "/status") => Response::json(engine.status_json()),
+		("GET", "/datasets") => match engine.datasets.list() {
+			Ok(list) => Response::json(serde_json::json!(list
+				.into_iter()
+				.map(
+					|(name, hash)| serde_json::json!({ "name": name, "hash": format!("0x{}", hex::encode(hash)) })
+				)
+				.collect::<Vec<_>>())),
+			Err(e) => Response::error(500, &e.to_string()),
+		},
+		("GET", path) if path.starts_with("/models/") => {
+			let hex_hash = path.trim_start_matches("/models/").trim_start_matches("0x");
+			let hash = hex::decode(hex_hash).ok().and_then(|h| <[u8; 32]>::try_from(h).ok());
+			match hash.and_then(|h| engine.models.get(&h)) {
+				Some(bytes) => {
+					Response { status: 200, content_type: "application/octet-stream", body: bytes }
+				},
+				None => Response::error(404, "no such model"),
+			}
+		},
+		_ => Response::error(404, "no such route"),
+	}
+}
+
+/// A blocking request to `url` (`http://host:port/path`): the body on 200, `None` on 404.
+pub fn request(url: &str, body: Option<&[u8]>) -> Result<Option<Vec<u8>>, EngineError> {
+	let rest = url
+		.strip_prefix("http://")
+		.ok_or_else(|| EngineError::Http(format!("not an http:// URL: {url}")))?;
+	let (host, path) =
+		rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+	let addr = std::net::ToSocketAddrs::to_socket_addrs(host)
+		.map_err(|e| EngineError::Http(format!("{host}: {e}")))?
+		.next()
+		.ok_or_else(|| EngineError::Http(format!("{host}: no address")))?;
+	let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+		.map_err(|e| EngineError::Http(format!("{host}: {e}")))?;
+	stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+	let method = if body.is_some() { "POST" } else { "GET" };
+	let body = body.unwrap_or_default();
+	write!(stream, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
+	stream.write_all(body)?;
+	let mut response = Vec::new();
+	stream.read_to_end(&mut response)?;
+	let header_end = find(&response, b"\r\n\r\n")
+		.ok_or_else(|| EngineError::Http("malformed response".into()))?;
+	let status = String::from_utf8_lossy(&response[..header_end])
+		.split_whitespace()
+		.nth(1)
+		.and_then(|s| s.parse::<u16>().ok())
+		.unwrap_or(0);
+	match status {
+		200 => Ok(Some(response[header_end + 4..].to_vec())),
+		404 => Ok(None),
+		other => Err(EngineError::Http(format!("{url}: status {other}"))),
+	}
+}

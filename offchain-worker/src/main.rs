@@ -1,0 +1,96 @@
+//! `aicchain-worker`: the compute engine as a standalone service (e.g. on a GPU box that
+//! validators point their nodes at with `--compute-engine-url`), plus dataset and simulator
+//! tools.
+
+use aicchain_worker::{simulator, Engine, EngineConfig};
+use clap::{Parser, Subcommand};
+use std::{net::SocketAddr, path::PathBuf};
+
+#[derive(Parser)]
+#[command(name = "aicchain-worker", about = "AICChain compute engine")]
+struct Cli {
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+	/// Serve the engine's HTTP API.
+	Serve {
+		#[arg(long, default_value = "127.0.0.1:9955")]
+		listen: SocketAddr,
+		/// Holds `datasets/`, `models/` and `policy.safetensors`.
+		#[arg(long, default_value = "./aicchain-engine")]
+		data_dir: PathBuf,
+		/// `cpu`, `cuda` or `cuda:N`.
+		#[arg(long, default_value = "cpu")]
+		device: String,
+		/// Another engine to fetch models from when verifying (repeatable).
+		#[arg(long = "peer")]
+		peers: Vec<String>,
+	},
+	/// Write the built-in datasets and print every dataset's content hash.
+	Datasets {
+		#[arg(long, default_value = "./aicchain-engine")]
+		data_dir: PathBuf,
+	},
+	/// Train the selection policy on the simulator and print the policy-vs-baselines table.
+	Simulate {
+		#[arg(long, default_value_t = 150)]
+		updates: usize,
+		#[arg(long, default_value_t = 3_000)]
+		jobs: usize,
+	},
+}
+
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+	fn enabled(&self, metadata: &log::Metadata) -> bool {
+		metadata.level() <= log::Level::Info
+	}
+	fn log(&self, record: &log::Record) {
+		if self.enabled(record.metadata()) {
+			eprintln!("{} {}: {}", record.level(), record.target(), record.args());
+		}
+	}
+	fn flush(&self) {}
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+	let _ = log::set_logger(&StderrLogger).map(|()| log::set_max_level(log::LevelFilter::Info));
+	match Cli::parse().command {
+		Command::Serve { listen, data_dir, device, peers } => {
+			let config = EngineConfig { device, peers, ..EngineConfig::in_dir(data_dir) };
+			let engine = Engine::start(config)?;
+			let runtime = tokio::runtime::Runtime::new()?;
+			runtime.block_on(async move {
+				let bound = aicchain_worker::http::spawn_server(engine, listen).await?;
+				println!("aicchain-worker serving on http://{bound}");
+				tokio::signal::ctrl_c().await?;
+				Ok::<_, Box<dyn std::error::Error>>(())
+			})?;
+		},
+		Command::Datasets { data_dir } => {
+			let store = aicchain_worker::dataset::DatasetStore::new(data_dir.join("datasets"));
+			store.ensure_builtin()?;
+			for (name, hash) in store.list()? {
+				println!("0x{}  {name}", hex::encode(hash));
+			}
+		},
+		Command::Simulate { updates, jobs } => {
+			let policy = simulator::train_policy(1, updates, 64)?;
+			let rows = [
+				simulator::Strategy::Policy,
+				simulator::Strategy::GreedyCheapest,
+				simulator::Strategy::GreedyGreenest,
+				simulator::Strategy::Random,
+			]
+			.into_iter()
+			.map(|s| simulator::evaluate(s, Some(&policy), 99, jobs))
+			.collect::<Result<Vec<_>, _>>()?;
+			print!("{}", simulator::comparison_table(&rows));
+		},
+	}
+	Ok(())
+}
