@@ -4,17 +4,19 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/aicchain-target
 # Everything (node, tests) is built with the release profile, so dependencies compile once.
 CARGO_PROFILE := --release
 NODE := $(CARGO_TARGET_DIR)/release/aicchain-node
+WORKER := $(CARGO_TARGET_DIR)/release/aicchain-worker
+ZOMBIENET := AICCHAIN_NODE=$(NODE) AICCHAIN_WORKER=$(WORKER) zombienet/node_modules/.bin/zombienet
 # Benchmarks build with `runtime-benchmarks`; their own target dir keeps the node's build intact.
 BENCH_TARGET_DIR ?= $(HOME)/.cache/aicchain-bench-target
 BENCHMARKED_PALLETS := -p pallet-compute-registry -p pallet-compute-jobs -p pallet-community-fund
 
-.PHONY: setup build run test lint fmt bench
+.PHONY: setup build run test lint fmt bench testnet zombienet-test
 
 setup:
 	@./scripts/setup.sh
 
 build: setup
-	cargo build $(CARGO_PROFILE) -p aicchain-node
+	cargo build $(CARGO_PROFILE) -p aicchain-node -p aicchain-worker
 
 ## One command: build the node and start a single-validator dev chain (RPC on ws://127.0.0.1:9944).
 run: build
@@ -26,6 +28,18 @@ test: setup
 	cargo test $(CARGO_PROFILE) --workspace --all-targets
 	CARGO_TARGET_DIR=$(BENCH_TARGET_DIR) cargo test $(CARGO_PROFILE) $(BENCHMARKED_PALLETS) --all-targets \
 		--features runtime-benchmarks -- benchmarking
+	$(MAKE) zombienet-test
+
+## The 4-validator zombienet testnet (alice, bob, charlie, dave) on the native provider.
+testnet: build
+	@echo "Polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A9944#/explorer"
+	@echo "RPC: alice ws://127.0.0.1:9944  bob :9945  charlie :9946  dave :9947"
+	$(ZOMBIENET) spawn --provider native zombienet/aicchain-local.toml
+
+## Zombienet tests: liveness + a job end to end, then a validator stopped mid-job.
+zombienet-test: build
+	$(ZOMBIENET) test --provider native zombienet/smoke.zndsl
+	$(ZOMBIENET) test --provider native zombienet/fault.zndsl
 
 ## Lints held to `-D warnings` (not part of `make test`: a cold clippy pass doubles CI's build).
 lint: setup

@@ -36,3 +36,20 @@ installed_components="$(rustup component list --installed 2>/dev/null || true)"
 for component in rust-src clippy rustfmt; do
 	grep -q "^$component" <<<"$installed_components" || { say "adding Rust component $component"; rustup component add "$component" >/dev/null 2>&1; }
 done
+
+# Node.js and npm for the zombienet testnet (and the Polkadot.js test suite).
+if ! command -v npm >/dev/null 2>&1; then
+	sudo_cmd=""
+	[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+	say "installing Debian packages: nodejs npm"
+	$sudo_cmd apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nodejs npm >/dev/null
+fi
+# npm packages pinned by package-lock.json, installed again only when the lock changes.
+for dir in zombienet; do
+	if [ -f "$dir/package-lock.json" ] && ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed" 2>/dev/null; then
+		say "installing npm packages in $dir"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+		cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed"
+	fi
+done

@@ -7,6 +7,52 @@ pub struct Cli {
 
 	#[clap(flatten)]
 	pub run: RunCmd,
+
+	#[clap(flatten)]
+	pub compute: ComputeArgs,
+}
+
+/// The compute engine that the off-chain worker delegates training, verification and node
+/// selection to.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ComputeArgs {
+	/// Do not start the compute engine; the off-chain worker then proposes, trains and attests
+	/// nothing (the chain's on-chain fallback still assigns jobs).
+	#[arg(long)]
+	pub no_compute_engine: bool,
+
+	/// Use a compute engine running elsewhere (e.g. `aicchain-worker serve` on a GPU box)
+	/// instead of starting one in this process.
+	#[arg(long, value_name = "URL", conflicts_with = "no_compute_engine")]
+	pub compute_engine_url: Option<String>,
+
+	/// Address the in-process engine listens on (port 0: any free port).
+	#[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+	pub compute_engine_listen: std::net::SocketAddr,
+
+	/// Device the in-process engine trains on: `cpu`, `cuda` or `cuda:N` (needs a node built
+	/// with the `cuda` feature).
+	#[arg(long, value_name = "DEVICE", default_value = "cpu")]
+	pub compute_device: String,
+
+	/// Dataset directory (default: `<base-path>/compute/datasets`; the built-in datasets are
+	/// written there).
+	#[arg(long, value_name = "DIR")]
+	pub compute_dataset_dir: Option<std::path::PathBuf>,
+
+	/// Model directory (default: `<base-path>/compute/models`).
+	#[arg(long, value_name = "DIR")]
+	pub compute_model_dir: Option<std::path::PathBuf>,
+
+	/// Another engine to fetch models from when verifying (repeatable).
+	#[arg(long = "compute-peer", value_name = "URL")]
+	pub compute_peers: Vec<String>,
+
+	/// Put a compute worker key (`aicc`) derived from this secret URI into the keystore, e.g. a
+	/// provider node's worker key (repeatable). With `--dev` and none given: `//Bob`,
+	/// `//Charlie` and `//Dave`, the dev providers' keys (Alice's comes with `--dev`).
+	#[arg(long = "worker-key", value_name = "SURI")]
+	pub worker_keys: Vec<String>,
 }
 
 #[derive(Debug, clap::Subcommand)]

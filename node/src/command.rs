@@ -108,6 +108,10 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
+			let mut compute = cli.compute.clone();
+			if cli.run.shared_params.dev && compute.worker_keys.is_empty() {
+				compute.worker_keys = ["//Bob", "//Charlie", "//Dave"].map(String::from).to_vec();
+			}
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
@@ -115,10 +119,10 @@ pub fn run() -> sc_cli::Result<()> {
 							aicchain_runtime::opaque::Block,
 							<aicchain_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config)
+					>(config, compute)
 					.map_err(sc_cli::Error::Service),
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, compute)
 							.map_err(sc_cli::Error::Service)
 					},
 				}

@@ -3,6 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use crate::cli::ComputeArgs;
 use aicchain_runtime::{apis::RuntimeApi, opaque::Block};
 use futures::FutureExt;
 use sc_client_api::{Backend, BlockBackend};
@@ -131,6 +132,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 /// Builds and starts a full node (an authority when started with `--validator` or `--dev`).
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	config: Configuration,
+	compute: ComputeArgs,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -187,6 +189,12 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 			metrics,
 			gap_sync_body_policy: None,
 		})?;
+
+	insert_worker_keys(&keystore_container.keystore(), &compute.worker_keys)?;
+	if config.offchain_worker.enabled {
+		let engine_url = start_compute_engine(&config, &compute, &task_manager)?;
+		publish_engine_url(&backend, engine_url.as_deref());
+	}
 
 	if config.offchain_worker.enabled {
 		let offchain_workers =
@@ -322,4 +330,73 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	}
 
 	Ok(task_manager)
+}
+
+/// Puts the given compute worker keys (`aicc`, sr25519) into the keystore.
+fn insert_worker_keys(
+	keystore: &sp_keystore::KeystorePtr,
+	suris: &[String],
+) -> Result<(), ServiceError> {
+	for suri in suris {
+		let public = keystore
+			.sr25519_generate_new(aicchain_primitives::worker_key::KEY_TYPE, Some(suri))
+			.map_err(|e| ServiceError::Other(format!("worker key {suri}: {e}")))?;
+		log::info!("🔑 compute worker key {}", sp_core::crypto::Ss58Codec::to_ss58check(&public));
+	}
+	Ok(())
+}
+
+/// Starts the in-process compute engine (unless disabled or remote) and returns its URL.
+fn start_compute_engine(
+	config: &Configuration,
+	compute: &ComputeArgs,
+	task_manager: &TaskManager,
+) -> Result<Option<String>, ServiceError> {
+	if compute.no_compute_engine {
+		log::info!("🧠 compute engine disabled (--no-compute-engine)");
+		return Ok(None);
+	}
+	if let Some(url) = &compute.compute_engine_url {
+		log::info!("🧠 using the compute engine at {url}");
+		return Ok(Some(url.trim_end_matches('/').to_string()));
+	}
+	let root = config.base_path.path().join("compute");
+	let engine_config = aicchain_worker::EngineConfig {
+		dataset_dir: compute.compute_dataset_dir.clone().unwrap_or_else(|| root.join("datasets")),
+		model_dir: compute.compute_model_dir.clone().unwrap_or_else(|| root.join("models")),
+		policy_path: root.join("policy.safetensors"),
+		device: compute.compute_device.clone(),
+		peers: compute.compute_peers.clone(),
+	};
+	let engine = aicchain_worker::Engine::start(engine_config)
+		.map_err(|e| ServiceError::Other(format!("compute engine: {e}")))?;
+	let listener = std::net::TcpListener::bind(compute.compute_engine_listen)
+		.and_then(|l| l.set_nonblocking(true).map(|()| l))
+		.and_then(tokio::net::TcpListener::from_std)
+		.map_err(|e| {
+			ServiceError::Other(format!("compute engine on {}: {e}", compute.compute_engine_listen))
+		})?;
+	let address = listener.local_addr().map_err(|e| ServiceError::Other(e.to_string()))?;
+	task_manager.spawn_essential_handle().spawn(
+		"compute-engine",
+		Some("compute"),
+		aicchain_worker::http::serve(engine, listener),
+	);
+	let url = format!("http://{address}");
+	log::info!("🧠 compute engine on {url} (device {})", compute.compute_device);
+	Ok(Some(url))
+}
+
+/// Tells the runtime's off-chain worker where the engine is (persistent offchain storage).
+fn publish_engine_url(backend: &FullBackend, url: Option<&str>) {
+	use sp_core::offchain::OffchainStorage;
+	let Some(mut storage) = sc_client_api::Backend::offchain_storage(backend) else {
+		return;
+	};
+	let prefix = sp_core::offchain::STORAGE_PREFIX;
+	let key = pallet_compute_jobs::ENGINE_URL_KEY;
+	match url {
+		Some(url) => storage.set(prefix, key, &codec::Encode::encode(&url.as_bytes().to_vec())),
+		None => storage.remove(prefix, key),
+	}
 }

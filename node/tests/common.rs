@@ -91,6 +91,11 @@ impl RunningNode {
 		Self { child, rpc_port, prometheus_port, log_path, _base: base }
 	}
 
+	/// The node's `--base-path`.
+	pub fn base_path(&self) -> PathBuf {
+		self._base.path().join("chain")
+	}
+
 	/// The node's log so far, for failure messages.
 	pub fn log(&self) -> String {
 		std::fs::read_to_string(&self.log_path).unwrap_or_default()

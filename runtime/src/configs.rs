@@ -223,6 +223,7 @@ impl pallet_compute_jobs::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Validators = AuraValidatorWorkers;
+	type WorkerSigner = super::offchain::RuntimeWorkerSigner;
 	type CommunityFund = CommunityFundAccount;
 	type Subsidies = CommunityFund;
 	type Rewards = CommunityFund;

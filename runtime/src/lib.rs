@@ -37,6 +37,7 @@ impl frame_system_benchmarking::Config for Runtime {}
 pub mod apis;
 pub mod configs;
 pub mod genesis;
+pub mod offchain;
 
 use sp_runtime::{
 	generic, impl_opaque_keys,
@@ -103,10 +104,12 @@ pub mod opaque {
 }
 
 impl_opaque_keys! {
-	/// Session keys of a validator: block production and finality.
+	/// Session keys of a validator: block production, finality and its compute worker.
 	pub struct SessionKeys {
 		pub aura: Aura,
 		pub grandpa: Grandpa,
+		/// The compute worker key (`aicc`): signs proposals and attestations.
+		pub worker: offchain::ComputeWorker,
 	}
 }
 

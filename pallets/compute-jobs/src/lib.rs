@@ -40,6 +40,8 @@ mod mock;
 mod tests;
 pub mod weights;
 pub use weights::WeightInfo;
+mod worker;
+pub use worker::{WorkerSigner, ENGINE_URL_KEY};
 
 use aicchain_primitives::{
 	ContributionRewards, JobId, JobRequirements, NodeId, QuantisedMetrics, SubsidyHandler,
@@ -274,6 +276,10 @@ pub mod pallet {
 		#[pallet::constant]
 		type ReferenceGridIntensity: Get<u32>;
 
+		/// Signs the off-chain worker's transactions with the node's `aicc` keys.
+		type WorkerSigner: WorkerSigner<Self::AccountId, Call<Self>>
+			+ WorkerSigner<Self::AccountId, pallet_compute_registry::Call<Self>>;
+
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -455,6 +461,10 @@ pub mod pallet {
 				Self::process_deadline(job_id, now);
 			}
 			<T as Config>::WeightInfo::on_initialize(count)
+		}
+
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			Self::run_worker(now);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -698,7 +708,7 @@ pub mod pallet {
 		}
 
 		/// Like `check_node_for_job`, also handing back the node it read.
-		fn eligible_node_for_job(
+		pub(crate) fn eligible_node_for_job(
 			job: &JobOf<T>,
 			node_id: NodeId,
 			now: BlockNumberFor<T>,

@@ -155,7 +155,38 @@ impl pallet_compute_jobs::Config for Test {
 	type SlashOnFailure = SlashOnFailure;
 	type EnergyPerGpuHourWh = ConstU32<400>;
 	type ReferenceGridIntensity = ConstU32<475>;
+	type WorkerSigner = RecordingSigner;
 	type WeightInfo = ();
+}
+
+thread_local! {
+	static LOCAL_KEYS: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
+	static SUBMITTED: RefCell<Vec<(AccountId, RuntimeCall)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The off-chain worker's signer in tests: a settable list of local keys, and a record of
+/// every call it was asked to sign and submit.
+pub struct RecordingSigner;
+impl RecordingSigner {
+	pub fn set_local_keys(keys: Vec<AccountId>) {
+		LOCAL_KEYS.with(|k| *k.borrow_mut() = keys);
+	}
+	/// Everything submitted since the last call.
+	pub fn take_submitted() -> Vec<(AccountId, RuntimeCall)> {
+		SUBMITTED.with(|s| core::mem::take(&mut *s.borrow_mut()))
+	}
+}
+impl<C> crate::WorkerSigner<AccountId, C> for RecordingSigner
+where
+	RuntimeCall: From<C>,
+{
+	fn local_accounts() -> Vec<AccountId> {
+		LOCAL_KEYS.with(|k| k.borrow().clone())
+	}
+	fn submit(account: &AccountId, call: C) -> bool {
+		SUBMITTED.with(|s| s.borrow_mut().push((*account, call.into())));
+		true
+	}
 }
 
 /// A node spec: `gpus` GPUs, 150 Mbps, 10 ms, `price` per GPU-hour.
@@ -206,6 +237,8 @@ pub struct ExtBuilder;
 impl ExtBuilder {
 	pub fn build(self) -> sp_io::TestExternalities {
 		MockValidators::set(vec![V1, V2, V3]);
+		RecordingSigner::set_local_keys(Vec::new());
+		RecordingSigner::take_submitted();
 		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 		pallet_balances::GenesisConfig::<Test> {
 			balances: vec![
@@ -227,6 +260,26 @@ impl ExtBuilder {
 		let mut ext = sp_io::TestExternalities::new(storage);
 		ext.execute_with(|| System::set_block_number(1));
 		ext
+	}
+
+	/// Like `build_and_execute`, with the off-chain worker's extensions (HTTP, local storage)
+	/// whose state `test` gets to script engine responses.
+	pub fn build_and_execute_offchain(
+		self,
+		test: impl FnOnce(
+			std::sync::Arc<parking_lot::RwLock<sp_core::offchain::testing::OffchainState>>,
+		),
+	) {
+		use sp_core::offchain::{testing::TestOffchainExt, OffchainDbExt, OffchainWorkerExt};
+		let (offchain, state) = TestOffchainExt::new();
+		let mut ext = self.build();
+		ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
+		ext.register_extension(OffchainDbExt::new(offchain));
+		ext.execute_with(|| {
+			test(state);
+			Registry::do_try_state().expect("registry invariants hold");
+			ComputeJobs::do_try_state().expect("jobs invariants hold");
+		});
 	}
 
 	/// Runs `test`, then both pallets' invariants and a check that no AICC was minted or burnt.

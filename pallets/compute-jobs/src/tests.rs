@@ -638,3 +638,189 @@ fn a_deadline_that_cannot_settle_rolls_back_and_refunds() {
 		assert_eq!(pallet_compute_registry::Nodes::<Test>::get(a).map(|n| n.active_jobs), Some(0));
 	});
 }
+
+// ---- off-chain worker ----
+
+mod offchain_worker {
+	use super::*;
+	use aicchain_primitives::engine_api::{EngineRequest, EngineResponse, TaskStatus};
+	use codec::Encode;
+	use sp_core::offchain::testing::{OffchainState, PendingRequest};
+	use sp_runtime::{offchain::storage::StorageValueRef, Perbill};
+
+	type State = std::sync::Arc<parking_lot::RwLock<OffchainState>>;
+
+	fn configure_engine() {
+		StorageValueRef::persistent(crate::ENGINE_URL_KEY).set(&b"http://engine".to_vec());
+	}
+
+	fn expect(state: &State, request: EngineRequest, response: EngineResponse) {
+		state.write().expect_request(PendingRequest {
+			method: "POST".into(),
+			uri: "http://engine/ocw".into(),
+			headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+			body: request.encode(),
+			response: Some(response.encode()),
+			sent: true,
+			..Default::default()
+		});
+	}
+
+	fn select_request(job: JobId) -> EngineRequest {
+		let stored = Jobs::<Test>::get(job).expect("job");
+		EngineRequest::Select {
+			job_id: job,
+			requirements: stored.requirements.clone(),
+			budget: stored.budget,
+			candidates: ComputeJobs::candidate_features(&stored, System::block_number()),
+		}
+	}
+
+	#[test]
+	fn validator_worker_proposes_the_engines_pick_once() {
+		ExtBuilder.build_and_execute_offchain(|state| {
+			let (solar_a, solar_b, grid) = demo_nodes();
+			let job = submit(BUDGET);
+			configure_engine();
+			RecordingSigner::set_local_keys(vec![V1]);
+			let request = select_request(job);
+			let EngineRequest::Select { candidates, .. } = &request else { unreachable!() };
+			// Nodes that meet the job's constraints within its budget are offered with their
+			// cost; solar B (16 GPUs at 3 UNIT) would cost 240 UNIT, above the 200 UNIT budget.
+			let offered: Vec<NodeId> = candidates.iter().map(|c| c.node_id).collect();
+			assert_eq!(offered, vec![solar_a, grid]);
+			assert!(!offered.contains(&solar_b));
+			assert_eq!(candidates[0].cost, 160 * UNIT);
+			expect(
+				&state,
+				request,
+				EngineResponse::Selected {
+					node_id: solar_b,
+					scores: vec![(solar_b, Perbill::one())],
+				},
+			);
+			let no_outcomes = || {
+				expect(
+					&state,
+					EngineRequest::PendingOutcomes,
+					EngineResponse::PendingOutcomes(vec![]),
+				)
+			};
+			no_outcomes();
+			ComputeJobs::run_worker(System::block_number());
+			let submitted = RecordingSigner::take_submitted();
+			assert_eq!(
+				submitted,
+				vec![(
+					V1,
+					RuntimeCall::ComputeJobs(Call::propose_assignment {
+						job_id: job,
+						node_id: solar_b
+					})
+				)]
+			);
+			// The claim in offchain storage stops a second run from asking again.
+			no_outcomes();
+			ComputeJobs::run_worker(System::block_number());
+			assert!(RecordingSigner::take_submitted().is_empty());
+		});
+	}
+
+	#[test]
+	fn provider_worker_queues_training_then_submits_the_result() {
+		ExtBuilder.build_and_execute_offchain(|state| {
+			let (solar_a, _, _) = demo_nodes();
+			let job = assigned_job(solar_a);
+			configure_engine();
+			RecordingSigner::set_local_keys(vec![SOLAR_A_WORKER]);
+			let spec = demo_requirements().training.expect("training job");
+			let train = EngineRequest::Train { job_id: job, spec };
+			expect(&state, train.clone(), EngineResponse::Task(TaskStatus::Queued));
+			ComputeJobs::run_worker(System::block_number());
+			assert!(
+				RecordingSigner::take_submitted().is_empty(),
+				"nothing to submit while training"
+			);
+			let model_hash = H256::repeat_byte(4);
+			expect(
+				&state,
+				train,
+				EngineResponse::Task(TaskStatus::Trained { model_hash, metrics: metrics() }),
+			);
+			ComputeJobs::run_worker(System::block_number());
+			assert_eq!(
+				RecordingSigner::take_submitted(),
+				vec![(
+					SOLAR_A_WORKER,
+					RuntimeCall::ComputeJobs(Call::submit_result {
+						job_id: job,
+						model_hash,
+						metrics: metrics()
+					})
+				)]
+			);
+		});
+	}
+
+	#[test]
+	fn validator_attests_the_engines_verdict_but_never_its_own_nodes_result() {
+		ExtBuilder.build_and_execute_offchain(|state| {
+			let (solar_a, _, _) = demo_nodes();
+			let job = submitted_result(solar_a, SOLAR_A_WORKER);
+			configure_engine();
+			RecordingSigner::set_local_keys(vec![V3]);
+			let spec = demo_requirements().training.expect("training job");
+			expect(
+				&state,
+				EngineRequest::Verify {
+					job_id: job,
+					spec,
+					model_hash: H256::repeat_byte(9),
+					metrics: metrics(),
+				},
+				EngineResponse::Task(TaskStatus::Verified {
+					accept: false,
+					reason: b"score inflated".to_vec(),
+				}),
+			);
+			// After attesting, the worker reports outcomes of jobs its engine selected for.
+			expect(&state, EngineRequest::PendingOutcomes, EngineResponse::PendingOutcomes(vec![]));
+			ComputeJobs::run_worker(System::block_number());
+			assert_eq!(
+				RecordingSigner::take_submitted(),
+				vec![(V3, RuntimeCall::ComputeJobs(Call::attest { job_id: job, accept: false }))]
+			);
+
+			// A validator whose key is also the node's worker stays out of it.
+			let other = submitted_result(solar_a, SOLAR_A_WORKER);
+			MockValidators::set(vec![V1, V2, SOLAR_A_WORKER]);
+			RecordingSigner::set_local_keys(vec![SOLAR_A_WORKER]);
+			expect(&state, EngineRequest::PendingOutcomes, EngineResponse::PendingOutcomes(vec![]));
+			ComputeJobs::run_worker(System::block_number());
+			assert!(RecordingSigner::take_submitted().iter().all(|(_, call)| !matches!(
+				call,
+				RuntimeCall::ComputeJobs(Call::attest { job_id, .. }) if *job_id == other
+			)));
+		});
+	}
+
+	#[test]
+	fn without_keys_or_engine_the_worker_does_nothing() {
+		ExtBuilder.build_and_execute_offchain(|_state| {
+			demo_nodes();
+			submit(BUDGET);
+			configure_engine();
+			// No key: no request is made (the test state panics on unexpected requests).
+			ComputeJobs::run_worker(System::block_number());
+			assert!(RecordingSigner::take_submitted().is_empty());
+		});
+		ExtBuilder.build_and_execute_offchain(|_state| {
+			demo_nodes();
+			submit(BUDGET);
+			RecordingSigner::set_local_keys(vec![V1]);
+			// A key but no engine URL: nothing is signed.
+			ComputeJobs::run_worker(System::block_number());
+			assert!(RecordingSigner::take_submitted().is_empty());
+		});
+	}
+}

@@ -1,0 +1,115 @@
+//! A training job on a dev chain, end to end with no manual step: Bob registers a node (his
+//! worker key comes with `--dev`), Ferdie submits a credit-scoring training job, and the node's
+//! own off-chain worker and compute engine take it through assignment (Alice's RL policy),
+//! training (Bob's worker), verification (Alice) and settlement.
+
+mod common;
+
+use aicchain_client::{account_of, keys, pair_from_suri, Client};
+use aicchain_primitives::{
+	JobRequirements, ModelKind, NodeId, NodeSpec, Region, SustainabilityPreference, TrainingSpec,
+};
+use aicchain_runtime::{AccountId, Balance, Runtime, RuntimeCall};
+use common::RunningNode;
+use pallet_compute_jobs::{JobOf, JobReceipt, JobStatus};
+use sp_core::H256;
+use sp_runtime::Percent;
+use std::time::Duration;
+
+const UNIT: Balance = 1_000_000_000_000;
+
+#[test]
+fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
+	let mut node = RunningNode::start_dev(&[]);
+	let client = Client::new(&format!("127.0.0.1:{}", node.rpc_port));
+	node.wait_for("block 1", Duration::from_secs(120), |_| {
+		client.best_number().ok().filter(|n| *n >= 1)
+	});
+
+	let bob = pair_from_suri("//Bob").expect("dev key");
+	let ferdie = pair_from_suri("//Ferdie").expect("dev key");
+	let spec = NodeSpec {
+		gpu_count: 8,
+		gpu_memory_gib: 80,
+		bandwidth_mbps: 150,
+		latency_ms: 10,
+		region: Region::truncate_from(b"eu-north".to_vec()),
+		renewable_share: Percent::from_percent(90),
+		carbon_intensity: 40,
+		price_per_gpu_hour: 2 * UNIT,
+	};
+	let register =
+		pallet_compute_registry::Call::<Runtime>::register_node { spec, worker: account_of(&bob) };
+	client.submit(&bob, RuntimeCall::ComputeRegistry(register)).expect("register submitted");
+	let node_key = keys::blake2_map("ComputeRegistry", "NodeByWorker", &account_of(&bob));
+	let node_id: NodeId = node.wait_for("the node's registration", Duration::from_secs(60), |_| {
+		client.storage::<NodeId>(&node_key).ok().flatten()
+	});
+
+	let dataset =
+		aicchain_worker::dataset::blake2_256(&aicchain_worker::dataset::credit_scoring_csv());
+	let training = TrainingSpec {
+		dataset: H256(dataset),
+		model: ModelKind::MlpClassifier,
+		hidden_units: 32,
+		hidden_layers: 2,
+		learning_rate_millionths: 5_000,
+		epochs: 5,
+		seed: 42,
+	};
+	let requirements = JobRequirements {
+		gpus: 8,
+		min_bandwidth_mbps: 100,
+		max_latency_ms: 15,
+		gpu_hours: 1,
+		sustainability: SustainabilityPreference::Any,
+		training: Some(training.clone()),
+	};
+	let job_id: u64 =
+		client.storage(&keys::value("ComputeJobs", "NextJobId")).expect("readable").unwrap_or(0);
+	let submit =
+		pallet_compute_jobs::Call::<Runtime>::submit_job { requirements, budget: 100 * UNIT };
+	client.submit(&ferdie, RuntimeCall::ComputeJobs(submit)).expect("job submitted");
+
+	let job_key = keys::twox64_map("ComputeJobs", "Jobs", &job_id);
+	let settled = node.wait_for("the job to settle", Duration::from_secs(240), |_| {
+		let job: JobOf<Runtime> = client.storage(&job_key).ok().flatten()?;
+		match job.status {
+			JobStatus::Settled { node } => Some(node),
+			JobStatus::Pending | JobStatus::Assigned { .. } | JobStatus::ResultSubmitted { .. } => {
+				None
+			},
+			other => panic!("job ended as {other:?}:\n{}", node.log()),
+		}
+	});
+	assert_eq!(settled, node_id);
+
+	// The receipt names the model Bob's engine stored, and that model re-evaluates to exactly
+	// the metrics published on-chain.
+	let receipt: JobReceipt<AccountId, Balance> = client
+		.storage(&keys::twox64_map("ComputeJobs", "Receipts", &job_id))
+		.expect("readable")
+		.expect("a settled job has a receipt");
+	assert_eq!(receipt.provider, account_of(&bob));
+	assert_eq!(receipt.cost, 16 * UNIT);
+	let model_path = node
+		.base_path()
+		.join("compute/models")
+		.join(format!("{}.safetensors", hex::encode(receipt.model_hash.0)));
+	let model = std::fs::read(&model_path).expect("the engine stored the model");
+	assert_eq!(aicchain_worker::dataset::blake2_256(&model), receipt.model_hash.0);
+	let data = aicchain_worker::dataset::Dataset::from_csv(
+		&aicchain_worker::dataset::credit_scoring_csv(),
+	)
+	.expect("dataset");
+	let (_, held_out) = data.split();
+	let metrics =
+		aicchain_worker::model::evaluate(&model, &training, &held_out, &candle_core::Device::Cpu)
+			.expect("evaluates");
+	assert_eq!(metrics, receipt.metrics);
+
+	// The assignment came from the worker's learned policy, not the on-chain fallback.
+	let log = node.log();
+	assert!(log.contains("policy picks node"), "no policy selection in the log:\n{log}");
+	assert!(log.contains("trained model"), "no training in the log:\n{log}");
+}

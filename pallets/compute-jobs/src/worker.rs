@@ -1,0 +1,413 @@
+//! The off-chain worker: what every validator (and provider) node does after importing a block.
+//!
+//! - **Pending jobs** (validator key): ask the compute engine to score the eligible candidates
+//!   with its learned policy and sign `propose_assignment` for its pick.
+//! - **Assigned jobs** whose node's worker key is local (provider): queue the training in the
+//!   engine, and once it has finished, sign `submit_result` with the model hash and metrics.
+//! - **Submitted results** (validator key, never the provider's): queue a verification in the
+//!   engine (fetch or rebuild the model, re-evaluate it) and sign `attest` with its verdict.
+//! - **Outcomes**: report how jobs the engine selected for ended, so the policy learns.
+//! - **Heartbeats** for the local provider nodes.
+//!
+//! Engine calls only enqueue or poll (never wait for training), each with a short deadline; at
+//! most one transaction per key per block (nonces), and a persistent offchain-storage claim per
+//! action and job so that overlapping worker runs never do the same work twice.
+
+use crate::{pallet::*, JobOf, JobStatus, ValidatorWorkers};
+use aicchain_primitives::{
+	engine_api::{CandidateNode, EngineRequest, EngineResponse, JobOutcome, TaskStatus},
+	JobId, QuantisedMetrics,
+};
+use alloc::{collections::BTreeSet, vec::Vec};
+use codec::{Decode, Encode};
+use frame_system::pallet_prelude::BlockNumberFor;
+use pallet_compute_registry::Pallet as Registry;
+use sp_core::H256;
+use sp_runtime::{
+	offchain::{
+		http,
+		storage::{MutateStorageError, StorageRetrievalError, StorageValueRef},
+		Duration,
+	},
+	traits::{Get, Saturating, UniqueSaturatedInto},
+	Perbill,
+};
+
+const LOG_TARGET: &str = "aicchain::worker";
+
+/// Offchain-storage key (persistent) where the node writes its compute engine's base URL.
+pub const ENGINE_URL_KEY: &[u8] = b"aicchain::engine-url";
+/// How long one engine request may take.
+const ENGINE_TIMEOUT_MS: u64 = 3_000;
+/// Blocks to wait for a signed transaction to land before trying the same action again.
+const RETRY_AFTER_BLOCKS: u32 = 5;
+/// Heartbeat when the last one is older than this share of the timeout.
+const HEARTBEAT_AT: Perbill = Perbill::from_percent(50);
+
+/// Signs and submits this pallet's calls with the worker keys in the node's keystore. The
+/// runtime implements it with `frame_system::offchain::Signer`; tests record the calls.
+pub trait WorkerSigner<AccountId, Call> {
+	/// Accounts of the worker (`aicc`) keys this node holds.
+	fn local_accounts() -> Vec<AccountId>;
+	/// Signs `call` with `account`'s worker key and sends it to the transaction pool.
+	fn submit(account: &AccountId, call: Call) -> bool;
+}
+
+impl<AccountId, Call> WorkerSigner<AccountId, Call> for () {
+	fn local_accounts() -> Vec<AccountId> {
+		Vec::new()
+	}
+	fn submit(_: &AccountId, _: Call) -> bool {
+		false
+	}
+}
+
+/// An action the worker takes at most once per job (until it has had time to land).
+#[derive(Clone, Copy, Encode)]
+enum Action {
+	Propose,
+	Train,
+	Attest,
+	Heartbeat,
+}
+
+/// Errors talking to the engine (logged; the next block tries again).
+#[derive(Debug)]
+#[allow(dead_code)] // fields are read through `Debug` in the logs
+enum EngineError {
+	NoUrl,
+	Http,
+	Status(u16),
+	Decode,
+}
+
+impl<T: Config> Pallet<T> {
+	/// Runs the worker for block `now`.
+	pub fn run_worker(now: BlockNumberFor<T>) {
+		let accounts = <T::WorkerSigner as WorkerSigner<T::AccountId, Call<T>>>::local_accounts();
+		if accounts.is_empty() {
+			if Self::every(now, 100) {
+				log::info!(
+					target: LOG_TARGET,
+					"no compute worker key (type `aicc`) in the keystore: this node will not propose, train or attest. Insert one with `author_insertKey`, or start with `--worker-key`.",
+				);
+			}
+			return;
+		}
+		let validator = accounts.iter().find(|a| T::Validators::is_validator_worker(a)).cloned();
+		let mut used: BTreeSet<T::AccountId> = BTreeSet::new();
+		Self::heartbeats(now, &accounts, &mut used);
+		// A job can sit in several blocks' queues (a stage ended early); visit it once.
+		let open: BTreeSet<JobId> = Deadlines::<T>::iter_values().flatten().collect();
+		for job_id in open {
+			let Some(job) = Jobs::<T>::get(job_id) else { continue };
+			let result = match job.status.clone() {
+				JobStatus::Pending => match &validator {
+					Some(v) if !used.contains(v) => Self::propose(now, job_id, &job, v, &mut used),
+					_ => Ok(()),
+				},
+				JobStatus::Assigned { node, .. } => {
+					let worker = pallet_compute_registry::Nodes::<T>::get(node).map(|n| n.worker);
+					match worker {
+						Some(w) if accounts.contains(&w) && !used.contains(&w) => {
+							Self::produce_result(now, job_id, &job, &w, &mut used)
+						},
+						_ => Ok(()),
+					}
+				},
+				JobStatus::ResultSubmitted { node, model_hash, metrics, .. } => match &validator {
+					Some(v) if !used.contains(v) => {
+						Self::verify(now, job_id, &job, node, model_hash, metrics, v, &mut used)
+					},
+					_ => Ok(()),
+				},
+				_ => Ok(()),
+			};
+			if let Err(e) = result {
+				log::warn!(target: LOG_TARGET, "job {job_id}: compute engine unavailable: {e:?}");
+				// Without an engine nothing else in this run can succeed either.
+				return;
+			}
+		}
+		if validator.is_some() {
+			if let Err(e) = Self::report_outcomes(now) {
+				log::debug!(target: LOG_TARGET, "outcomes not reported: {e:?}");
+			}
+		}
+	}
+
+	fn every(now: BlockNumberFor<T>, blocks: u32) -> bool {
+		let now: u32 = now.unique_saturated_into();
+		now % blocks == 1
+	}
+
+	fn propose(
+		now: BlockNumberFor<T>,
+		job_id: JobId,
+		job: &JobOf<T>,
+		validator: &T::AccountId,
+		used: &mut BTreeSet<T::AccountId>,
+	) -> Result<(), EngineError> {
+		if Proposals::<T>::get(job_id).iter().any(|(p, _)| p == validator)
+			|| !Self::may_act(Action::Propose, job_id, now)
+		{
+			return Ok(());
+		}
+		let candidates = Self::candidate_features(job, now);
+		if candidates.is_empty() {
+			return Ok(());
+		}
+		let request = EngineRequest::Select {
+			job_id,
+			requirements: job.requirements.clone(),
+			budget: job.budget.unique_saturated_into(),
+			candidates,
+		};
+		match Self::call_engine(&request)? {
+			EngineResponse::Selected { node_id, scores } => {
+				log::info!(target: LOG_TARGET, "job {job_id}: policy picks node {node_id} (scores {scores:?})");
+				let call = Call::<T>::propose_assignment { job_id, node_id };
+				Self::send(now, Action::Propose, job_id, validator, call, used);
+			},
+			other => log::warn!(target: LOG_TARGET, "job {job_id}: no selection: {other:?}"),
+		}
+		Ok(())
+	}
+
+	/// The eligible, affordable candidates of a job as the engine sees them.
+	pub fn candidate_features(job: &JobOf<T>, now: BlockNumberFor<T>) -> Vec<CandidateNode> {
+		Registry::<T>::candidates(job.requirements.gpus, T::MaxFallbackCandidates::get())
+			.into_iter()
+			.filter_map(|node_id| {
+				let (node, cost) = Self::eligible_node_for_job(job, node_id, now).ok()?;
+				Some(CandidateNode {
+					node_id,
+					gpu_count: node.spec.gpu_count,
+					gpu_memory_gib: node.spec.gpu_memory_gib,
+					bandwidth_mbps: node.spec.bandwidth_mbps,
+					latency_ms: node.spec.latency_ms,
+					renewable_share: node.spec.renewable_share,
+					carbon_intensity: node.spec.carbon_intensity,
+					cost: cost.unique_saturated_into(),
+					reputation: node.reputation,
+					active_jobs: node.active_jobs,
+					max_jobs: <T as pallet_compute_registry::Config>::MaxJobsPerNode::get(),
+					completed_jobs: node.completed_jobs,
+					failed_jobs: node.failed_jobs,
+				})
+			})
+			.collect()
+	}
+
+	fn produce_result(
+		now: BlockNumberFor<T>,
+		job_id: JobId,
+		job: &JobOf<T>,
+		worker: &T::AccountId,
+		used: &mut BTreeSet<T::AccountId>,
+	) -> Result<(), EngineError> {
+		let Some(spec) = job.requirements.training.clone() else {
+			// A plain compute reservation has no model: report completion.
+			if Self::may_act(Action::Train, job_id, now) {
+				let metrics =
+					QuantisedMetrics { score: Perbill::one(), loss_millionths: 0, eval_samples: 1 };
+				let call = Call::<T>::submit_result { job_id, model_hash: H256::zero(), metrics };
+				Self::send(now, Action::Train, job_id, worker, call, used);
+			}
+			return Ok(());
+		};
+		match Self::call_engine(&EngineRequest::Train { job_id, spec })? {
+			EngineResponse::Task(TaskStatus::Trained { model_hash, metrics }) => {
+				if Self::may_act(Action::Train, job_id, now) {
+					log::info!(target: LOG_TARGET, "job {job_id}: trained model {model_hash:?}, submitting");
+					let call = Call::<T>::submit_result { job_id, model_hash, metrics };
+					Self::send(now, Action::Train, job_id, worker, call, used);
+				}
+			},
+			EngineResponse::Task(TaskStatus::Failed(reason)) => log::warn!(
+				target: LOG_TARGET,
+				"job {job_id}: training failed: {}",
+				alloc::string::String::from_utf8_lossy(&reason)
+			),
+			_ => {},
+		}
+		Ok(())
+	}
+
+	#[allow(clippy::too_many_arguments)]
+	fn verify(
+		now: BlockNumberFor<T>,
+		job_id: JobId,
+		job: &JobOf<T>,
+		node: aicchain_primitives::NodeId,
+		model_hash: H256,
+		metrics: QuantisedMetrics,
+		validator: &T::AccountId,
+		used: &mut BTreeSet<T::AccountId>,
+	) -> Result<(), EngineError> {
+		let own = pallet_compute_registry::Nodes::<T>::get(node)
+			.is_none_or(|n| n.owner == *validator || n.worker == *validator);
+		if own || Attestations::<T>::get(job_id).iter().any(|(v, _)| v == validator) {
+			return Ok(());
+		}
+		let verdict = match job.requirements.training.clone() {
+			None => Some(model_hash.is_zero()),
+			Some(spec) => match Self::call_engine(&EngineRequest::Verify {
+				job_id,
+				spec,
+				model_hash,
+				metrics,
+			})? {
+				EngineResponse::Task(TaskStatus::Verified { accept, reason }) => {
+					if !accept {
+						log::warn!(
+							target: LOG_TARGET,
+							"job {job_id}: rejecting result: {}",
+							alloc::string::String::from_utf8_lossy(&reason)
+						);
+					}
+					Some(accept)
+				},
+				// The engine could not evaluate (e.g. unknown dataset): do not vote.
+				EngineResponse::Task(TaskStatus::Failed(reason)) => {
+					log::warn!(
+						target: LOG_TARGET,
+						"job {job_id}: cannot verify: {}",
+						alloc::string::String::from_utf8_lossy(&reason)
+					);
+					None
+				},
+				_ => None,
+			},
+		};
+		if let Some(accept) = verdict {
+			if Self::may_act(Action::Attest, job_id, now) {
+				let call = Call::<T>::attest { job_id, accept };
+				Self::send(now, Action::Attest, job_id, validator, call, used);
+			}
+		}
+		Ok(())
+	}
+
+	fn report_outcomes(now: BlockNumberFor<T>) -> Result<(), EngineError> {
+		let EngineResponse::PendingOutcomes(ids) =
+			Self::call_engine(&EngineRequest::PendingOutcomes)?
+		else {
+			return Ok(());
+		};
+		for job_id in ids {
+			let Some(job) = Jobs::<T>::get(job_id) else { continue };
+			let (node_id, success) = match job.status {
+				JobStatus::Settled { node } => (node, true),
+				JobStatus::Rejected { node }
+				| JobStatus::TimedOut { node }
+				| JobStatus::Unverified { node } => (node, false),
+				// Not started or still running; cancelled or expired jobs teach nothing.
+				JobStatus::Expired | JobStatus::Cancelled => (0, false),
+				_ => continue,
+			};
+			let receipt = Receipts::<T>::get(job_id);
+			let outcome = JobOutcome {
+				job_id,
+				node_id,
+				success,
+				cost: receipt.as_ref().map(|r| r.cost.unique_saturated_into()).unwrap_or(0),
+				carbon_grams: receipt.as_ref().map(|r| r.carbon_grams).unwrap_or(0),
+				blocks_taken: now.saturating_sub(job.submitted_at).unique_saturated_into(),
+			};
+			Self::call_engine(&EngineRequest::Outcome(outcome))?;
+		}
+		Ok(())
+	}
+
+	/// Heartbeats for the local provider nodes (found through the registry's worker index)
+	/// whose last one is older than half the timeout.
+	fn heartbeats(
+		now: BlockNumberFor<T>,
+		accounts: &[T::AccountId],
+		used: &mut BTreeSet<T::AccountId>,
+	) {
+		let due = HEARTBEAT_AT * <T as pallet_compute_registry::Config>::HeartbeatTimeout::get();
+		for worker in accounts {
+			let Some(node_id) = pallet_compute_registry::NodeByWorker::<T>::get(worker) else {
+				continue;
+			};
+			let Some(node) = pallet_compute_registry::Nodes::<T>::get(node_id) else { continue };
+			if node.status == pallet_compute_registry::NodeStatus::Active
+				&& !used.contains(worker)
+				&& now.saturating_sub(node.last_heartbeat) >= due
+				&& Self::may_act(Action::Heartbeat, u64::from(node_id), now)
+			{
+				let call = pallet_compute_registry::Call::<T>::heartbeat { node_id };
+				if <T::WorkerSigner as WorkerSigner<
+					T::AccountId,
+					pallet_compute_registry::Call<T>,
+				>>::submit(worker, call)
+				{
+					used.insert(worker.clone());
+				}
+			}
+		}
+	}
+
+	/// Claims `(action, job)` for this block in persistent offchain storage; false when a run
+	/// claimed it less than `RETRY_AFTER_BLOCKS` ago (its transaction may still be in flight).
+	fn may_act(action: Action, job_id: JobId, now: BlockNumberFor<T>) -> bool {
+		let key = (b"aicchain::worker::claim", action, job_id).encode();
+		let claim = StorageValueRef::persistent(&key);
+		let result =
+			claim.mutate(|previous: Result<Option<BlockNumberFor<T>>, StorageRetrievalError>| {
+				match previous {
+					Ok(Some(at)) if now < at.saturating_add(RETRY_AFTER_BLOCKS.into()) => Err(()),
+					_ => Ok(now),
+				}
+			});
+		match result {
+			Ok(_) => true,
+			Err(MutateStorageError::ValueFunctionFailed(())) => false,
+			// Another run changed the value at the same moment: it has the claim.
+			Err(MutateStorageError::ConcurrentModification(_)) => false,
+		}
+	}
+
+	fn send(
+		_now: BlockNumberFor<T>,
+		action: Action,
+		job_id: JobId,
+		account: &T::AccountId,
+		call: Call<T>,
+		used: &mut BTreeSet<T::AccountId>,
+	) {
+		if <T::WorkerSigner as WorkerSigner<T::AccountId, Call<T>>>::submit(account, call) {
+			used.insert(account.clone());
+		} else {
+			log::warn!(target: LOG_TARGET, "job {job_id}: could not sign or submit {:?}", action.encode());
+		}
+	}
+
+	/// One request to the compute engine whose URL the node put in offchain storage.
+	fn call_engine(request: &EngineRequest) -> Result<EngineResponse, EngineError> {
+		let url = StorageValueRef::persistent(ENGINE_URL_KEY)
+			.get::<Vec<u8>>()
+			.ok()
+			.flatten()
+			.ok_or(EngineError::NoUrl)?;
+		let mut url = alloc::string::String::from_utf8(url).map_err(|_| EngineError::NoUrl)?;
+		url.push_str("/ocw");
+		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(ENGINE_TIMEOUT_MS));
+		let pending = http::Request::post(&url, alloc::vec![request.encode()])
+			.add_header("Content-Type", "application/octet-stream")
+			.deadline(deadline)
+			.send()
+			.map_err(|_| EngineError::Http)?;
+		let response = pending
+			.try_wait(deadline)
+			.map_err(|_| EngineError::Http)?
+			.map_err(|_| EngineError::Http)?;
+		if response.code != 200 {
+			return Err(EngineError::Status(response.code));
+		}
+		let body: Vec<u8> = response.body().collect();
+		EngineResponse::decode(&mut &body[..]).map_err(|_| EngineError::Decode)
+	}
+}
