@@ -196,7 +196,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 /// Storage keys, built the way FRAME lays them out.
 pub mod keys {
 	use codec::Encode;
-	use sp_core::hashing::{blake2_128, twox_128, twox_64};
+	use sp_crypto_hashing::{blake2_128, twox_128, twox_64};
 
 	/// `twox128(pallet) ++ twox128(item)`.
 	pub fn value(pallet: &str, item: &str) -> Vec<u8> {

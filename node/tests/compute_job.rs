@@ -72,14 +72,14 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 	client.submit(&ferdie, RuntimeCall::ComputeJobs(submit)).expect("job submitted");
 
 	let job_key = keys::twox64_map("ComputeJobs", "Jobs", &job_id);
-	let settled = node.wait_for("the job to settle", Duration::from_secs(240), |_| {
+	let settled = node.wait_for("the job to settle", Duration::from_secs(240), |running| {
 		let job: JobOf<Runtime> = client.storage(&job_key).ok().flatten()?;
 		match job.status {
 			JobStatus::Settled { node } => Some(node),
 			JobStatus::Pending | JobStatus::Assigned { .. } | JobStatus::ResultSubmitted { .. } => {
 				None
 			},
-			other => panic!("job ended as {other:?}:\n{}", node.log()),
+			other => panic!("job ended as {other:?}:\n{}", running.log()),
 		}
 	});
 	assert_eq!(settled, node_id);

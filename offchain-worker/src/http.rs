@@ -109,24 +109,71 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Result<Request, Str
 	let mut first = lines.next().unwrap_or_default().split_whitespace();
 	let method = first.next().unwrap_or_default().to_string();
 	let path = first.next().unwrap_or_default().to_string();
-	let length = lines
-		.filter_map(|l| l.split_once(':'))
-		.find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-		.and_then(|(_, v)| v.trim().parse::<usize>().ok())
-		.unwrap_or(0);
-	if length > MAX_BODY {
-		return Err("body too large".into());
-	}
-	let mut body = buffer[header_end + 4..].to_vec();
-	while body.len() < length {
-		let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
-		if n == 0 {
-			return Err("body cut short".into());
+	let mut length = None;
+	let mut chunked = false;
+	for (name, value) in lines.filter_map(|l| l.split_once(':')) {
+		if name.trim().eq_ignore_ascii_case("content-length") {
+			length = value.trim().parse::<usize>().ok();
+		} else if name.trim().eq_ignore_ascii_case("transfer-encoding") {
+			chunked = value.trim().eq_ignore_ascii_case("chunked");
 		}
-		body.extend_from_slice(&chunk[..n]);
 	}
-	body.truncate(length);
+	let mut raw = buffer[header_end + 4..].to_vec();
+	let body = if chunked {
+		// The node's offchain HTTP client streams bodies with chunked transfer encoding.
+		loop {
+			if let Some(body) = decode_chunked(&raw)? {
+				break body;
+			}
+			if raw.len() > MAX_BODY {
+				return Err("body too large".into());
+			}
+			let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+			if n == 0 {
+				return Err("body cut short".into());
+			}
+			raw.extend_from_slice(&chunk[..n]);
+		}
+	} else {
+		let length = length.unwrap_or(0);
+		if length > MAX_BODY {
+			return Err("body too large".into());
+		}
+		while raw.len() < length {
+			let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+			if n == 0 {
+				return Err("body cut short".into());
+			}
+			raw.extend_from_slice(&chunk[..n]);
+		}
+		raw.truncate(length);
+		raw
+	};
 	Ok(Request { method, path, body })
+}
+
+/// The body of a complete chunked message, `None` while more bytes are needed.
+fn decode_chunked(raw: &[u8]) -> Result<Option<Vec<u8>>, String> {
+	let mut body = Vec::new();
+	let mut at = 0;
+	loop {
+		let Some(line_end) = find(&raw[at..], b"\r\n") else { return Ok(None) };
+		let size_line = String::from_utf8_lossy(&raw[at..at + line_end]).to_string();
+		let size_hex = size_line.split(';').next().unwrap_or_default().trim();
+		let size = usize::from_str_radix(size_hex, 16).map_err(|_| "bad chunk size".to_string())?;
+		let data_start = at + line_end + 2;
+		if size == 0 {
+			return Ok(Some(body));
+		}
+		if body.len() + size > MAX_BODY {
+			return Err("body too large".into());
+		}
+		if raw.len() < data_start + size + 2 {
+			return Ok(None);
+		}
+		body.extend_from_slice(&raw[data_start..data_start + size]);
+		at = data_start + size + 2;
+	}
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -202,5 +249,48 @@ pub fn request(url: &str, body: Option<&[u8]>) -> Result<Option<Vec<u8>>, Engine
 		200 => Ok(Some(response[header_end + 4..].to_vec())),
 		404 => Ok(None),
 		other => Err(EngineError::Http(format!("{url}: status {other}"))),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn chunked_bodies_decode_whole_or_wait_for_more() {
+		let raw = b"4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\n\r\n";
+		assert_eq!(decode_chunked(raw), Ok(Some(b"Wikipedia".to_vec())));
+		assert_eq!(decode_chunked(&raw[..10]), Ok(None));
+		assert!(decode_chunked(b"zz\r\n").is_err());
+	}
+
+	#[test]
+	fn server_answers_scale_requests_and_serves_models() {
+		let dir = tempfile::tempdir().expect("tempdir");
+		let engine = Engine::start(crate::EngineConfig::in_dir(dir.path())).expect("starts");
+		let hash = engine.models.put(b"model bytes").expect("stored");
+		let runtime = tokio::runtime::Runtime::new().expect("runtime");
+		let addr = runtime
+			.block_on(spawn_server(engine, "127.0.0.1:0".parse().expect("addr")))
+			.expect("binds");
+		let base = format!("http://{addr}");
+		let body = request(&format!("{base}/ocw"), Some(&EngineRequest::PendingOutcomes.encode()))
+			.expect("answers")
+			.expect("200");
+		assert_eq!(
+			EngineResponse::decode(&mut &body[..]),
+			Ok(EngineResponse::PendingOutcomes(vec![]))
+		);
+		let garbage =
+			request(&format!("{base}/ocw"), Some(b"\xff\xff")).expect("answers").expect("200");
+		assert!(matches!(EngineResponse::decode(&mut &garbage[..]), Ok(EngineResponse::Error(_))));
+		let model =
+			request(&format!("{base}/models/0x{}", hex::encode(hash)), None).expect("answers");
+		assert_eq!(model, Some(b"model bytes".to_vec()));
+		assert_eq!(
+			request(&format!("{base}/models/0x{}", hex::encode([0u8; 32])), None).expect("answers"),
+			None
+		);
+		assert!(request("ftp://nowhere", None).is_err());
 	}
 }

@@ -169,6 +169,11 @@ impl<T: Config> Pallet<T> {
 				let call = Call::<T>::propose_assignment { job_id, node_id };
 				Self::send(now, Action::Propose, job_id, validator, call, used);
 			},
+			EngineResponse::Error(message) => log::warn!(
+				target: LOG_TARGET,
+				"job {job_id}: engine error: {}",
+				alloc::string::String::from_utf8_lossy(&message)
+			),
 			other => log::warn!(target: LOG_TARGET, "job {job_id}: no selection: {other:?}"),
 		}
 		Ok(())
