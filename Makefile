@@ -10,7 +10,7 @@ ZOMBIENET := AICCHAIN_NODE=$(NODE) AICCHAIN_WORKER=$(WORKER) zombienet/node_modu
 BENCH_TARGET_DIR ?= $(HOME)/.cache/aicchain-bench-target
 BENCHMARKED_PALLETS := -p pallet-compute-registry -p pallet-compute-jobs -p pallet-community-fund
 
-.PHONY: setup build run test lint fmt bench testnet zombienet-test
+.PHONY: setup build run test lint fmt bench testnet zombienet-test js-test
 
 setup:
 	@./scripts/setup.sh
@@ -28,7 +28,12 @@ test: setup
 	cargo test $(CARGO_PROFILE) --workspace --all-targets
 	CARGO_TARGET_DIR=$(BENCH_TARGET_DIR) cargo test $(CARGO_PROFILE) $(BENCHMARKED_PALLETS) --all-targets \
 		--features runtime-benchmarks -- benchmarking
+	$(MAKE) js-test
 	$(MAKE) zombienet-test
+
+## Polkadot.js (@polkadot/api 16.5.6) against a dev node: metadata, storage, calls, events, fees.
+js-test: build
+	cd tests/js && AICCHAIN_NODE=$(NODE) npm test
 
 ## The 4-validator zombienet testnet (alice, bob, charlie, dave) on the native provider.
 testnet: build

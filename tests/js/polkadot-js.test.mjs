@@ -1,0 +1,220 @@
+// @polkadot/api 16.5.x against the real node: properties, metadata and every storage item of the
+// custom pallets decode without custom types; every user-facing call of the custom pallets is
+// submitted from dev accounts and its events checked; fees come from payment_queryInfo.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { ApiPromise, WsProvider, Keyring } from "@polkadot/api";
+import { cryptoWaitReady } from "@polkadot/util-crypto";
+import { startDevNode } from "./dev-node.mjs";
+
+const UNIT = 1_000_000_000_000n;
+let node;
+let api;
+let keyring;
+
+async function connect(url) {
+  for (let attempt = 0; attempt < 120; attempt++) {
+    try {
+      const provider = new WsProvider(url, false);
+      await provider.connect();
+      await provider.isReadyOrError;
+      return await ApiPromise.create({ provider, noInitWarn: true, throwOnConnect: true });
+    } catch {
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+  throw new Error(`node never answered on ${url}:\n${readFileSync(node.logPath, "utf8")}`);
+}
+
+// Sends a transaction, resolves with its events once in a block; a dispatch error becomes
+// `{ error: "pallet.Error" }` decoded by Polkadot.js from the metadata alone.
+function send(tx, signer) {
+  return new Promise((resolve, reject) => {
+    tx.signAndSend(signer, ({ status, dispatchError, events }) => {
+      if (!status.isInBlock) return;
+      if (dispatchError) {
+        const meta = dispatchError.isModule ? api.registry.findMetaError(dispatchError.asModule) : null;
+        resolve({ error: meta ? `${meta.section}.${meta.name}` : dispatchError.toString(), events });
+      } else {
+        resolve({ events });
+      }
+    }).catch(reject);
+  });
+}
+
+function eventsOf(result, section) {
+  return result.events.filter(({ event }) => event.section === section).map(({ event }) => event);
+}
+
+const nodeSpec = (price) => ({
+  gpuCount: 8,
+  gpuMemoryGib: 80,
+  bandwidthMbps: 150,
+  latencyMs: 10,
+  region: "eu-north",
+  renewableShare: 90,
+  carbonIntensity: 40,
+  pricePerGpuHour: price,
+});
+
+const requirements = (training = null) => ({
+  gpus: 8,
+  minBandwidthMbps: 100,
+  maxLatencyMs: 15,
+  gpuHours: 1,
+  sustainability: "PreferRenewable",
+  training,
+});
+
+before(async () => {
+  await cryptoWaitReady();
+  keyring = new Keyring({ type: "sr25519" });
+  node = await startDevNode();
+  api = await connect(node.url);
+});
+
+after(async () => {
+  await api?.disconnect();
+  await node?.stop();
+});
+
+test("system_properties: AICC with 12 decimals, SS58 42", async () => {
+  const properties = await api.rpc.system.properties();
+  assert.deepEqual(properties.tokenSymbol.unwrap().toJSON(), ["AICC"]);
+  assert.deepEqual(properties.tokenDecimals.unwrap().toJSON(), [12]);
+  assert.equal(properties.ss58Format.unwrap().toNumber(), 42);
+  assert.equal(api.registry.chainDecimals[0], 12);
+  assert.equal((await api.rpc.system.chain()).toString(), "AICChain Development");
+});
+
+test("metadata decodes and names the custom pallets' calls, events, errors and storage", async () => {
+  for (const pallet of ["computeRegistry", "computeJobs", "communityFund", "aicg"]) {
+    assert.ok(api.query[pallet], `storage of ${pallet}`);
+    assert.ok(api.tx[pallet], `calls of ${pallet}`);
+    assert.ok(api.events[pallet], `events of ${pallet}`);
+  }
+  assert.ok(api.tx.computeJobs.submitJob.meta.args.length === 2);
+  assert.ok(api.errors.computeJobs.GpusOutOfRange);
+  assert.ok(api.consts.computeJobs.providerShare.toHuman());
+});
+
+test("every storage item of the custom pallets decodes", async () => {
+  let items = 0;
+  for (const pallet of ["computeRegistry", "computeJobs", "communityFund"]) {
+    for (const [name, entry] of Object.entries(api.query[pallet])) {
+      const type = entry.creator.meta.type;
+      if (type.isMap) {
+        const entries = await entry.entries();
+        for (const [key, value] of entries) {
+          assert.ok(key.args.length >= 1, `${pallet}.${name} key`);
+          value.toJSON();
+        }
+      } else {
+        (await entry()).toJSON();
+      }
+      items += 1;
+    }
+  }
+  assert.ok(items >= 15, `only ${items} storage items`);
+});
+
+test("registry calls: register, heartbeat, update, deregister, withdraw (and its named error)", async () => {
+  const charlie = keyring.addFromUri("//Charlie");
+  const registered = await send(api.tx.computeRegistry.registerNode(nodeSpec(2n * UNIT), charlie.address), charlie);
+  assert.equal(registered.error, undefined);
+  const [event] = eventsOf(registered, "computeRegistry");
+  assert.equal(event.method, "NodeRegistered");
+  const nodeId = (await api.query.computeRegistry.nodeByWorker(charlie.address)).unwrap().toNumber();
+  const info = (await api.query.computeRegistry.nodes(nodeId)).unwrap();
+  assert.equal(info.spec.gpuCount.toNumber(), 8);
+  assert.equal(info.bond.toBigInt(), 100n * UNIT);
+
+  const beat = await send(api.tx.computeRegistry.heartbeat(nodeId), charlie);
+  assert.equal(eventsOf(beat, "computeRegistry")[0].method, "Heartbeat");
+
+  const updated = await send(api.tx.computeRegistry.updateNode(nodeId, nodeSpec(3n * UNIT)), charlie);
+  assert.equal(eventsOf(updated, "computeRegistry")[0].method, "NodeUpdated");
+  assert.equal((await api.query.computeRegistry.nodes(nodeId)).unwrap().spec.pricePerGpuHour.toBigInt(), 3n * UNIT);
+
+  const gone = await send(api.tx.computeRegistry.deregisterNode(nodeId), charlie);
+  assert.equal(eventsOf(gone, "computeRegistry")[0].method, "NodeDeregistered");
+  const early = await send(api.tx.computeRegistry.withdrawBond(nodeId), charlie);
+  assert.equal(early.error, "computeRegistry.BondStillLocked");
+
+  const stranger = await send(api.tx.computeRegistry.heartbeat(9_999), charlie);
+  assert.equal(stranger.error, "computeRegistry.NodeNotFound");
+});
+
+test("job calls: submit (escrow), cancel (refund), out-of-range requirements are a named error", async () => {
+  const eve = keyring.addFromUri("//Eve");
+  const bad = await send(api.tx.computeJobs.submitJob({ ...requirements(), gpus: 64 }, 10n * UNIT), eve);
+  assert.equal(bad.error, "computeJobs.GpusOutOfRange");
+  const jobId = (await api.query.computeJobs.nextJobId()).toNumber();
+  const submitted = await send(api.tx.computeJobs.submitJob(requirements(), 10n * UNIT), eve);
+  const [event] = eventsOf(submitted, "computeJobs");
+  assert.equal(event.method, "JobSubmitted");
+  assert.equal(event.data.budget.toBigInt(), 10n * UNIT);
+  const job = (await api.query.computeJobs.jobs(jobId)).unwrap();
+  assert.ok(job.status.isPending);
+  const cancelled = await send(api.tx.computeJobs.cancelJob(jobId), eve);
+  assert.equal(eventsOf(cancelled, "computeJobs")[0].method, "JobCancelled");
+  assert.ok((await api.query.computeJobs.jobs(jobId)).unwrap().status.isCancelled);
+});
+
+test("a training job settles through the workers; their events decode", async () => {
+  const bob = keyring.addFromUri("//Bob");
+  const ferdie = keyring.addFromUri("//Ferdie");
+  await send(api.tx.computeRegistry.registerNode(nodeSpec(2n * UNIT), bob.address), bob);
+  const datasets = await (await fetch(engineUrl() + "/datasets")).json();
+  const dataset = datasets.find((d) => d.name === "credit-scoring.csv").hash;
+  const training = {
+    dataset, model: "MlpClassifier", hiddenUnits: 16, hiddenLayers: 1,
+    learningRateMillionths: 5000, epochs: 3, seed: 1,
+  };
+  const jobId = (await api.query.computeJobs.nextJobId()).toNumber();
+  const seen = new Set();
+  const unsubscribe = await api.query.system.events((records) => {
+    for (const { event } of records) if (event.section === "computeJobs") seen.add(event.method);
+  });
+  await send(api.tx.computeJobs.submitJob(requirements(training), 100n * UNIT), ferdie);
+  for (let i = 0; i < 120 && !seen.has("JobSettled"); i++) await new Promise((r) => setTimeout(r, 1_000));
+  unsubscribe();
+  for (const method of ["AssignmentProposed", "JobAssigned", "ResultSubmitted", "ResultAttested", "JobSettled"]) {
+    assert.ok(seen.has(method), `no ${method} event (saw ${[...seen]})`);
+  }
+  const receipt = (await api.query.computeJobs.receipts(jobId)).unwrap();
+  assert.equal(receipt.cost.toBigInt(), 16n * UNIT);
+  assert.equal(receipt.providerAmount.toBigInt() + receipt.fundAmount.toBigInt(), 16n * UNIT);
+});
+
+test("community fund calls: propose, vote, remove a vote", async () => {
+  const alice = keyring.addFromUri("//Alice");
+  const dave = keyring.addFromUri("//Dave");
+  const terms = {
+    share: 500_000_000, scope: "AllJobs", perJobCap: 5n * UNIT, totalBudget: 100n * UNIT, duration: 100,
+  };
+  const proposalId = (await api.query.communityFund.nextProposalId()).toNumber();
+  const proposed = await send(api.tx.communityFund.proposeSubsidy(terms), alice);
+  assert.equal(eventsOf(proposed, "communityFund")[0].method, "SubsidyProposed");
+  const voted = await send(api.tx.communityFund.vote(proposalId, true, 1_000n * UNIT), dave);
+  assert.equal(eventsOf(voted, "communityFund")[0].method, "Voted");
+  const removed = await send(api.tx.communityFund.removeVote(proposalId), dave);
+  assert.equal(eventsOf(removed, "communityFund")[0].method, "VoteRemoved");
+  const again = await send(api.tx.communityFund.removeVote(proposalId), dave);
+  assert.equal(again.error, "communityFund.NotVoted");
+});
+
+test("payment_queryInfo gives a fee for a job submission", async () => {
+  const alice = keyring.addFromUri("//Alice");
+  const info = await api.tx.computeJobs.submitJob(requirements(), 10n * UNIT).paymentInfo(alice);
+  assert.ok(info.partialFee.toBigInt() > 0n);
+  assert.ok(info.weight.refTime.toBigInt() > 0n);
+});
+
+function engineUrl() {
+  const log = readFileSync(node.logPath, "utf8");
+  const match = log.match(/compute engine on (http:\/\/[0-9.:]+)/);
+  assert.ok(match, "the node logged its compute engine address");
+  return match[1];
+}
