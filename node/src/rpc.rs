@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use aicchain_runtime::{opaque::Block, AccountId, Balance, Nonce};
+use aicchain_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce};
 use jsonrpsee::RpcModule;
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
@@ -26,6 +26,8 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
+	C::Api: pallet_compute_jobs::runtime_api::ComputeApi<Block, AccountId, Balance, BlockNumber>,
+	C::Api: pallet_community_fund::CommunityFundApi<Block, AccountId, Balance, BlockNumber>,
 	P: TransactionPool + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
@@ -35,7 +37,10 @@ where
 	let FullDeps { client, pool } = deps;
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
-	module.merge(TransactionPayment::new(client).into_rpc())?;
+	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+	module.merge(crate::compute_rpc::ComputeRpcServer::into_rpc(
+		crate::compute_rpc::Compute::new(client),
+	))?;
 
 	Ok(module)
 }

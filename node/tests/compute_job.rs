@@ -108,6 +108,38 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 			.expect("evaluates");
 	assert_eq!(metrics, receipt.metrics);
 
+	// The compute RPC shows the same job, the market and the fund.
+	let rpc = |method: &str, params: serde_json::Value| node.rpc(method, params);
+	let job = rpc("compute_job", serde_json::json!([job_id])).expect("compute_job");
+	assert_eq!(job["status"]["stage"], "Settled");
+	assert_eq!(job["receipt"]["modelHash"], format!("0x{}", hex::encode(receipt.model_hash.0)));
+	assert_eq!(job["receipt"]["cost"], (16 * UNIT).to_string());
+	let stats = rpc("compute_marketStats", serde_json::json!([])).expect("compute_marketStats");
+	assert_eq!(stats["settledJobs"], 1);
+	assert_eq!(stats["volume"], (16 * UNIT).to_string());
+	assert_eq!(stats["activeNodes"], 1);
+	let nodes = rpc("compute_nodes", serde_json::json!([{ "minGpus": 8 }, 0])).expect("compute_nodes");
+	assert_eq!(nodes[0]["id"], node_id);
+	assert_eq!(nodes[0]["completedJobs"], 1);
+	let empty = rpc("compute_nodes", serde_json::json!([{ "minGpus": 9 }])).expect("compute_nodes");
+	assert_eq!(empty, serde_json::json!([]));
+	let wanted = serde_json::json!({ "gpus": 8, "minBandwidthMbps": 100, "maxLatencyMs": 15 });
+	let quote = rpc("compute_quote", serde_json::json!([wanted])).expect("compute_quote");
+	assert_eq!(quote["eligibleNodes"], 1);
+	assert_eq!(quote["minCost"], (16 * UNIT).to_string());
+	let fund = rpc("compute_fund", serde_json::json!([])).expect("compute_fund");
+	assert!(fund["balance"].as_str().is_some_and(|b| b.parse::<u128>().is_ok()));
+	// Bad parameters are JSON-RPC errors that say what is wrong.
+	let too_many = serde_json::json!({ "gpus": 64, "minBandwidthMbps": 100, "maxLatencyMs": 15 });
+	let error = rpc("compute_quote", serde_json::json!([too_many])).expect_err("refused");
+	assert_eq!(error["code"], -32602);
+	assert!(error["message"].as_str().is_some_and(|m| m.contains("GpusOutOfRange")), "{error}");
+	let missing = rpc("compute_quote", serde_json::json!([{ "gpus": 8 }])).expect_err("refused");
+	assert!(missing["message"].as_str().is_some_and(|m| m.contains("minBandwidthMbps")), "{missing}");
+	let unknown = rpc("compute_job", serde_json::json!([999])).expect_err("no such job");
+	assert!(unknown["message"].as_str().is_some_and(|m| m.contains("no job with id 999")), "{unknown}");
+	assert!(rpc("compute_job", serde_json::json!(["x"])).is_err());
+
 	// The assignment came from the worker's learned policy, not the on-chain fallback.
 	let log = node.log();
 	assert!(log.contains("policy picks node"), "no policy selection in the log:\n{log}");

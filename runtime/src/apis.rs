@@ -17,7 +17,7 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Block, BlockNumber, CommunityFund, Executive, Grandpa,
+	AccountId, Aura, Balance, Block, BlockNumber, CommunityFund, ComputeJobs, Executive, Grandpa,
 	InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System,
 	TransactionPayment, VERSION,
 };
@@ -227,6 +227,33 @@ impl_runtime_apis! {
 	impl pallet_community_fund::CommunityFundApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn fund_status() -> pallet_community_fund::FundStatus<AccountId, Balance, BlockNumber> {
 			CommunityFund::status()
+		}
+	}
+
+	impl pallet_compute_jobs::runtime_api::ComputeApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn quote(
+			requirements: aicchain_primitives::JobRequirements,
+		) -> Result<pallet_compute_jobs::Quote<Balance>, Vec<u8>> {
+			ComputeJobs::quote(requirements)
+		}
+
+		fn nodes(
+			min_gpus: u32,
+			only_live: bool,
+			page: u32,
+			page_size: u32,
+		) -> Vec<(aicchain_primitives::NodeId, pallet_compute_registry::NodeInfoOf<Runtime>)> {
+			ComputeJobs::nodes_page(min_gpus, only_live, page, page_size)
+		}
+
+		fn job(
+			job_id: aicchain_primitives::JobId,
+		) -> Option<pallet_compute_jobs::runtime_api::JobDetails<AccountId, Balance, BlockNumber>> {
+			ComputeJobs::job_details(job_id)
+		}
+
+		fn market_stats() -> pallet_compute_jobs::MarketStats<Balance> {
+			ComputeJobs::market_stats()
 		}
 	}
 

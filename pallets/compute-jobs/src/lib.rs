@@ -42,6 +42,8 @@ pub mod weights;
 pub use weights::WeightInfo;
 mod worker;
 pub use worker::{WorkerSigner, ENGINE_URL_KEY};
+pub mod runtime_api;
+pub use runtime_api::{MarketStats, Quote};
 
 use aicchain_primitives::{
 	ContributionRewards, JobId, JobRequirements, NodeId, QuantisedMetrics, SubsidyHandler,
@@ -652,7 +654,7 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
-		fn ensure_valid_requirements(req: &JobRequirements) -> DispatchResult {
+		pub(crate) fn ensure_valid_requirements(req: &JobRequirements) -> DispatchResult {
 			ensure!(
 				(T::MinJobGpus::get()..=T::MaxJobGpus::get()).contains(&req.gpus),
 				Error::<T>::GpusOutOfRange

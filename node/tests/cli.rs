@@ -1,0 +1,59 @@
+//! The `aicchain` command line against a real dev node: stats, registering a node, submitting a
+//! training job and following it to settlement, and the messages for the usual mistakes.
+
+mod common;
+
+use common::RunningNode;
+use std::{path::PathBuf, process::Command, time::Duration};
+
+/// The CLI binary, built beside the node by `cargo test --workspace`.
+fn cli_binary() -> PathBuf {
+	let path = common::node_binary().with_file_name("aicchain");
+	assert!(path.exists(), "build the CLI first: cargo build --release -p aicchain-client");
+	path
+}
+
+fn aicchain(url: &str, args: &[&str]) -> (bool, String) {
+	let output = Command::new(cli_binary()).args(["--url", url]).args(args).output().expect("runs");
+	let text = format!(
+		"{}{}",
+		String::from_utf8_lossy(&output.stdout),
+		String::from_utf8_lossy(&output.stderr)
+	);
+	(output.status.success(), text)
+}
+
+#[test]
+fn cli_registers_a_node_and_follows_a_training_job_to_settlement() {
+	let mut node = RunningNode::start_dev(&[]);
+	node.wait_for("block 1", Duration::from_secs(120), |n| {
+		n.rpc("chain_getHeader", serde_json::json!([])).ok().and_then(|h| common::header_number(&h)).filter(|b| *b >= 1)
+	});
+	let url = format!("http://127.0.0.1:{}", node.rpc_port);
+
+	let (ok, out) = aicchain(&url, &["stats"]);
+	assert!(ok && out.contains("nodes: 0"), "{out}");
+
+	let (ok, out) = aicchain(&url, &["--suri", "//Charlie", "register-node", "--renewable", "90", "--carbon", "40", "--price", "1.5"]);
+	assert!(ok && out.contains("registered node 0"), "{out}");
+	let (ok, out) = aicchain(&url, &["nodes"]);
+	assert!(ok && out.contains("eu-west") && out.contains("1.5"), "{out}");
+
+	let (ok, out) = aicchain(&url, &["--suri", "//Ferdie", "submit-job", "--train", "credit-scoring", "--epochs", "2"]);
+	assert!(ok, "{out}\n{}", node.log());
+	assert!(out.contains("job 0 submitted") && out.contains("Assigned") && out.contains("Settled"), "{out}");
+	assert!(out.contains("cost 12 AICC: provider 10.8 + fund 1.2"), "{out}");
+
+	let (ok, out) = aicchain(&url, &["leaderboard"]);
+	assert!(ok && out.contains("5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"), "{out}");
+	let (ok, out) = aicchain(&url, &["--suri", "//Ferdie", "balance"]);
+	assert!(ok && out.contains("AICC") && out.contains("AICG"), "{out}");
+
+	// Mistakes get clear messages and a failing exit status.
+	let (ok, out) = aicchain(&url, &["submit-job", "--gpus", "64"]);
+	assert!(!ok && out.contains("requirements out of range") && out.contains("GpusOutOfRange"), "{out}");
+	let (ok, out) = aicchain(&url, &["--suri", "//Nobody", "submit-job", "--budget", "100"]);
+	assert!(!ok && out.contains("insufficient funds"), "{out}");
+	let (ok, out) = aicchain("http://127.0.0.1:1", &["stats"]);
+	assert!(!ok && out.contains("cannot reach a node"), "{out}");
+}
