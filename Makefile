@@ -10,17 +10,21 @@ ZOMBIENET := AICCHAIN_NODE=$(NODE) AICCHAIN_WORKER=$(WORKER) zombienet/node_modu
 BENCH_TARGET_DIR ?= $(HOME)/.cache/aicchain-bench-target
 BENCHMARKED_PALLETS := -p pallet-compute-registry -p pallet-compute-jobs -p pallet-community-fund
 
-.PHONY: setup build run test lint fmt bench testnet zombienet-test js-test
+.PHONY: setup build run test lint fmt bench testnet zombienet-test js-test demo
 
 setup:
 	@./scripts/setup.sh
 
 build: setup
-	cargo build $(CARGO_PROFILE) -p aicchain-node -p aicchain-worker
+	cargo build $(CARGO_PROFILE) -p aicchain-node -p aicchain-worker -p aicchain-client
 
 ## One command: build the node and start a single-validator dev chain (RPC on ws://127.0.0.1:9944).
 run: build
 	$(NODE) --dev --rpc-cors all --prometheus-port 9615
+
+## Replay the seed demo against the running dev chain (`make run` in another terminal).
+demo: build
+	$(CARGO_TARGET_DIR)/release/aicchain demo
 
 ## One command: every test (formatting, runtime and node tests, the dev-node integration test).
 test: setup

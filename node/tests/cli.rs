@@ -27,21 +27,43 @@ fn aicchain(url: &str, args: &[&str]) -> (bool, String) {
 fn cli_registers_a_node_and_follows_a_training_job_to_settlement() {
 	let mut node = RunningNode::start_dev(&[]);
 	node.wait_for("block 1", Duration::from_secs(120), |n| {
-		n.rpc("chain_getHeader", serde_json::json!([])).ok().and_then(|h| common::header_number(&h)).filter(|b| *b >= 1)
+		n.rpc("chain_getHeader", serde_json::json!([]))
+			.ok()
+			.and_then(|h| common::header_number(&h))
+			.filter(|b| *b >= 1)
 	});
 	let url = format!("http://127.0.0.1:{}", node.rpc_port);
 
 	let (ok, out) = aicchain(&url, &["stats"]);
 	assert!(ok && out.contains("nodes: 0"), "{out}");
 
-	let (ok, out) = aicchain(&url, &["--suri", "//Charlie", "register-node", "--renewable", "90", "--carbon", "40", "--price", "1.5"]);
+	let (ok, out) = aicchain(
+		&url,
+		&[
+			"--suri",
+			"//Charlie",
+			"register-node",
+			"--renewable",
+			"90",
+			"--carbon",
+			"40",
+			"--price",
+			"1.5",
+		],
+	);
 	assert!(ok && out.contains("registered node 0"), "{out}");
 	let (ok, out) = aicchain(&url, &["nodes"]);
 	assert!(ok && out.contains("eu-west") && out.contains("1.5"), "{out}");
 
-	let (ok, out) = aicchain(&url, &["--suri", "//Ferdie", "submit-job", "--train", "credit-scoring", "--epochs", "2"]);
+	let (ok, out) = aicchain(
+		&url,
+		&["--suri", "//Ferdie", "submit-job", "--train", "credit-scoring", "--epochs", "2"],
+	);
 	assert!(ok, "{out}\n{}", node.log());
-	assert!(out.contains("job 0 submitted") && out.contains("Assigned") && out.contains("Settled"), "{out}");
+	assert!(
+		out.contains("job 0 submitted") && out.contains("Assigned") && out.contains("Settled"),
+		"{out}"
+	);
 	assert!(out.contains("cost 12 AICC: provider 10.8 + fund 1.2"), "{out}");
 
 	let (ok, out) = aicchain(&url, &["leaderboard"]);
@@ -51,7 +73,10 @@ fn cli_registers_a_node_and_follows_a_training_job_to_settlement() {
 
 	// Mistakes get clear messages and a failing exit status.
 	let (ok, out) = aicchain(&url, &["submit-job", "--gpus", "64"]);
-	assert!(!ok && out.contains("requirements out of range") && out.contains("GpusOutOfRange"), "{out}");
+	assert!(
+		!ok && out.contains("requirements out of range") && out.contains("GpusOutOfRange"),
+		"{out}"
+	);
 	let (ok, out) = aicchain(&url, &["--suri", "//Nobody", "submit-job", "--budget", "100"]);
 	assert!(!ok && out.contains("insufficient funds"), "{out}");
 	let (ok, out) = aicchain("http://127.0.0.1:1", &["stats"]);

@@ -118,7 +118,8 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 	assert_eq!(stats["settledJobs"], 1);
 	assert_eq!(stats["volume"], (16 * UNIT).to_string());
 	assert_eq!(stats["activeNodes"], 1);
-	let nodes = rpc("compute_nodes", serde_json::json!([{ "minGpus": 8 }, 0])).expect("compute_nodes");
+	let nodes =
+		rpc("compute_nodes", serde_json::json!([{ "minGpus": 8 }, 0])).expect("compute_nodes");
 	assert_eq!(nodes[0]["id"], node_id);
 	assert_eq!(nodes[0]["completedJobs"], 1);
 	let empty = rpc("compute_nodes", serde_json::json!([{ "minGpus": 9 }])).expect("compute_nodes");
@@ -135,9 +136,15 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 	assert_eq!(error["code"], -32602);
 	assert!(error["message"].as_str().is_some_and(|m| m.contains("GpusOutOfRange")), "{error}");
 	let missing = rpc("compute_quote", serde_json::json!([{ "gpus": 8 }])).expect_err("refused");
-	assert!(missing["message"].as_str().is_some_and(|m| m.contains("minBandwidthMbps")), "{missing}");
+	assert!(
+		missing["message"].as_str().is_some_and(|m| m.contains("minBandwidthMbps")),
+		"{missing}"
+	);
 	let unknown = rpc("compute_job", serde_json::json!([999])).expect_err("no such job");
-	assert!(unknown["message"].as_str().is_some_and(|m| m.contains("no job with id 999")), "{unknown}");
+	assert!(
+		unknown["message"].as_str().is_some_and(|m| m.contains("no job with id 999")),
+		"{unknown}"
+	);
 	assert!(rpc("compute_job", serde_json::json!(["x"])).is_err());
 
 	// The assignment came from the worker's learned policy, not the on-chain fallback.

@@ -31,6 +31,9 @@ pub fn features(node: &CandidateNode, req: &JobRequirements, budget: u128) -> [f
 	]
 }
 
+/// One decision to learn from: the candidates' features, the index chosen, the reward.
+pub type Experience = (Vec<[f32; FEATURES]>, usize, f64);
+
 /// The scoring network and its optimiser state.
 pub struct Policy {
 	vars: VarMap,

@@ -49,6 +49,9 @@ pub struct Outcome {
 	pub reward: f64,
 }
 
+/// One decision: the candidates' features, the index chosen, and what happened.
+pub type Decision = (Vec<[f32; FEATURES]>, usize, Outcome);
+
 /// A node-choosing strategy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
@@ -187,7 +190,7 @@ impl Market {
 		strategy: Strategy,
 		policy: Option<&Policy>,
 		explore: bool,
-	) -> Result<Option<(Vec<[f32; FEATURES]>, usize, Outcome)>, EngineError> {
+	) -> Result<Option<Decision>, EngineError> {
 		self.tick();
 		let (req, budget, eligible) = self.next_job();
 		if eligible.is_empty() {

@@ -222,12 +222,12 @@ impl<T: Config> Pallet<T> {
 			return Ok(());
 		};
 		match Self::call_engine(&EngineRequest::Train { job_id, spec })? {
-			EngineResponse::Task(TaskStatus::Trained { model_hash, metrics }) => {
-				if Self::may_act(Action::Train, job_id, now) {
-					log::info!(target: LOG_TARGET, "job {job_id}: trained model {model_hash:?}, submitting");
-					let call = Call::<T>::submit_result { job_id, model_hash, metrics };
-					Self::send(now, Action::Train, job_id, worker, call, used);
-				}
+			EngineResponse::Task(TaskStatus::Trained { model_hash, metrics })
+				if Self::may_act(Action::Train, job_id, now) =>
+			{
+				log::info!(target: LOG_TARGET, "job {job_id}: trained model {model_hash:?}, submitting");
+				let call = Call::<T>::submit_result { job_id, model_hash, metrics };
+				Self::send(now, Action::Train, job_id, worker, call, used);
 			},
 			EngineResponse::Task(TaskStatus::Failed(reason)) => log::warn!(
 				target: LOG_TARGET,
