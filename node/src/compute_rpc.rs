@@ -42,15 +42,21 @@ pub trait ComputeRpc {
 	/// The community fund: balance, commitments, active subsidies.
 	#[method(name = "fund")]
 	fn fund(&self) -> RpcResult<Value>;
+
+	/// This node's compute engine's selection for a job: the chosen node and every candidate's
+	/// probability under the learned policy (not chain state: each validator has its own).
+	#[method(name = "selection", blocking)]
+	fn selection(&self, job_id: u64) -> RpcResult<Value>;
 }
 
 pub struct Compute<C> {
 	client: Arc<C>,
+	engine_url: Option<String>,
 }
 
 impl<C> Compute<C> {
-	pub fn new(client: Arc<C>) -> Self {
-		Self { client }
+	pub fn new(client: Arc<C>, engine_url: Option<String>) -> Self {
+		Self { client, engine_url }
 	}
 }
 
@@ -347,6 +353,19 @@ where
 			"carbonGrams": s.carbon_grams,
 			"carbonReductionGrams": s.carbon_reduction_grams,
 		}))
+	}
+
+	fn selection(&self, job_id: u64) -> RpcResult<Value> {
+		let url = self.engine_url.as_ref().ok_or_else(|| {
+			ErrorObjectOwned::owned(2, "this node runs no compute engine", None::<()>)
+		})?;
+		match aicchain_worker::http::request(&format!("{url}/selections/{job_id}"), None) {
+			Ok(Some(body)) => serde_json::from_slice(&body).map_err(runtime_error),
+			Ok(None) => Err(invalid_params(format!(
+				"this node's engine made no selection for job {job_id}"
+			))),
+			Err(e) => Err(ErrorObjectOwned::owned(2, format!("compute engine: {e}"), None::<()>)),
+		}
 	}
 
 	fn fund(&self) -> RpcResult<Value> {

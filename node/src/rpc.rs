@@ -13,6 +13,8 @@ use sp_blockchain::{Error as BlockChainError, HeaderBackend, HeaderMetadata};
 pub struct FullDeps<C, P> {
 	pub client: Arc<C>,
 	pub pool: Arc<P>,
+	/// The compute engine this node's worker uses, if any (for `compute_selection`).
+	pub engine_url: Option<String>,
 }
 
 /// All RPC extensions of a full node.
@@ -34,12 +36,12 @@ where
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
-	let FullDeps { client, pool } = deps;
+	let FullDeps { client, pool, engine_url } = deps;
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
 	module.merge(crate::compute_rpc::ComputeRpcServer::into_rpc(
-		crate::compute_rpc::Compute::new(client),
+		crate::compute_rpc::Compute::new(client, engine_url),
 	))?;
 
 	Ok(module)

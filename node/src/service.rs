@@ -191,10 +191,13 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		})?;
 
 	insert_worker_keys(&keystore_container.keystore(), &compute.worker_keys)?;
-	if config.offchain_worker.enabled {
-		let engine_url = start_compute_engine(&config, &compute, &task_manager)?;
-		publish_engine_url(&backend, engine_url.as_deref());
-	}
+	let engine_url = if config.offchain_worker.enabled {
+		let url = start_compute_engine(&config, &compute, &task_manager)?;
+		publish_engine_url(&backend, url.as_deref());
+		url
+	} else {
+		None
+	};
 
 	if config.offchain_worker.enabled {
 		let offchain_workers =
@@ -229,7 +232,11 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		let pool = transaction_pool.clone();
 
 		Box::new(move |_| {
-			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
+			let deps = crate::rpc::FullDeps {
+				client: client.clone(),
+				pool: pool.clone(),
+				engine_url: engine_url.clone(),
+			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
 	};

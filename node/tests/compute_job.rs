@@ -146,6 +146,12 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 		"{unknown}"
 	);
 	assert!(rpc("compute_job", serde_json::json!(["x"])).is_err());
+	// The engine's decision, with every candidate's probability.
+	let selection =
+		rpc("compute_selection", serde_json::json!([job_id])).expect("compute_selection");
+	assert_eq!(selection["chosen"], node_id);
+	assert_eq!(selection["scores"][0]["node"], node_id);
+	assert!(rpc("compute_selection", serde_json::json!([999])).is_err());
 
 	// The assignment came from the worker's learned policy, not the on-chain fallback.
 	let log = node.log();

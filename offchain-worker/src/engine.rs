@@ -98,7 +98,12 @@ pub struct Engine {
 	policy: Mutex<Policy>,
 	policy_path: PathBuf,
 	selections: Mutex<HashMap<JobId, Selection>>,
+	/// The latest decisions with every candidate's score, for clients (`GET /selections/<job>`).
+	decisions: Mutex<std::collections::BTreeMap<JobId, (u32, Vec<(u32, f32)>)>>,
 }
+
+/// Decisions kept for `GET /selections/<job>`.
+const KEPT_DECISIONS: usize = 1_024;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 	m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -133,6 +138,7 @@ impl Engine {
 			policy: Mutex::new(policy),
 			policy_path: config.policy_path,
 			selections: Mutex::new(HashMap::new()),
+			decisions: Mutex::new(std::collections::BTreeMap::new()),
 		});
 		let weak = std::sync::Arc::downgrade(&engine);
 		std::thread::Builder::new().name("aicchain-trainer".into()).spawn(move || {
@@ -173,6 +179,14 @@ impl Engine {
 				lock(&self.selections)
 					.insert(job_id, Selection { candidates: feats, chosen, budget, gpu_hours });
 				let node_id = candidates.get(chosen).map(|c| c.node_id).unwrap_or_default();
+				let mut decisions = lock(&self.decisions);
+				decisions.insert(
+					job_id,
+					(node_id, candidates.iter().map(|c| c.node_id).zip(probabilities).collect()),
+				);
+				while decisions.len() > KEPT_DECISIONS {
+					decisions.pop_first();
+				}
 				EngineResponse::Selected { node_id, scores }
 			},
 			EngineRequest::Train { job_id, spec } => {
@@ -295,6 +309,20 @@ impl Engine {
 		let mut policy = lock(&self.policy);
 		policy.reinforce(&[(selection.candidates, selection.chosen, reward)])?;
 		policy.save(&self.policy_path)
+	}
+
+	/// The policy's decision for a job: the chosen node and every candidate's probability.
+	pub fn decision_json(&self, job_id: JobId) -> Option<serde_json::Value> {
+		let decisions = lock(&self.decisions);
+		let (chosen, scores) = decisions.get(&job_id)?;
+		Some(serde_json::json!({
+			"jobId": job_id,
+			"chosen": chosen,
+			"scores": scores
+				.iter()
+				.map(|(node, p)| serde_json::json!({ "node": node, "probability": p }))
+				.collect::<Vec<_>>(),
+		}))
 	}
 
 	pub fn status_json(&self) -> serde_json::Value {

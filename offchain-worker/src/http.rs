@@ -204,6 +204,13 @@ fn route(engine: &Engine, request: Request) -> Response {
 				.collect::<Vec<_>>())),
 			Err(e) => Response::error(500, &e.to_string()),
 		},
+		("GET", path) if path.starts_with("/selections/") => {
+			let job = path.trim_start_matches("/selections/").parse::<u64>().ok();
+			match job.and_then(|j| engine.decision_json(j)) {
+				Some(decision) => Response::json(decision),
+				None => Response::error(404, "this engine made no selection for that job"),
+			}
+		},
 		("GET", path) if path.starts_with("/models/") => {
 			let hex_hash = path.trim_start_matches("/models/").trim_start_matches("0x");
 			let hash = hex::decode(hex_hash).ok().and_then(|h| <[u8; 32]>::try_from(h).ok());

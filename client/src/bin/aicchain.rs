@@ -805,7 +805,24 @@ fn demo(
 		.as_array()
 		.and_then(|a| a.iter().find(|n| n["id"] == receipt["node"]).cloned())
 		.unwrap_or(Value::Null);
-	println!("\nThe validators' RL policy chose node {} ({}% renewable, {} gCO2/kWh); each validator's scores are in its node log (`policy picks node`).", receipt["node"], node["spec"]["renewableShare"], node["spec"]["carbonIntensity"]);
+	println!("\n-- the RL policy's decision (this node's compute engine) --");
+	match client.rpc("compute_selection", json!([id])) {
+		Ok(selection) => {
+			for s in selection["scores"].as_array().into_iter().flatten() {
+				let mark = if s["node"] == selection["chosen"] { "  <- proposed" } else { "" };
+				println!(
+					"node {}: {:.1}%{mark}",
+					s["node"],
+					100.0 * s["probability"].as_f64().unwrap_or(0.0)
+				);
+			}
+		},
+		Err(e) => println!("(no scores: {})", explain(e)),
+	}
+	println!(
+		"assigned to node {} ({}% renewable, {} gCO2/kWh)",
+		receipt["node"], node["spec"]["renewableShare"], node["spec"]["carbonIntensity"]
+	);
 	let after =
 		[balances(client, &account_of(&ferdie))?.0.free, balances(client, &fund_account)?.0.free];
 	let provider = parse_account(receipt["provider"].as_str().unwrap_or_default())?;
