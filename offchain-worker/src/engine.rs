@@ -99,8 +99,11 @@ pub struct Engine {
 	policy_path: PathBuf,
 	selections: Mutex<HashMap<JobId, Selection>>,
 	/// The latest decisions with every candidate's score, for clients (`GET /selections/<job>`).
-	decisions: Mutex<std::collections::BTreeMap<JobId, (u32, Vec<(u32, f32)>)>>,
+	decisions: Mutex<std::collections::BTreeMap<JobId, Decision>>,
 }
+
+/// A selection: the chosen node and every candidate's probability.
+type Decision = (u32, Vec<(u32, f32)>);
 
 /// Decisions kept for `GET /selections/<job>`.
 const KEPT_DECISIONS: usize = 1_024;
