@@ -10,7 +10,7 @@ ZOMBIENET := AICCHAIN_NODE=$(NODE) AICCHAIN_WORKER=$(WORKER) zombienet/node_modu
 BENCH_TARGET_DIR ?= $(HOME)/.cache/aicchain-bench-target
 BENCHMARKED_PALLETS := -p pallet-compute-registry -p pallet-compute-jobs -p pallet-community-fund
 
-.PHONY: setup build run test lint fmt bench testnet zombienet-test js-test demo
+.PHONY: setup build test-binaries run test lint fmt bench testnet zombienet-test js-test demo
 
 setup:
 	@./scripts/setup.sh
@@ -35,8 +35,14 @@ test: setup
 	$(MAKE) js-test
 	$(MAKE) zombienet-test
 
+## The binaries exactly as `cargo test --workspace --all-targets` builds them (same features, so
+## after `cargo test` this is a no-op; `build` resolves features without dev-dependencies and
+## would compile the workspace crates a second time).
+test-binaries: setup
+	cargo build $(CARGO_PROFILE) --workspace --all-targets
+
 ## Polkadot.js (@polkadot/api 16.5.6) against a dev node: metadata, storage, calls, events, fees.
-js-test: build
+js-test: test-binaries
 	cd tests/js && AICCHAIN_NODE=$(NODE) npm test
 
 ## The 4-validator zombienet testnet (alice, bob, charlie, dave) on the native provider.
@@ -46,7 +52,7 @@ testnet: build
 	$(ZOMBIENET) spawn --provider native zombienet/aicchain-local.toml
 
 ## Zombienet tests: liveness + a job end to end, then a validator stopped mid-job.
-zombienet-test: build
+zombienet-test: test-binaries
 	$(ZOMBIENET) test --provider native zombienet/smoke.zndsl
 	$(ZOMBIENET) test --provider native zombienet/fault.zndsl
 
