@@ -26,18 +26,21 @@ run: build
 demo: build
 	$(CARGO_TARGET_DIR)/release/aicchain demo
 
-## One command: every test (formatting, runtime and node tests, the dev-node integration test).
+## One command: every test (formatting; pallet, runtime, engine, node, RPC and CLI tests; benchmark
+## tests; the Polkadot.js suite; the zombienet liveness, job-flow and fault tests).
 test: setup
 	cargo fmt --all -- --check
+	$(MAKE) test-binaries
 	cargo test $(CARGO_PROFILE) --workspace --all-targets
 	CARGO_TARGET_DIR=$(BENCH_TARGET_DIR) cargo test $(CARGO_PROFILE) $(BENCHMARKED_PALLETS) --all-targets \
 		--features runtime-benchmarks -- benchmarking
 	$(MAKE) js-test
 	$(MAKE) zombienet-test
 
-## The binaries exactly as `cargo test --workspace --all-targets` builds them (same features, so
-## after `cargo test` this is a no-op; `build` resolves features without dev-dependencies and
-## would compile the workspace crates a second time).
+## Every target as `cargo test --workspace --all-targets` builds it (same features, so the test
+## run that follows compiles nothing more; `build` resolves features without dev-dependencies and
+## would compile the workspace crates a second time). It also builds the `aicchain` CLI binary,
+## which the node's CLI test runs but `cargo test` alone would not build.
 test-binaries: setup
 	cargo build $(CARGO_PROFILE) --workspace --all-targets
 

@@ -87,15 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 	}
 
 	// Policy against baselines.
-	let rows = [
-		simulator::Strategy::Policy,
-		simulator::Strategy::GreedyCheapest,
-		simulator::Strategy::GreedyGreenest,
-		simulator::Strategy::Random,
-	]
-	.into_iter()
-	.map(|s| simulator::evaluate(s, Some(&policy), 99, 3_000))
-	.collect::<Result<Vec<_>, _>>()?;
+	let rows = simulator::compare_with_baselines(&policy, 99, 3_000)?;
 	print!("{}", simulator::comparison_table(&rows));
 	Ok(())
 }

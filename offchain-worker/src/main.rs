@@ -80,15 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 		},
 		Command::Simulate { updates, jobs } => {
 			let policy = simulator::train_policy(1, updates, 64)?;
-			let rows = [
-				simulator::Strategy::Policy,
-				simulator::Strategy::GreedyCheapest,
-				simulator::Strategy::GreedyGreenest,
-				simulator::Strategy::Random,
-			]
-			.into_iter()
-			.map(|s| simulator::evaluate(s, Some(&policy), 99, jobs))
-			.collect::<Result<Vec<_>, _>>()?;
+			let rows = simulator::compare_with_baselines(&policy, 99, jobs)?;
 			print!("{}", simulator::comparison_table(&rows));
 		},
 	}

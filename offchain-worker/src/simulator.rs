@@ -305,6 +305,18 @@ pub fn evaluate(
 	})
 }
 
+/// The policy and every baseline on the same market and jobs.
+pub fn compare_with_baselines(
+	policy: &Policy,
+	seed: u64,
+	jobs: usize,
+) -> Result<Vec<Evaluation>, EngineError> {
+	[Strategy::Policy, Strategy::GreedyCheapest, Strategy::GreedyGreenest, Strategy::Random]
+		.into_iter()
+		.map(|s| evaluate(s, Some(policy), seed, jobs))
+		.collect()
+}
+
 /// The policy-vs-baselines table.
 pub fn comparison_table(rows: &[Evaluation]) -> String {
 	let mut out = String::from(
