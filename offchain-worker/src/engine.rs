@@ -65,10 +65,6 @@ pub fn device_from_name(name: &str) -> Result<Device, EngineError> {
 	}
 }
 
-/// Largest reward scale the online updates use (see `simulator` for the same shape).
-const CARBON_WEIGHT: f64 = 0.6;
-const FAILURE_PENALTY: f64 = 1.5;
-
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum TaskKey {
 	Train(JobId),
@@ -304,10 +300,12 @@ impl Engine {
 		};
 		let reward = if outcome.success {
 			let gpu_hours = selection.gpu_hours.max(1) as f64;
-			-(outcome.cost as f64 / selection.budget.max(1) as f64)
-				- CARBON_WEIGHT * (outcome.carbon_grams as f64 / 1_000.0) / gpu_hours / 0.3
+			simulator::success_reward(
+				outcome.cost as f64 / selection.budget.max(1) as f64,
+				outcome.carbon_grams as f64 / 1_000.0 / gpu_hours,
+			)
 		} else {
-			-FAILURE_PENALTY
+			-simulator::FAILURE_PENALTY
 		};
 		let mut policy = lock(&self.policy);
 		policy.reinforce(&[(selection.candidates, selection.chosen, reward)])?;

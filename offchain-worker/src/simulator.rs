@@ -17,7 +17,8 @@ use sp_runtime::{traits::Saturating, Perbill, Percent};
 /// Candidates offered per decision.
 pub const CANDIDATES: usize = 16;
 const MAX_JOBS_PER_NODE: u32 = 4;
-const FAILURE_PENALTY: f64 = 1.5;
+/// Reward of a failed job (before delay).
+pub const FAILURE_PENALTY: f64 = 1.5;
 const CARBON_WEIGHT: f64 = 0.6;
 const DELAY_WEIGHT: f64 = 0.3;
 
@@ -51,6 +52,12 @@ pub struct Outcome {
 
 /// One decision: the candidates' features, the index chosen, and what happened.
 pub type Decision = (Vec<[f32; FEATURES]>, usize, Outcome);
+
+/// Reward of a successful job from its cost as a share of the budget and its emissions per
+/// GPU-hour (kg CO2e); the engine's online updates use the same measure as training here.
+pub fn success_reward(cost_share: f64, carbon_kg_per_gpu_hour: f64) -> f64 {
+	-cost_share - CARBON_WEIGHT * carbon_kg_per_gpu_hour / 0.3
+}
 
 /// A node-choosing strategy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,8 +164,7 @@ impl Market {
 		let carbon_kg = gpu_hours * 0.4 * f64::from(node.node.carbon_intensity) / 1_000.0;
 		let cost = node.node.cost as f64;
 		let reward = if success {
-			-(cost / budget as f64)
-				- CARBON_WEIGHT * carbon_kg / gpu_hours / 0.3
+			success_reward(cost / budget as f64, carbon_kg / gpu_hours)
 				- DELAY_WEIGHT * delay / 10.0
 		} else {
 			-FAILURE_PENALTY - DELAY_WEIGHT

@@ -261,14 +261,13 @@ fn node_spec(args: &NodeArgs) -> Result<NodeSpec<Balance>, String> {
 	})
 }
 
-fn dataset_hash(client: &Client, name: &str) -> Result<H256, String> {
+fn dataset_hash(name: &str) -> Result<H256, String> {
 	if let Some(hex) = name.strip_prefix("0x") {
 		let bytes = hex::decode(hex).map_err(|_| "dataset hash is not hex".to_string())?;
 		return (bytes.len() == 32)
 			.then(|| H256::from_slice(&bytes))
 			.ok_or_else(|| "dataset hash must be 32 bytes".into());
 	}
-	let _ = client;
 	let bytes = match name {
 		"credit-scoring" => aicchain_worker::dataset::credit_scoring_csv(),
 		"energy-load" => aicchain_worker::dataset::energy_load_csv(),
@@ -281,7 +280,7 @@ fn dataset_hash(client: &Client, name: &str) -> Result<H256, String> {
 	Ok(H256(aicchain_worker::dataset::blake2_256(&bytes)))
 }
 
-fn requirements(client: &Client, args: &JobArgs) -> Result<JobRequirements, String> {
+fn requirements(args: &JobArgs) -> Result<JobRequirements, String> {
 	let sustainability = match (args.renewable_only, args.prefer_renewable) {
 		(Some(p), _) if p <= 100 => {
 			SustainabilityPreference::RenewableOnly(Percent::from_percent(p))
@@ -299,7 +298,7 @@ fn requirements(client: &Client, args: &JobArgs) -> Result<JobRequirements, Stri
 				ModelKind::MlpClassifier
 			};
 			Some(TrainingSpec {
-				dataset: dataset_hash(client, name)?,
+				dataset: dataset_hash(name)?,
 				model,
 				hidden_units: 32,
 				hidden_layers: 2,
@@ -410,7 +409,7 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 			println!("node {id} updated");
 		},
 		Command::Quote { job } => {
-			let req = requirements(client, job)?;
+			let req = requirements(job)?;
 			let quote =
 				client.rpc("compute_quote", json!([requirements_json(&req)])).map_err(explain)?;
 			println!("{} eligible nodes ({} renewable); cost {} – {} AICC; carbon {} – {} g (grid: {} g)",
@@ -418,7 +417,7 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 				quote["minCarbonGrams"], quote["maxCarbonGrams"], quote["referenceCarbonGrams"]);
 		},
 		Command::SubmitJob { job, no_follow } => {
-			let req = requirements(client, job)?;
+			let req = requirements(job)?;
 			let budget = parse_amount(&job.budget)?;
 			let id = submit_job(client, &signer()?, req, budget)?;
 			println!("job {id} submitted (budget {} AICC held in escrow)", show(budget));
@@ -792,7 +791,7 @@ fn demo(
 		prefer_renewable: true,
 		renewable_only: None,
 	};
-	let id = submit_job(client, &ferdie, requirements(client, &job_args)?, 400 * UNIT)?;
+	let id = submit_job(client, &ferdie, requirements(&job_args)?, 400 * UNIT)?;
 	println!("\n-- job {id}: {gpus} GPUs, {bandwidth} Mbps, {latency} ms, 10 GPU-hours, credit-scoring MLP, budget 400 AICC --");
 	let job = follow(client, id)?;
 	let receipt = &job["receipt"];

@@ -63,7 +63,7 @@ impl<AccountId, Call> WorkerSigner<AccountId, Call> for () {
 }
 
 /// An action the worker takes at most once per job (until it has had time to land).
-#[derive(Clone, Copy, Encode)]
+#[derive(Clone, Copy, Debug, Encode)]
 enum Action {
 	Propose,
 	Train,
@@ -167,7 +167,7 @@ impl<T: Config> Pallet<T> {
 			EngineResponse::Selected { node_id, scores } => {
 				log::info!(target: LOG_TARGET, "job {job_id}: policy picks node {node_id} (scores {scores:?})");
 				let call = Call::<T>::propose_assignment { job_id, node_id };
-				Self::send(now, Action::Propose, job_id, validator, call, used);
+				Self::send(Action::Propose, job_id, validator, call, used);
 			},
 			EngineResponse::Error(message) => log::warn!(
 				target: LOG_TARGET,
@@ -217,7 +217,7 @@ impl<T: Config> Pallet<T> {
 				let metrics =
 					QuantisedMetrics { score: Perbill::one(), loss_millionths: 0, eval_samples: 1 };
 				let call = Call::<T>::submit_result { job_id, model_hash: H256::zero(), metrics };
-				Self::send(now, Action::Train, job_id, worker, call, used);
+				Self::send(Action::Train, job_id, worker, call, used);
 			}
 			return Ok(());
 		};
@@ -227,7 +227,7 @@ impl<T: Config> Pallet<T> {
 			{
 				log::info!(target: LOG_TARGET, "job {job_id}: trained model {model_hash:?}, submitting");
 				let call = Call::<T>::submit_result { job_id, model_hash, metrics };
-				Self::send(now, Action::Train, job_id, worker, call, used);
+				Self::send(Action::Train, job_id, worker, call, used);
 			},
 			EngineResponse::Task(TaskStatus::Failed(reason)) => log::warn!(
 				target: LOG_TARGET,
@@ -288,7 +288,7 @@ impl<T: Config> Pallet<T> {
 		if let Some(accept) = verdict {
 			if Self::may_act(Action::Attest, job_id, now) {
 				let call = Call::<T>::attest { job_id, accept };
-				Self::send(now, Action::Attest, job_id, validator, call, used);
+				Self::send(Action::Attest, job_id, validator, call, used);
 			}
 		}
 		Ok(())
@@ -376,7 +376,6 @@ impl<T: Config> Pallet<T> {
 	}
 
 	fn send(
-		_now: BlockNumberFor<T>,
 		action: Action,
 		job_id: JobId,
 		account: &T::AccountId,
@@ -386,7 +385,7 @@ impl<T: Config> Pallet<T> {
 		if <T::WorkerSigner as WorkerSigner<T::AccountId, Call<T>>>::submit(account, call) {
 			used.insert(account.clone());
 		} else {
-			log::warn!(target: LOG_TARGET, "job {job_id}: could not sign or submit {:?}", action.encode());
+			log::warn!(target: LOG_TARGET, "job {job_id}: could not sign or submit {action:?}");
 		}
 	}
 
