@@ -21,7 +21,7 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	currency::{AICG_EXISTENTIAL_DEPOSIT, EXISTENTIAL_DEPOSIT, MICRO_UNIT, UNIT},
+	currency::{AICG_EXISTENTIAL_DEPOSIT, EXISTENTIAL_DEPOSIT, MICRO_UNIT, MILLI_UNIT, UNIT},
 	AccountId, Aicg, Aura, Balance, Balances, Block, BlockNumber, CommunityFund, Hash, Nonce,
 	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
 	RuntimeOrigin, RuntimeTask, System, HOURS, MINUTES, SLOT_DURATION, VERSION,
@@ -185,6 +185,8 @@ impl pallet_compute_registry::Config for Runtime {
 	type MaxNodesPerOwner = ConstU32<32>;
 	type MaxNodesPerClass = ConstU32<512>;
 	type MaxJobsPerNode = ConstU32<4>;
+	// 0.01 AICC per GPU-hour: no node sells compute for nothing.
+	type MinPricePerGpuHour = ConstU128<{ 10 * MILLI_UNIT }>;
 	type HeartbeatTimeout = HeartbeatTimeout;
 	type UnbondingPeriod = UnbondingPeriod;
 	type WeightInfo = pallet_compute_registry::weights::SubstrateWeight<Runtime>;
@@ -227,6 +229,8 @@ impl pallet_compute_jobs::Config for Runtime {
 	type CommunityFund = CommunityFundAccount;
 	type Subsidies = CommunityFund;
 	type Rewards = CommunityFund;
+	// Every job holds a deadline slot: it must tie up at least 1 AICC while it does.
+	type MinJobBudget = ConstU128<UNIT>;
 	// The seed demo's ranges: 4-16 GPUs, 50-200 Mbps, 5-20 ms.
 	type MinJobGpus = ConstU32<4>;
 	type MaxJobGpus = ConstU32<16>;
@@ -262,8 +266,10 @@ parameter_types! {
 	pub const ApprovalThreshold: Perbill = Perbill::from_percent(50);
 	/// A subsidy may pay at most the provider's share of a job.
 	pub const MaxSubsidyShare: Perbill = Perbill::from_percent(90);
-	pub const ProviderRewardPerGpuHour: Balance = UNIT;
-	pub const VerifierReward: Balance = UNIT;
+	/// 10% of a job's AICG goes to the verifiers whose verdict the chain reached.
+	pub const VerifierRewardShare: Perbill = Perbill::from_percent(10);
+	/// The smallest vote: 1 AICG.
+	pub const MinVote: Balance = UNIT;
 	pub const MaxAicgSupply: Balance = 1_000_000_000 * UNIT;
 }
 
@@ -281,8 +287,10 @@ impl pallet_community_fund::Config for Runtime {
 	type MaxOpenProposals = ConstU32<16>;
 	type MaxActiveSubsidies = ConstU32<8>;
 	type MaxVoters = ConstU32<256>;
-	type ProviderRewardPerGpuHour = ProviderRewardPerGpuHour;
-	type VerifierReward = VerifierReward;
+	// 1 AICG per AICC the fund keeps from verified work.
+	type RewardRate = ConstU32<1>;
+	type VerifierRewardShare = VerifierRewardShare;
+	type MinVote = MinVote;
 	type MaxAicgSupply = MaxAicgSupply;
 	type WeightInfo = pallet_community_fund::weights::SubstrateWeight<Runtime>;
 }

@@ -230,4 +230,6 @@ mod runtime {
 }
 
 #[cfg(test)]
+mod attack_tests;
+#[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use frame_support::{
 	BoundedVec,
 };
 use frame_system::RawOrigin;
-use sp_runtime::traits::Bounded;
+use sp_runtime::traits::{Bounded, Saturating};
 
 fn terms<T: Config>() -> SubsidyTerms<BalanceOf<T>, BlockNumberFor<T>> {
 	SubsidyTerms {
@@ -66,13 +66,23 @@ mod benchmarks {
 		let id = proposal::<T>();
 		let voter = holder::<T>("voter", 0);
 		fill_votes_of::<T>(&voter, 1);
-		// Voters before this one, up to one below the bound.
-		let others: alloc::vec::Vec<T::AccountId> =
-			(1..T::MaxVoters::get()).map(|i| account("other-voter", i, 0)).collect();
+		// A full proposal of minimum votes: this vote displaces the smallest (the worst case).
+		let small = T::MinVote::get();
+		let others: alloc::vec::Vec<(T::AccountId, GovBalanceOf<T>)> =
+			(1..=T::MaxVoters::get()).map(|i| (account("other-voter", i, 0), small)).collect();
+		for (other, amount) in others.iter() {
+			Votes::<T>::insert(id, other, (true, *amount));
+		}
+		Proposals::<T>::mutate(id, |p| {
+			if let Some(p) = p {
+				p.ayes = small.saturating_mul(T::MaxVoters::get().into());
+			}
+		});
 		Voters::<T>::insert(id, BoundedVec::truncate_from(others));
+		let amount = small.saturating_add(1_000u32.into());
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(voter.clone()), id, true, 1_000u32.into());
+		_(RawOrigin::Signed(voter.clone()), id, true, amount);
 
 		assert!(Votes::<T>::contains_key(id, &voter));
 	}
@@ -86,7 +96,7 @@ mod benchmarks {
 			RawOrigin::Signed(voter.clone()).into(),
 			id,
 			true,
-			1_000u32.into()
+			T::MinVote::get().saturating_add(1_000u32.into())
 		)
 		.is_ok());
 

@@ -11,12 +11,21 @@
 //!   `remove_vote` withdraws it.
 //! - When `VotingPeriod` ends (`on_initialize`), a proposal is approved if turnout reaches `Quorum`
 //!   of the AICG supply, ayes pass `ApprovalThreshold` of the votes cast, and the fund can cover
-//!   its budget on top of what it has already committed. Freezes and the deposit are released.
+//!   its budget on top of what it has already committed. Freezes are released; the deposit is
+//!   returned, except when turnout missed the quorum: then it is burnt, so that filling the
+//!   `MaxOpenProposals` slots with proposals nobody supports costs the spammer.
+//! - A vote needs at least `MinVote` AICG. When a proposal has `MaxVoters` voters, a new vote
+//!   larger than the smallest one replaces it (its freeze is released): dust votes cannot lock
+//!   holders out of a proposal.
 //! - Approved subsidies are claimed at settlement by the jobs pallet ([`SubsidyHandler`]); one
 //!   stops when its budget runs out or its duration ends. The fund never commits more than it
 //!   holds.
-//! - AICG rewards: providers and verifiers of settled jobs get AICG in proportion to the GPU-hours
-//!   delivered ([`ContributionRewards`]), never beyond `MaxAicgSupply`.
+//! - AICG rewards ([`ContributionRewards`]): `RewardRate` AICG per AICC the fund *kept* from a
+//!   verified job (its share less the subsidy and bonus it paid back out), `VerifierRewardShare`
+//!   of it split among the verifiers whose verdict the chain reached, the rest to the provider;
+//!   never beyond `MaxAicgSupply`. AICG is never minted against declared hours: governance power
+//!   always costs AICC paid into the fund. A wash trade through a subsidy takes at most the
+//!   subsidy's voted `total_budget`, and mints no AICG while the subsidy exceeds the fund's share.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -194,12 +203,15 @@ pub mod pallet {
 		/// Most voters on one proposal.
 		#[pallet::constant]
 		type MaxVoters: Get<u32>;
-		/// AICG minted to a provider per GPU-hour delivered.
+		/// AICG (smallest units) minted per AICC (smallest unit) the fund keeps from a job.
 		#[pallet::constant]
-		type ProviderRewardPerGpuHour: Get<GovBalanceOf<Self>>;
-		/// AICG minted to each verifier of a settled job.
+		type RewardRate: Get<u32>;
+		/// Share of a job's AICG reward split among its verifiers.
 		#[pallet::constant]
-		type VerifierReward: Get<GovBalanceOf<Self>>;
+		type VerifierRewardShare: Get<Perbill>;
+		/// Smallest vote, in AICG.
+		#[pallet::constant]
+		type MinVote: Get<GovBalanceOf<Self>>;
 		/// AICG supply that rewards never exceed.
 		#[pallet::constant]
 		type MaxAicgSupply: Get<GovBalanceOf<Self>>;
@@ -239,10 +251,16 @@ pub mod pallet {
 		OptionQuery,
 	>;
 
-	/// Who voted on an open proposal (so closing can release their freezes).
+	/// Who voted on an open proposal, with how much (so closing can release their freezes and a
+	/// larger vote can displace the smallest on a full proposal).
 	#[pallet::storage]
-	pub type Voters<T: Config> =
-		StorageMap<_, Twox64Concat, SubsidyId, BoundedVec<T::AccountId, T::MaxVoters>, ValueQuery>;
+	pub type Voters<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		SubsidyId,
+		BoundedVec<(T::AccountId, GovBalanceOf<T>), T::MaxVoters>,
+		ValueQuery,
+	>;
 
 	/// The open proposals an account voted on, with the AICG of each vote; its freeze is the
 	/// largest of them.
@@ -307,6 +325,10 @@ pub mod pallet {
 		SubsidyEnded { subsidy_id: SubsidyId, paid: BalanceOf<T> },
 		/// AICG was minted to a contributor.
 		ContributorRewarded { who: T::AccountId, amount: GovBalanceOf<T> },
+		/// A proposal missed the quorum: its AICG deposit was burnt.
+		DepositBurnt { proposal_id: SubsidyId, who: T::AccountId, amount: GovBalanceOf<T> },
+		/// A larger vote replaced the smallest one on a full proposal.
+		VoteDisplaced { proposal_id: SubsidyId, who: T::AccountId, amount: GovBalanceOf<T> },
 	}
 
 	/// Why a proposal was not approved.
@@ -347,11 +369,11 @@ pub mod pallet {
 		ProposalNotFound,
 		/// Voting on this proposal has closed.
 		VotingClosed,
-		/// A vote needs a non-zero amount.
-		ZeroVote,
+		/// A vote needs at least `MinVote` AICG.
+		VoteBelowMinimum,
 		/// The voter does not hold that much AICG.
 		InsufficientAicg,
-		/// The proposal has the most voters allowed.
+		/// The proposal has the most voters allowed, none with a smaller vote than this one.
 		TooManyVoters,
 		/// This account has not voted on this proposal.
 		NotVoted,
@@ -446,7 +468,7 @@ pub mod pallet {
 		/// Vote `aye` or nay with `amount` AICG, which stays frozen until the vote closes.
 		/// Voting again replaces the earlier vote.
 		///
-		/// Origin: an AICG holder. Errors: `ProposalNotFound`, `VotingClosed`, `ZeroVote`,
+		/// Origin: an AICG holder. Errors: `ProposalNotFound`, `VotingClosed`, `VoteBelowMinimum`,
 		/// `InsufficientAicg`, `TooManyVoters`.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::vote())]
@@ -463,17 +485,22 @@ pub mod pallet {
 				frame_system::Pallet::<T>::block_number() < proposal.ends_at,
 				Error::<T>::VotingClosed
 			);
-			ensure!(!amount.is_zero(), Error::<T>::ZeroVote);
+			ensure!(!amount.is_zero() && amount >= T::MinVote::get(), Error::<T>::VoteBelowMinimum);
 			ensure!(T::GovernanceCurrency::balance(&who) >= amount, Error::<T>::InsufficientAicg);
 
 			let mut voters = Voters::<T>::get(proposal_id);
 			let mut votes_of = VotesOf::<T>::get(&who);
 			match Votes::<T>::get(proposal_id, &who) {
-				Some((was_aye, was)) => Self::untally(&mut proposal, was_aye, was),
-				None => {
-					voters.try_push(who.clone()).map_err(|_| Error::<T>::TooManyVoters)?;
+				Some((was_aye, was)) => {
+					Self::untally(&mut proposal, was_aye, was);
+					voters.retain(|(v, _)| *v != who);
 				},
+				None if voters.is_full() => {
+					Self::displace_smallest(proposal_id, &mut proposal, &mut voters, amount)?;
+				},
+				None => {},
 			}
+			voters.try_push((who.clone(), amount)).map_err(|_| Error::<T>::TooManyVoters)?;
 			votes_of.retain(|(id, _)| *id != proposal_id);
 			// Bounded by `MaxOpenProposals`, which also bounds the proposals one can vote on.
 			votes_of.try_push((proposal_id, amount)).map_err(|_| Error::<T>::TooManyVoters)?;
@@ -510,7 +537,7 @@ pub mod pallet {
 			votes_of.retain(|(id, _)| *id != proposal_id);
 			Self::set_vote_freeze(&who, &votes_of)?;
 			Votes::<T>::remove(proposal_id, &who);
-			Voters::<T>::mutate(proposal_id, |voters| voters.retain(|v| *v != who));
+			Voters::<T>::mutate(proposal_id, |voters| voters.retain(|(v, _)| *v != who));
 			Self::store_votes_of(&who, votes_of);
 			Proposals::<T>::insert(proposal_id, proposal);
 			Self::deposit_event(Event::VoteRemoved { proposal_id, who });
@@ -553,6 +580,38 @@ pub mod pallet {
 				.fold(Zero::zero(), |sum: BalanceOf<T>, s| sum.saturating_add(s.remaining))
 		}
 
+		/// Makes room on a full proposal for a vote of `amount`: the smallest vote, if smaller,
+		/// is withdrawn (untallied, its freeze recomputed).
+		fn displace_smallest(
+			proposal_id: SubsidyId,
+			proposal: &mut ProposalOf<T>,
+			voters: &mut BoundedVec<(T::AccountId, GovBalanceOf<T>), T::MaxVoters>,
+			amount: GovBalanceOf<T>,
+		) -> DispatchResult {
+			let (index, smallest) = voters
+				.iter()
+				.enumerate()
+				.min_by_key(|(_, (_, a))| *a)
+				.map(|(i, (v, a))| (i, (v.clone(), *a)))
+				.ok_or(Error::<T>::TooManyVoters)?;
+			ensure!(amount > smallest.1, Error::<T>::TooManyVoters);
+			let (displaced, _) = smallest;
+			if let Some((aye, was)) = Votes::<T>::take(proposal_id, &displaced) {
+				Self::untally(proposal, aye, was);
+			}
+			voters.remove(index);
+			let mut votes_of = VotesOf::<T>::get(&displaced);
+			votes_of.retain(|(id, _)| *id != proposal_id);
+			Self::set_vote_freeze(&displaced, &votes_of)?;
+			Self::store_votes_of(&displaced, votes_of);
+			Self::deposit_event(Event::VoteDisplaced {
+				proposal_id,
+				who: displaced,
+				amount: smallest.1,
+			});
+			Ok(())
+		}
+
 		fn untally(proposal: &mut ProposalOf<T>, aye: bool, amount: GovBalanceOf<T>) {
 			if aye {
 				proposal.ayes = proposal.ayes.saturating_sub(amount);
@@ -591,7 +650,7 @@ pub mod pallet {
 		pub(crate) fn close(proposal_id: SubsidyId) {
 			let Some(proposal) = Proposals::<T>::take(proposal_id) else { return };
 			let now = frame_system::Pallet::<T>::block_number();
-			for voter in Voters::<T>::take(proposal_id) {
+			for (voter, _) in Voters::<T>::take(proposal_id) {
 				Votes::<T>::remove(proposal_id, &voter);
 				let mut votes_of = VotesOf::<T>::get(&voter);
 				votes_of.retain(|(id, _)| *id != proposal_id);
@@ -600,8 +659,29 @@ pub mod pallet {
 				}
 				Self::store_votes_of(&voter, votes_of);
 			}
-			if let Err(e) = T::GovernanceCurrency::release(
-				&HoldReason::ProposalDeposit.into(),
+			let (ayes, nays) = (proposal.ayes, proposal.nays);
+			let turnout = ayes.saturating_add(nays);
+			let supply = T::GovernanceCurrency::total_issuance();
+			let no_quorum = turnout < T::Quorum::get() * supply || turnout.is_zero();
+			let reason = HoldReason::ProposalDeposit.into();
+			if no_quorum {
+				// Nobody cared: the proposal only took a slot. Its deposit is burnt.
+				match T::GovernanceCurrency::burn_held(
+					&reason,
+					&proposal.proposer,
+					proposal.deposit,
+					Precision::BestEffort,
+					Fortitude::Force,
+				) {
+					Ok(amount) => Self::deposit_event(Event::DepositBurnt {
+						proposal_id,
+						who: proposal.proposer.clone(),
+						amount,
+					}),
+					Err(e) => log::error!(target: "runtime::community-fund", "deposit burn: {e:?}"),
+				}
+			} else if let Err(e) = T::GovernanceCurrency::release(
+				&reason,
 				&proposal.proposer,
 				proposal.deposit,
 				Precision::BestEffort,
@@ -609,10 +689,7 @@ pub mod pallet {
 				log::error!(target: "runtime::community-fund", "deposit release: {e:?}");
 			}
 
-			let (ayes, nays) = (proposal.ayes, proposal.nays);
-			let turnout = ayes.saturating_add(nays);
-			let supply = T::GovernanceCurrency::total_issuance();
-			let outcome = if turnout < T::Quorum::get() * supply || turnout.is_zero() {
+			let outcome = if no_quorum {
 				Err(RejectionReason::NoQuorum)
 			} else if ayes <= T::ApprovalThreshold::get() * turnout {
 				Err(RejectionReason::NotEnoughAyes)
@@ -657,8 +734,13 @@ pub mod pallet {
 		/// Invariants, checked after every test and by `try-runtime`:
 		/// - the fund holds at least what active subsidies may still pay out;
 		/// - every open vote is counted in its proposal's tally and listed under its voter;
-		/// - each voter's AICG freeze equals its largest open vote.
+		/// - each voter's AICG freeze equals its largest open vote;
+		/// - the AICG supply is within `MaxAicgSupply`.
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			ensure!(
+				T::GovernanceCurrency::total_issuance() <= T::MaxAicgSupply::get(),
+				"AICG supply above its cap"
+			);
 			let held = T::Currency::reducible_balance(
 				&Self::account_id(),
 				Preservation::Preserve,
@@ -668,9 +750,11 @@ pub mod pallet {
 			for (id, proposal) in Proposals::<T>::iter() {
 				let mut ayes = GovBalanceOf::<T>::zero();
 				let mut nays = GovBalanceOf::<T>::zero();
-				for voter in Voters::<T>::get(id) {
+				let voters = Voters::<T>::get(id);
+				for (voter, listed) in voters {
 					let (aye, amount) =
 						Votes::<T>::get(id, &voter).ok_or("voter without a vote")?;
+					ensure!(listed == amount, "voter list differs from the vote");
 					if aye {
 						ayes = ayes.saturating_add(amount);
 					} else {
@@ -739,22 +823,33 @@ pub mod pallet {
 					per_job_cap: budget,
 					remaining: budget,
 					paid: Zero::zero(),
-					ends_at: Bounded::max_value(),
+					ends_at: sp_runtime::traits::Bounded::max_value(),
 				});
 			});
 		}
 	}
 
-	impl<T: Config> ContributionRewards<T::AccountId> for Pallet<T> {
-		fn reward(provider: &T::AccountId, verifiers: &[T::AccountId], gpu_hours: u64) {
-			let hours =
-				GovBalanceOf::<T>::try_from(gpu_hours).unwrap_or_else(|_| Bounded::max_value());
-			Self::mint_reward(provider, T::ProviderRewardPerGpuHour::get().saturating_mul(hours));
-			for verifier in verifiers {
-				Self::mint_reward(verifier, T::VerifierReward::get());
+	impl<T: Config> ContributionRewards<T::AccountId, BalanceOf<T>> for Pallet<T> {
+		fn reward(
+			provider: Option<&T::AccountId>,
+			verifiers: &[T::AccountId],
+			kept_by_fund: BalanceOf<T>,
+		) {
+			use sp_runtime::SaturatedConversion;
+			let kept: u128 = kept_by_fund.saturated_into();
+			let total: GovBalanceOf<T> =
+				kept.saturating_mul(u128::from(T::RewardRate::get())).saturated_into();
+			let verifier_pool = T::VerifierRewardShare::get() * total;
+			let count = u32::try_from(verifiers.len()).unwrap_or(u32::MAX);
+			if count > 0 {
+				let each = verifier_pool / GovBalanceOf::<T>::from(count);
+				for verifier in verifiers {
+					Self::mint_reward(verifier, each);
+				}
+			}
+			if let Some(provider) = provider {
+				Self::mint_reward(provider, total.saturating_sub(verifier_pool));
 			}
 		}
 	}
-
-	use sp_runtime::traits::Bounded;
 }

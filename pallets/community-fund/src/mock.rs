@@ -21,6 +21,9 @@ pub const NO_AICG: AccountId = 4;
 pub const UNIT: Balance = 1_000_000;
 pub const AICG_EACH: Balance = 1_000 * UNIT;
 pub const DEPOSIT: Balance = 10 * UNIT;
+pub const MIN_VOTE: Balance = UNIT / 2;
+/// AICG minted per AICC the fund keeps.
+pub const REWARD_RATE: u32 = 2;
 pub const VOTING_PERIOD: u64 = 10;
 pub const FUND_START: Balance = 1_000 * UNIT;
 
@@ -90,8 +93,8 @@ parameter_types! {
 	pub const Quorum: Perbill = Perbill::from_percent(10);
 	pub const ApprovalThreshold: Perbill = Perbill::from_percent(50);
 	pub const MaxSubsidyShare: Perbill = Perbill::from_percent(90);
-	pub const ProviderRewardPerGpuHour: Balance = UNIT;
-	pub const VerifierReward: Balance = UNIT / 10;
+	pub const VerifierRewardShare: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(10);
+	pub const MinVote: Balance = MIN_VOTE;
 	pub const MaxAicgSupply: Balance = 3 * AICG_EACH + 100 * UNIT;
 }
 
@@ -109,8 +112,9 @@ impl pallet_community_fund::Config for Test {
 	type MaxOpenProposals = ConstU32<3>;
 	type MaxActiveSubsidies = ConstU32<2>;
 	type MaxVoters = ConstU32<3>;
-	type ProviderRewardPerGpuHour = ProviderRewardPerGpuHour;
-	type VerifierReward = VerifierReward;
+	type RewardRate = ConstU32<REWARD_RATE>;
+	type VerifierRewardShare = VerifierRewardShare;
+	type MinVote = MinVote;
 	type MaxAicgSupply = MaxAicgSupply;
 	type WeightInfo = ();
 }

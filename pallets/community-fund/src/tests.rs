@@ -150,7 +150,12 @@ fn vote_errors() {
 			Fund::vote(RuntimeOrigin::signed(BOB), 9, true, UNIT),
 			Error::ProposalNotFound
 		);
-		assert_noop!(Fund::vote(RuntimeOrigin::signed(BOB), id, true, 0), Error::ZeroVote);
+		for dust in [0, MIN_VOTE - 1] {
+			assert_noop!(
+				Fund::vote(RuntimeOrigin::signed(BOB), id, true, dust),
+				Error::VoteBelowMinimum
+			);
+		}
 		assert_noop!(
 			Fund::vote(RuntimeOrigin::signed(BOB), id, true, AICG_EACH + 1),
 			Error::InsufficientAicg
@@ -165,6 +170,34 @@ fn vote_errors() {
 		);
 		System::set_block_number(1 + VOTING_PERIOD);
 		assert_noop!(Fund::vote(RuntimeOrigin::signed(BOB), id, false, UNIT), Error::VotingClosed);
+	});
+}
+
+/// Attack (adversarial market, 9): dust votes from many accounts filled a proposal's voters and
+/// locked every later holder out of it. A larger vote now displaces the smallest, whose freeze
+/// is released; a vote no larger than the smallest is still refused.
+#[test]
+fn a_larger_vote_displaces_the_smallest_on_a_full_proposal() {
+	ExtBuilder.build_and_execute(|| {
+		let id = propose(ALICE, terms());
+		// MaxVoters = 3: three minimum votes fill the proposal.
+		for who in [ALICE, BOB, CHARLIE] {
+			assert_ok!(Fund::vote(RuntimeOrigin::signed(who), id, false, MIN_VOTE));
+		}
+		assert_ok!(Aicg::transfer_allow_death(RuntimeOrigin::signed(ALICE), NO_AICG, 50 * UNIT));
+		assert_noop!(
+			Fund::vote(RuntimeOrigin::signed(NO_AICG), id, true, MIN_VOTE),
+			Error::TooManyVoters
+		);
+		assert_ok!(Fund::vote(RuntimeOrigin::signed(NO_AICG), id, true, 40 * UNIT));
+		System::assert_has_event(
+			Event::VoteDisplaced { proposal_id: id, who: ALICE, amount: MIN_VOTE }.into(),
+		);
+		assert_eq!(Votes::<Test>::get(id, ALICE), None);
+		assert_eq!(frozen(ALICE), 0);
+		assert_eq!(frozen(NO_AICG), 40 * UNIT);
+		let proposal = Proposals::<Test>::get(id).expect("open");
+		assert_eq!((proposal.ayes, proposal.nays), (40 * UNIT, 2 * MIN_VOTE));
 	});
 }
 
@@ -230,6 +263,12 @@ fn closing_rejects_without_quorum_ayes_funds_or_room() {
 		assert_eq!(reason_of(too_big), Some(RejectionReason::FundTooSmall));
 		assert!(ActiveSubsidies::<Test>::get().is_empty());
 		assert_eq!((deposit_held(ALICE), deposit_held(BOB), deposit_held(CHARLIE)), (0, 0, 0));
+		// The proposal that missed the quorum cost its deposit; the others got theirs back.
+		assert_eq!(Aicg::balance(&ALICE), AICG_EACH - DEPOSIT);
+		assert_eq!((Aicg::balance(&BOB), Aicg::balance(&CHARLIE)), (AICG_EACH, AICG_EACH));
+		System::assert_has_event(
+			Event::DepositBurnt { proposal_id: no_quorum, who: ALICE, amount: DEPOSIT }.into(),
+		);
 
 		// Two subsidies fill the active list (MaxActiveSubsidies = 2).
 		approved_subsidy(SubsidyTerms { total_budget: 10 * UNIT, ..terms() });
@@ -315,17 +354,26 @@ fn claims_respect_scope_and_duration() {
 fn contributors_earn_aicg_up_to_the_max_supply() {
 	ExtBuilder.build().execute_with(|| {
 		let supply = Aicg::total_issuance();
-		Fund::reward(&ALICE, &[BOB, CHARLIE], 40);
-		assert_eq!(Aicg::balance(&ALICE), AICG_EACH + 40 * UNIT);
-		assert_eq!(Aicg::balance(&BOB), AICG_EACH + UNIT / 10);
-		assert_eq!(Aicg::total_issuance(), supply + 40 * UNIT + 2 * (UNIT / 10));
+		// The fund kept 20 AICC: 2 AICG per AICC is 40 AICG, 10% of it shared by the verifiers.
+		Fund::reward(Some(&ALICE), &[BOB, CHARLIE], 20 * UNIT);
+		assert_eq!(Aicg::balance(&ALICE), AICG_EACH + 36 * UNIT);
+		assert_eq!(Aicg::balance(&BOB), AICG_EACH + 2 * UNIT);
+		assert_eq!(Aicg::balance(&CHARLIE), AICG_EACH + 2 * UNIT);
+		assert_eq!(Aicg::total_issuance(), supply + 40 * UNIT);
 		System::assert_has_event(
-			Event::ContributorRewarded { who: ALICE, amount: 40 * UNIT }.into(),
+			Event::ContributorRewarded { who: ALICE, amount: 36 * UNIT }.into(),
 		);
-		// 100 UNIT of room in all: the next 80 GPU-hours only get what is left.
-		Fund::reward(&ALICE, &[], 80);
+		// Nothing kept, nothing minted.
+		Fund::reward(Some(&ALICE), &[BOB], 0);
+		assert_eq!(Aicg::total_issuance(), supply + 40 * UNIT);
+		// A rejection rewards only the verifiers' share (against the slashed bond).
+		Fund::reward(None, &[BOB], 5 * UNIT);
+		assert_eq!(Aicg::balance(&BOB), AICG_EACH + 3 * UNIT);
+		assert_eq!(Aicg::balance(&ALICE), AICG_EACH + 36 * UNIT);
+		// 100 UNIT of room in all: the next reward only gets what is left.
+		Fund::reward(Some(&ALICE), &[], 40 * UNIT);
 		assert_eq!(Aicg::total_issuance(), MaxAicgSupply::get());
-		Fund::reward(&ALICE, &[BOB], 10);
+		Fund::reward(Some(&ALICE), &[BOB], 10 * UNIT);
 		assert_eq!(Aicg::total_issuance(), MaxAicgSupply::get());
 		assert_ok!(Fund::do_try_state());
 	});

@@ -57,7 +57,9 @@ fn node<T: Config>(index: u32) -> (NodeId, T::AccountId) {
 		region: Region::truncate_from(b"eu-west".to_vec()),
 		renewable_share: Percent::from_percent(90),
 		carbon_intensity: 40u32.saturating_add(index),
-		price_per_gpu_hour: 1_000u32.into(),
+		// At least the registry's floor, which refuses cheaper nodes.
+		price_per_gpu_hour: <T as pallet_compute_registry::Config>::MinPricePerGpuHour::get()
+			.max(1_000u32.into()),
 	};
 	assert!(pallet_compute_registry::Pallet::<T>::register_node(
 		RawOrigin::Signed(owner).into(),

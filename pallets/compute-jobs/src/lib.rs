@@ -5,26 +5,45 @@
 //!
 //! 1. **Pending**: validators' off-chain workers `propose_assignment(job, node)`. Every proposal
 //!    is checked against the hard constraints (GPUs, bandwidth, latency, renewable share, price
-//!    within budget, free capacity, liveness); invalid ones are rejected. A node proposed by a
+//!    within budget, free GPUs, liveness); invalid ones are rejected. A node proposed by a
 //!    majority of the validator set is assigned at once. When `ProposalWindow` ends, the node
-//!    with the most valid proposals is assigned; when nobody proposed, a deterministic
-//!    fixed-point score (price, carbon, reputation) picks among indexed candidates. No eligible
-//!    node at all: the job expires and the budget is refunded.
-//! 2. **Assigned**: only the node's worker key may `submit_result` (model hash and quantised
-//!    metrics) within `ResultTimeout`; otherwise the job times out: the user is refunded and the
-//!    provider's bond is slashed to the community fund.
-//! 3. **ResultSubmitted**: validators' workers (never the provider's own) `attest`. A majority
-//!    of the validator set accepting settles the job; a majority rejecting refunds the user and
-//!    slashes the bond. When `AttestationWindow` ends, the attestations cast decide; a tie (or
-//!    none) refunds the user without slashing.
+//!    with the most valid proposals is assigned if a quorum (a majority of the current set) took
+//!    part; otherwise a deterministic fixed-point score (price, carbon, reputation) picks among a
+//!    sample of indexed candidates drawn from the parent block's hash. No eligible node at all:
+//!    the job expires and the budget is refunded.
+//! 2. **Assigned**: the terms the node offered (price, renewable share, carbon intensity) are
+//!    fixed in the job; a later `update_node` does not change what this job pays or reports. Only
+//!    the node's worker key may `submit_result` within `ResultTimeout`; otherwise the job times
+//!    out: the user is refunded and the provider's bond is slashed to the community fund.
+//! 3. **ResultSubmitted**: validators' workers (never the provider's own) `attest`. Only votes
+//!    of accounts that are validators *now* count. A majority of the whole validator set
+//!    accepting settles the job; a majority rejecting refunds the user and slashes the bond.
+//!    Abstaining is not accepting: when `AttestationWindow` ends without a majority either way,
+//!    the job is refunded without a slash.
 //!
 //! Settlement pays `ProviderShare` (90%) of the cost to the provider, the rest (10%) to the
 //! community fund, returns the unused budget, and pays renewable-powered providers a bonus from
 //! the fund while it has funds. Each settled job keeps a [`JobReceipt`] with its cost, saving
 //! against the budget, carbon emitted and the reduction against a reference grid intensity.
 //!
+//! ## What AICG rewards and subsidies are paid for
+//!
+//! AICG is governance power over the fund, so it is minted only against AICC the fund *keeps*
+//! from verified, paid work: the fund's share of the job less the subsidy and renewable bonus
+//! it paid back out (see [`ContributionRewards`]). A party that trades with itself (as user and
+//! provider) therefore pays at least as much AICC into the fund as the AICG it mints is rated at,
+//! and a job the fund subsidises beyond its own share mints nothing. Verifiers share part of
+//! it when their verdict is the chain's: accepting verifiers of a settled job, rejecting
+//! verifiers of a rejected one (against the slashed bond). A job without a training spec (a
+//! plain compute reservation) carries no evidence of work the validators can check: it is paid
+//! as the user agreed, but earns no AICG, no subsidy and no renewable bonus.
+//!
+//! ## Deadlines and spam
+//!
 //! Deadlines live in a per-block queue ([`Deadlines`]) that `on_initialize` drains, so no job
-//! is ever stuck and no block reads more than `MaxDeadlinesPerBlock` jobs.
+//! is ever stuck and no block reads more than `MaxDeadlinesPerBlock` jobs. A stage that ends
+//! early (cancel, majority assignment, result, majority verdict) frees its slot at once, and a
+//! job needs at least `MinJobBudget` held in escrow, so filling the queue ties up real AICC.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -44,6 +63,10 @@ mod worker;
 pub use worker::{WorkerSigner, ENGINE_URL_KEY};
 pub mod runtime_api;
 pub use runtime_api::{MarketStats, Quote};
+mod invariants;
+mod matching;
+mod settlement;
+pub(crate) use settlement::Failure;
 
 use aicchain_primitives::{
 	ContributionRewards, JobId, JobRequirements, NodeId, QuantisedMetrics, SubsidyHandler,
@@ -53,6 +76,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::traits::fungible::{Inspect, InspectHold, Mutate, MutateHold};
 use scale_info::TypeInfo;
 use sp_core::H256;
+use sp_runtime::Percent;
 
 /// Balance type of the payment currency.
 pub type BalanceOf<T> =
@@ -105,6 +129,29 @@ impl<Balance> JobStatus<Balance> {
 	}
 }
 
+/// What a node offered when a job was matched to it: settlement reads these, never the node's
+/// current spec, so a provider cannot raise its price or dirty its energy under a running job.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct MatchedTerms<Balance> {
+	/// Price of one GPU-hour.
+	pub price_per_gpu_hour: Balance,
+	/// Share of the node's energy from renewable sources.
+	pub renewable_share: Percent,
+	/// Carbon intensity of the node's energy, in gCO2e per kWh.
+	pub carbon_intensity: u32,
+}
+
 /// A submitted job.
 #[derive(
 	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
@@ -122,6 +169,8 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	pub submitted_at: BlockNumber,
 	/// When the current stage ends.
 	pub deadline: BlockNumber,
+	/// The node's terms, fixed when the job was assigned.
+	pub terms: Option<MatchedTerms<Balance>>,
 }
 
 /// How an assignment was decided.
@@ -140,7 +189,8 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 pub enum AssignmentRule {
 	/// A majority of the validator set proposed the node.
 	Majority,
-	/// The node had the most valid proposals when the window closed.
+	/// A quorum of the validator set proposed when the window closed, and the node had the most
+	/// valid proposals.
 	Plurality,
 	/// Nobody proposed: the on-chain score chose.
 	Fallback,
@@ -183,18 +233,10 @@ pub struct JobReceipt<AccountId, Balance> {
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use alloc::vec::Vec;
-	use frame_support::{
-		pallet_prelude::*,
-		storage,
-		traits::tokens::{Fortitude, Precision, Preservation, Restriction},
-	};
+	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
-	use pallet_compute_registry::{Ineligible, Pallet as Registry};
-	use sp_runtime::{
-		traits::{Saturating, Zero},
-		Perbill,
-	};
+	use pallet_compute_registry::Ineligible;
+	use sp_runtime::{traits::Saturating, Perbill};
 
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
@@ -221,8 +263,13 @@ pub mod pallet {
 		/// Subsidies voted by AICG holders, claimed at settlement and paid by the fund.
 		type Subsidies: SubsidyHandler<BalanceOf<Self>>;
 
-		/// AICG rewards for the provider and verifiers of settled jobs.
-		type Rewards: ContributionRewards<Self::AccountId>;
+		/// AICG rewards for the provider and verifiers of settled jobs, against the AICC the fund
+		/// kept from them.
+		type Rewards: ContributionRewards<Self::AccountId, BalanceOf<Self>>;
+
+		/// Least budget a job may hold in escrow (every job takes a deadline slot).
+		#[pallet::constant]
+		type MinJobBudget: Get<BalanceOf<Self>>;
 
 		/// Bounds on job requirements.
 		#[pallet::constant]
@@ -391,8 +438,8 @@ pub mod pallet {
 		/// The training spec has zero epochs (or more than `MaxEpochs`), zero hidden units or
 		/// layers, or a zero learning rate.
 		InvalidTrainingSpec,
-		/// The budget is zero.
-		ZeroBudget,
+		/// The budget is below `MinJobBudget`.
+		BudgetBelowMinimum,
 		/// The user cannot cover the budget.
 		InsufficientBalance,
 		/// Too many deadlines fall in the coming blocks; try again shortly.
@@ -480,7 +527,7 @@ pub mod pallet {
 		/// Submit a job; `budget` is held until the job ends.
 		///
 		/// Origin: any signed account. Errors: `GpusOutOfRange`, `BandwidthOutOfRange`,
-		/// `LatencyOutOfRange`, `GpuHoursOutOfRange`, `InvalidTrainingSpec`, `ZeroBudget`,
+		/// `LatencyOutOfRange`, `GpuHoursOutOfRange`, `InvalidTrainingSpec`, `BudgetBelowMinimum`,
 		/// `InsufficientBalance`, `DeadlineQueueFull`.
 		#[pallet::call_index(0)]
 		#[pallet::weight(<T as Config>::WeightInfo::submit_job())]
@@ -491,7 +538,7 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::ensure_valid_requirements(&requirements)?;
-			ensure!(!budget.is_zero(), Error::<T>::ZeroBudget);
+			ensure!(budget >= T::MinJobBudget::get(), Error::<T>::BudgetBelowMinimum);
 			let now = frame_system::Pallet::<T>::block_number();
 			let job_id = NextJobId::<T>::get();
 			let deadline = Self::free_deadline(now.saturating_add(T::ProposalWindow::get()))?;
@@ -507,6 +554,7 @@ pub mod pallet {
 					status: JobStatus::Pending,
 					submitted_at: now,
 					deadline,
+					terms: None,
 				},
 			);
 			NextJobId::<T>::put(job_id.saturating_add(1));
@@ -526,6 +574,7 @@ pub mod pallet {
 			ensure!(job.status == JobStatus::Pending, Error::<T>::JobNotPending);
 			let refund = Self::refund(&job)?;
 			Proposals::<T>::remove(job_id);
+			Self::unschedule(job_id, job.deadline);
 			job.status = JobStatus::Cancelled;
 			Jobs::<T>::insert(job_id, job);
 			Self::deposit_event(Event::JobCancelled { job_id, refund });
@@ -554,11 +603,13 @@ pub mod pallet {
 			ensure!(proposals.iter().all(|(p, _)| *p != who), Error::<T>::AlreadyProposed);
 			let now = frame_system::Pallet::<T>::block_number();
 			let cost = Self::check_node_for_job(&job, node_id, now)?;
+			// Proposals of accounts that left the set count for nothing: make room for current ones.
+			proposals.retain(|(p, _)| T::Validators::is_validator_worker(p));
 			// Bounded by `MaxValidators`; more proposers than that cannot be validators.
 			proposals
 				.try_push((who.clone(), node_id))
 				.map_err(|_| Error::<T>::NotValidatorWorker)?;
-			let votes = proposals.iter().filter(|(_, n)| *n == node_id).count();
+			let votes = Self::current_votes_for(&proposals, |n| *n == node_id);
 			Self::deposit_event(Event::AssignmentProposed { job_id, node_id, proposer: who });
 			if Self::is_majority(votes) {
 				Self::assign(job_id, job, node_id, cost, AssignmentRule::Majority, now)?;
@@ -591,6 +642,7 @@ pub mod pallet {
 			ensure!(metrics.eval_samples > 0, Error::<T>::InvalidMetrics);
 			let now = frame_system::Pallet::<T>::block_number();
 			let deadline = Self::free_deadline(now.saturating_add(T::AttestationWindow::get()))?;
+			Self::unschedule(job_id, job.deadline);
 			Self::schedule(job_id, deadline);
 			job.status = JobStatus::ResultSubmitted { node, cost, model_hash, metrics };
 			job.deadline = deadline;
@@ -605,7 +657,8 @@ pub mod pallet {
 		}
 
 		/// Accept or reject a submitted result after re-evaluating the model. A majority of the
-		/// validator set either way settles or rejects the job at once.
+		/// current validator set either way settles or rejects the job at once (votes of
+		/// accounts that have since left the set do not count).
 		///
 		/// Origin: a current validator's worker key, not the provider's. Errors:
 		/// `NotValidatorWorker`, `JobNotFound`, `JobNotAwaitingAttestation`,
@@ -625,495 +678,24 @@ pub mod pallet {
 			ensure!(who != provider.0 && who != provider.1, Error::<T>::CannotAttestOwnResult);
 			let mut attestations = Attestations::<T>::get(job_id);
 			ensure!(attestations.iter().all(|(v, _)| *v != who), Error::<T>::AlreadyAttested);
+			// Votes of accounts that left the set count for nothing: make room for current ones.
+			attestations.retain(|(v, _)| T::Validators::is_validator_worker(v));
 			attestations
 				.try_push((who.clone(), accept))
 				.map_err(|_| Error::<T>::NotValidatorWorker)?;
-			let same = attestations.iter().filter(|(_, a)| *a == accept).count();
+			let same = Self::current_votes_for(&attestations, |a| *a == accept);
 			Self::deposit_event(Event::ResultAttested { job_id, verifier: who, accepted: accept });
 			if Self::is_majority(same) {
 				Attestations::<T>::remove(job_id);
+				Self::unschedule(job_id, job.deadline);
+				let verifiers = Self::current_voters(attestations, accept);
 				if accept {
-					let verifiers: Vec<T::AccountId> =
-						attestations.into_iter().filter(|(_, a)| *a).map(|(v, _)| v).collect();
 					Self::settle(job_id, job, &verifiers)?;
 				} else {
-					Self::fail(job_id, job, Failure::Rejected)?;
+					Self::fail(job_id, job, Failure::Rejected, &verifiers)?;
 				}
 			} else {
 				Attestations::<T>::insert(job_id, attestations);
-			}
-			Ok(())
-		}
-	}
-
-	/// Why an assigned job failed.
-	#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-	pub(crate) enum Failure {
-		Rejected,
-		TimedOut,
-	}
-
-	impl<T: Config> Pallet<T> {
-		pub(crate) fn ensure_valid_requirements(req: &JobRequirements) -> DispatchResult {
-			ensure!(
-				(T::MinJobGpus::get()..=T::MaxJobGpus::get()).contains(&req.gpus),
-				Error::<T>::GpusOutOfRange
-			);
-			ensure!(
-				(T::MinBandwidthMbps::get()..=T::MaxBandwidthMbps::get())
-					.contains(&req.min_bandwidth_mbps),
-				Error::<T>::BandwidthOutOfRange
-			);
-			ensure!(
-				(T::MinLatencyMs::get()..=T::MaxLatencyMs::get()).contains(&req.max_latency_ms),
-				Error::<T>::LatencyOutOfRange
-			);
-			ensure!(
-				(1..=T::MaxGpuHours::get()).contains(&req.gpu_hours),
-				Error::<T>::GpuHoursOutOfRange
-			);
-			if let Some(training) = &req.training {
-				ensure!(
-					(1..=T::MaxEpochs::get()).contains(&training.epochs)
-						&& training.hidden_units > 0
-						&& training.hidden_layers > 0
-						&& training.learning_rate_millionths > 0,
-					Error::<T>::InvalidTrainingSpec
-				);
-			}
-			Ok(())
-		}
-
-		/// More than half of the validator set.
-		fn is_majority(votes: usize) -> bool {
-			let validators = usize::try_from(T::Validators::count()).unwrap_or(usize::MAX);
-			votes.saturating_mul(2) > validators
-		}
-
-		/// What the job costs on a node: price per GPU-hour × GPUs × hours.
-		pub fn job_cost(
-			price_per_gpu_hour: BalanceOf<T>,
-			req: &JobRequirements,
-		) -> Option<BalanceOf<T>> {
-			let gpu_hours = u64::from(req.gpus).checked_mul(u64::from(req.gpu_hours))?;
-			let gpu_hours = BalanceOf::<T>::try_from(gpu_hours).ok()?;
-			price_per_gpu_hour.checked_mul(&gpu_hours)
-		}
-
-		/// Every hard constraint of `job` on `node_id`; the cost on success.
-		pub fn check_node_for_job(
-			job: &JobOf<T>,
-			node_id: NodeId,
-			now: BlockNumberFor<T>,
-		) -> Result<BalanceOf<T>, Error<T>> {
-			Self::eligible_node_for_job(job, node_id, now).map(|(_, cost)| cost)
-		}
-
-		/// Like `check_node_for_job`, also handing back the node it read.
-		pub(crate) fn eligible_node_for_job(
-			job: &JobOf<T>,
-			node_id: NodeId,
-			now: BlockNumberFor<T>,
-		) -> Result<(pallet_compute_registry::NodeInfoOf<T>, BalanceOf<T>), Error<T>> {
-			let node = Registry::<T>::check_eligible(node_id, &job.requirements, now)
-				.map_err(Error::<T>::from)?;
-			let cost = Self::job_cost(node.spec.price_per_gpu_hour, &job.requirements)
-				.ok_or(Error::<T>::PriceAboveBudget)?;
-			ensure!(cost <= job.budget, Error::<T>::PriceAboveBudget);
-			Ok((node, cost))
-		}
-
-		/// The first block from `from` whose deadline queue has room, within
-		/// `MaxDeadlinesPerBlock` blocks.
-		fn free_deadline(from: BlockNumberFor<T>) -> Result<BlockNumberFor<T>, DispatchError> {
-			let mut block = from;
-			for _ in 0..T::MaxDeadlinesPerBlock::get() {
-				if (Deadlines::<T>::decode_len(block).unwrap_or(0) as u64)
-					< u64::from(T::MaxDeadlinesPerBlock::get())
-				{
-					return Ok(block);
-				}
-				block = block.saturating_add(1u32.into());
-			}
-			Err(Error::<T>::DeadlineQueueFull.into())
-		}
-
-		/// Queues `job_id` at `block`, which `free_deadline` found to have room.
-		fn schedule(job_id: JobId, block: BlockNumberFor<T>) {
-			Deadlines::<T>::mutate(block, |queue| {
-				if queue.try_push(job_id).is_err() {
-					frame_support::defensive!("deadline block was checked to have room");
-				}
-			});
-		}
-
-		pub(crate) fn assign(
-			job_id: JobId,
-			mut job: JobOf<T>,
-			node_id: NodeId,
-			cost: BalanceOf<T>,
-			rule: AssignmentRule,
-			now: BlockNumberFor<T>,
-		) -> DispatchResult {
-			let deadline = Self::free_deadline(now.saturating_add(T::ResultTimeout::get()))?;
-			Registry::<T>::reserve_slot(node_id)?;
-			Self::schedule(job_id, deadline);
-			Proposals::<T>::remove(job_id);
-			job.status = JobStatus::Assigned { node: node_id, cost };
-			job.deadline = deadline;
-			Jobs::<T>::insert(job_id, job);
-			Self::deposit_event(Event::JobAssigned { job_id, node_id, cost, rule });
-			Ok(())
-		}
-
-		/// Returns the whole held budget to the job's owner.
-		fn refund(job: &JobOf<T>) -> Result<BalanceOf<T>, DispatchError> {
-			<T as Config>::Currency::release(
-				&HoldReason::JobEscrow.into(),
-				&job.owner,
-				job.budget,
-				Precision::BestEffort,
-			)
-		}
-
-		/// The deterministic fallback: the lowest `price × (1000 + carbon) / (1 + reputation)`
-		/// among eligible, affordable candidates (ties: the lower node id). Integers only.
-		pub fn fallback_choice(
-			job: &JobOf<T>,
-			now: BlockNumberFor<T>,
-		) -> Option<(NodeId, BalanceOf<T>)> {
-			let mut best: Option<(u128, NodeId, BalanceOf<T>)> = None;
-			for node_id in
-				Registry::<T>::candidates(job.requirements.gpus, T::MaxFallbackCandidates::get())
-			{
-				let Ok((node, cost)) = Self::eligible_node_for_job(job, node_id, now) else {
-					continue;
-				};
-				let price: u128 = node.spec.price_per_gpu_hour.try_into().unwrap_or(u128::MAX);
-				let carbon = 1_000u128.saturating_add(u128::from(node.spec.carbon_intensity));
-				let reputation = 1u128.saturating_add(u128::from(node.reputation.deconstruct()));
-				let score = price.saturating_mul(carbon).saturating_mul(1_000_000_000) / reputation;
-				let better = match best {
-					None => true,
-					Some((s, id, _)) => score < s || (score == s && node_id < id),
-				};
-				if better {
-					best = Some((score, node_id, cost));
-				}
-			}
-			best.map(|(_, node_id, cost)| (node_id, cost))
-		}
-
-		/// The node with the most proposals that is still valid (ties: the lower node id).
-		fn plurality_choice(
-			job_id: JobId,
-			job: &JobOf<T>,
-			now: BlockNumberFor<T>,
-		) -> Option<(NodeId, BalanceOf<T>)> {
-			let proposals = Proposals::<T>::take(job_id);
-			let mut tally: Vec<(NodeId, usize)> = Vec::new();
-			for (_, node_id) in proposals.iter() {
-				match tally.iter_mut().find(|(n, _)| n == node_id) {
-					Some((_, votes)) => *votes = votes.saturating_add(1),
-					None => tally.push((*node_id, 1)),
-				}
-			}
-			tally.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-			tally.into_iter().find_map(|(node_id, _)| {
-				Self::check_node_for_job(job, node_id, now).ok().map(|cost| (node_id, cost))
-			})
-		}
-
-		/// Ends whatever stage `job_id` is in when its deadline is `now`.
-		pub(crate) fn process_deadline(job_id: JobId, now: BlockNumberFor<T>) {
-			let Some(job) = Jobs::<T>::get(job_id) else { return };
-			if job.deadline != now {
-				return;
-			}
-			// Each deadline is atomic: a failure rolls back and the job is refunded instead.
-			let result = storage::with_storage_layer(|| match job.status.clone() {
-				JobStatus::Pending => {
-					let choice = Self::plurality_choice(job_id, &job, now)
-						.map(|c| (c, AssignmentRule::Plurality))
-						.or_else(|| {
-							Self::fallback_choice(&job, now).map(|c| (c, AssignmentRule::Fallback))
-						});
-					match choice {
-						Some(((node_id, cost), rule)) => {
-							Self::assign(job_id, job.clone(), node_id, cost, rule, now)
-								.or_else(|_| Self::expire(job_id, job))
-						},
-						None => Self::expire(job_id, job),
-					}
-				},
-				JobStatus::Assigned { .. } => Self::fail(job_id, job, Failure::TimedOut),
-				JobStatus::ResultSubmitted { node, .. } => {
-					let votes = Attestations::<T>::take(job_id);
-					let accepts = votes.iter().filter(|(_, a)| *a).count();
-					let rejects = votes.len().saturating_sub(accepts);
-					if accepts > rejects {
-						let verifiers: Vec<T::AccountId> =
-							votes.into_iter().filter(|(_, a)| *a).map(|(v, _)| v).collect();
-						Self::settle(job_id, job, &verifiers)
-					} else if rejects > accepts {
-						Self::fail(job_id, job, Failure::Rejected)
-					} else {
-						Self::unverified(job_id, job, node)
-					}
-				},
-				_ => Ok(()),
-			});
-			if let Err(error) = result {
-				log::error!(target: "runtime::compute-jobs", "deadline of job {job_id}: {error:?}");
-				if let Some(job) = Jobs::<T>::get(job_id) {
-					if let Err(error) = storage::with_storage_layer(|| Self::abort(job_id, job)) {
-						log::error!(target: "runtime::compute-jobs", "refund of job {job_id}: {error:?}");
-					}
-				}
-			}
-		}
-
-		/// Ends an open job whose stage could not complete: refunds the user without a slash.
-		pub(crate) fn abort(job_id: JobId, job: JobOf<T>) -> DispatchResult {
-			Proposals::<T>::remove(job_id);
-			Attestations::<T>::remove(job_id);
-			match job.status {
-				JobStatus::Assigned { node, .. } | JobStatus::ResultSubmitted { node, .. } => {
-					Self::unverified(job_id, job, node)
-				},
-				JobStatus::Pending => Self::expire(job_id, job),
-				_ => Ok(()),
-			}
-		}
-
-		fn expire(job_id: JobId, mut job: JobOf<T>) -> DispatchResult {
-			let refund = Self::refund(&job)?;
-			job.status = JobStatus::Expired;
-			Jobs::<T>::insert(job_id, job);
-			Self::deposit_event(Event::JobExpired { job_id, refund });
-			Ok(())
-		}
-
-		fn unverified(job_id: JobId, mut job: JobOf<T>, node: NodeId) -> DispatchResult {
-			let refund = Self::refund(&job)?;
-			Registry::<T>::finish_job(node, false);
-			job.status = JobStatus::Unverified { node };
-			Jobs::<T>::insert(job_id, job);
-			Self::deposit_event(Event::JobUnverified { job_id, node_id: node, refund });
-			Ok(())
-		}
-
-		/// Refunds the user and slashes `SlashOnFailure` of the node's bond to the fund.
-		pub(crate) fn fail(job_id: JobId, mut job: JobOf<T>, why: Failure) -> DispatchResult {
-			let node = match job.status {
-				JobStatus::Assigned { node, .. } | JobStatus::ResultSubmitted { node, .. } => node,
-				_ => return Ok(()),
-			};
-			let refund = Self::refund(&job)?;
-			let bond =
-				pallet_compute_registry::Nodes::<T>::get(node).map(|n| n.bond).unwrap_or_default();
-			let slashed = Registry::<T>::slash_bond(
-				node,
-				T::SlashOnFailure::get() * bond,
-				&T::CommunityFund::get(),
-			)
-			.unwrap_or_default();
-			Registry::<T>::finish_job(node, false);
-			match why {
-				Failure::Rejected => {
-					job.status = JobStatus::Rejected { node };
-					Self::deposit_event(Event::JobRejected {
-						job_id,
-						node_id: node,
-						refund,
-						slashed,
-					});
-				},
-				Failure::TimedOut => {
-					job.status = JobStatus::TimedOut { node };
-					Self::deposit_event(Event::JobTimedOut {
-						job_id,
-						node_id: node,
-						refund,
-						slashed,
-					});
-				},
-			}
-			Jobs::<T>::insert(job_id, job);
-			Ok(())
-		}
-
-		/// Pays the provider and the fund out of the escrow (less any subsidy, which the fund
-		/// pays), returns the rest, pays the renewable bonus, rewards contributors in AICG and
-		/// records the receipt.
-		pub(crate) fn settle(
-			job_id: JobId,
-			mut job: JobOf<T>,
-			verifiers: &[T::AccountId],
-		) -> DispatchResult {
-			let JobStatus::ResultSubmitted { node: node_id, cost, model_hash, metrics } =
-				job.status
-			else {
-				return Ok(());
-			};
-			let node = pallet_compute_registry::Nodes::<T>::get(node_id)
-				.ok_or(Error::<T>::NodeNotFound)?;
-			let reason = HoldReason::JobEscrow.into();
-			let fund = T::CommunityFund::get();
-			let provider_amount = T::ProviderShare::get() * cost;
-			let fund_amount = cost.saturating_sub(provider_amount);
-
-			// An active subsidy pays part of the provider's share out of the fund.
-			let kind = job.requirements.training.as_ref().map(|t| t.model);
-			let (subsidy_id, subsidy) =
-				match T::Subsidies::claim(kind, node.spec.renewable_share, cost) {
-					Some((id, amount)) => (Some(id), amount.min(provider_amount)),
-					None => (None, Zero::zero()),
-				};
-			if !subsidy.is_zero() {
-				<T as Config>::Currency::transfer(
-					&fund,
-					&node.owner,
-					subsidy,
-					Preservation::Preserve,
-				)?;
-			}
-			// The bonus scales with the renewable share and comes out of what the fund held
-			// before this job's share, beyond its subsidy commitments, while it has any.
-			let renewable =
-				Perbill::from_percent(u32::from(node.spec.renewable_share.deconstruct()));
-			let wanted = renewable * (T::RenewableBonus::get() * cost);
-			let available = <T as Config>::Currency::reducible_balance(
-				&fund,
-				Preservation::Preserve,
-				Fortitude::Polite,
-			)
-			.saturating_sub(T::Subsidies::committed());
-			let renewable_bonus = wanted.min(available);
-			if !renewable_bonus.is_zero() {
-				<T as Config>::Currency::transfer(
-					&fund,
-					&node.owner,
-					renewable_bonus,
-					Preservation::Preserve,
-				)?;
-			}
-
-			let escrow_payments =
-				[(&node.owner, provider_amount.saturating_sub(subsidy)), (&fund, fund_amount)];
-			for (to, amount) in escrow_payments {
-				if !amount.is_zero() {
-					<T as Config>::Currency::transfer_on_hold(
-						&reason,
-						&job.owner,
-						to,
-						amount,
-						Precision::Exact,
-						Restriction::Free,
-						Fortitude::Force,
-					)?;
-				}
-			}
-			let user_paid = cost.saturating_sub(subsidy);
-			let refund = <T as Config>::Currency::release(
-				&reason,
-				&job.owner,
-				job.budget.saturating_sub(user_paid),
-				Precision::BestEffort,
-			)?;
-
-			let gpu_hours = u64::from(job.requirements.gpus)
-				.saturating_mul(u64::from(job.requirements.gpu_hours));
-			let energy_wh = gpu_hours.saturating_mul(u64::from(T::EnergyPerGpuHourWh::get()));
-			let carbon_grams =
-				energy_wh.saturating_mul(u64::from(node.spec.carbon_intensity)) / 1_000;
-			let reference_grams =
-				energy_wh.saturating_mul(u64::from(T::ReferenceGridIntensity::get())) / 1_000;
-			Receipts::<T>::insert(
-				job_id,
-				JobReceipt {
-					node: node_id,
-					provider: node.owner.clone(),
-					cost,
-					provider_amount,
-					fund_amount,
-					renewable_bonus,
-					subsidy,
-					subsidy_id,
-					user_paid,
-					saving: refund,
-					energy_wh,
-					carbon_grams,
-					carbon_reduction_grams: reference_grams.saturating_sub(carbon_grams),
-					model_hash,
-					metrics,
-				},
-			);
-			Registry::<T>::finish_job(node_id, true);
-			T::Rewards::reward(&node.owner, verifiers, gpu_hours);
-			job.status = JobStatus::Settled { node: node_id };
-			Jobs::<T>::insert(job_id, job);
-			Self::deposit_event(Event::JobSettled {
-				job_id,
-				node_id,
-				provider: node.owner,
-				cost,
-				provider_amount,
-				fund_amount,
-				renewable_bonus,
-				subsidy,
-				refund,
-			});
-			Ok(())
-		}
-
-		/// Invariants, checked after every test and by `try-runtime`:
-		/// - each account's held `JobEscrow` equals the budgets of its open jobs;
-		/// - every open job is queued at its deadline; no job id at or above `NextJobId`;
-		/// - proposals exist only for pending jobs, attestations only for submitted results;
-		/// - a job is settled exactly when it has a receipt, whose cost splits exactly.
-		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			let mut escrow: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
-			for (job_id, job) in Jobs::<T>::iter() {
-				ensure!(job_id < NextJobId::<T>::get(), "job id at or above NextJobId");
-				if job.status.is_open() {
-					ensure!(
-						Deadlines::<T>::get(job.deadline).contains(&job_id),
-						"open job missing from its deadline queue"
-					);
-					match escrow.iter_mut().find(|(who, _)| *who == job.owner) {
-						Some((_, sum)) => *sum = sum.saturating_add(job.budget),
-						None => escrow.push((job.owner.clone(), job.budget)),
-					}
-				}
-				let settled = matches!(job.status, JobStatus::Settled { .. });
-				ensure!(settled == Receipts::<T>::contains_key(job_id), "receipt mismatch");
-			}
-			for (who, sum) in escrow.iter() {
-				ensure!(
-					<T as Config>::Currency::balance_on_hold(&HoldReason::JobEscrow.into(), who)
-						== *sum,
-					"held JobEscrow differs from the open budgets"
-				);
-			}
-			for (job_id, _) in Proposals::<T>::iter() {
-				let pending = Jobs::<T>::get(job_id).map(|j| j.status == JobStatus::Pending);
-				ensure!(pending == Some(true), "proposals for a job that is not pending");
-			}
-			for (job_id, _) in Attestations::<T>::iter() {
-				let awaiting = Jobs::<T>::get(job_id)
-					.map(|j| matches!(j.status, JobStatus::ResultSubmitted { .. }));
-				ensure!(awaiting == Some(true), "attestations for a job not awaiting them");
-			}
-			for (_, receipt) in Receipts::<T>::iter() {
-				ensure!(
-					receipt.provider_amount.saturating_add(receipt.fund_amount) == receipt.cost,
-					"receipt split does not add up to the cost"
-				);
-				ensure!(
-					receipt.user_paid.saturating_add(receipt.subsidy) == receipt.cost,
-					"user payment and subsidy do not add up to the cost"
-				);
 			}
 			Ok(())
 		}

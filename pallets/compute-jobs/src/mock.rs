@@ -37,6 +37,10 @@ pub const FUND_INITIAL: Balance = 10_000 * UNIT;
 pub const PROPOSAL_WINDOW: u64 = 3;
 pub const RESULT_TIMEOUT: u64 = 20;
 pub const ATTESTATION_WINDOW: u64 = 5;
+/// The registry's price floor per GPU-hour.
+pub const MIN_PRICE: Balance = UNIT / 100;
+/// The least budget a job may hold.
+pub const MIN_BUDGET: Balance = UNIT;
 
 thread_local! {
 	static VALIDATORS: RefCell<Vec<AccountId>> = RefCell::new(vec![V1, V2, V3]);
@@ -124,6 +128,7 @@ impl pallet_compute_registry::Config for Test {
 	type MaxNodesPerOwner = ConstU32<4>;
 	type MaxNodesPerClass = ConstU32<8>;
 	type MaxJobsPerNode = ConstU32<2>;
+	type MinPricePerGpuHour = frame_support::traits::ConstU128<MIN_PRICE>;
 	type HeartbeatTimeout = HeartbeatTimeout;
 	type UnbondingPeriod = UnbondingPeriod;
 	type WeightInfo = ();
@@ -135,7 +140,8 @@ impl pallet_compute_jobs::Config for Test {
 	type Validators = MockValidators;
 	type CommunityFund = CommunityFund;
 	type Subsidies = ();
-	type Rewards = ();
+	type Rewards = RecordingRewards;
+	type MinJobBudget = frame_support::traits::ConstU128<MIN_BUDGET>;
 	type MinJobGpus = ConstU32<4>;
 	type MaxJobGpus = ConstU32<16>;
 	type MinBandwidthMbps = ConstU32<50>;
@@ -157,6 +163,25 @@ impl pallet_compute_jobs::Config for Test {
 	type ReferenceGridIntensity = ConstU32<475>;
 	type WorkerSigner = RecordingSigner;
 	type WeightInfo = ();
+}
+
+thread_local! {
+	static REWARDS: RefCell<Vec<(Option<AccountId>, Vec<AccountId>, Balance)>> =
+		const { RefCell::new(Vec::new()) };
+}
+
+/// Records every AICG reward settlement asks for: (provider, verifiers, AICC kept by the fund).
+pub struct RecordingRewards;
+impl RecordingRewards {
+	pub fn take() -> Vec<(Option<AccountId>, Vec<AccountId>, Balance)> {
+		REWARDS.with(|r| core::mem::take(&mut *r.borrow_mut()))
+	}
+}
+impl aicchain_primitives::ContributionRewards<AccountId, Balance> for RecordingRewards {
+	fn reward(provider: Option<&AccountId>, verifiers: &[AccountId], kept_by_fund: Balance) {
+		REWARDS
+			.with(|r| r.borrow_mut().push((provider.copied(), verifiers.to_vec(), kept_by_fund)));
+	}
 }
 
 thread_local! {
@@ -239,6 +264,7 @@ impl ExtBuilder {
 		MockValidators::set(vec![V1, V2, V3]);
 		RecordingSigner::set_local_keys(Vec::new());
 		RecordingSigner::take_submitted();
+		RecordingRewards::take();
 		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 		pallet_balances::GenesisConfig::<Test> {
 			balances: vec![

@@ -131,10 +131,13 @@ fn submit_job_rejects_bad_origin_zero_budget_and_missing_funds() {
 			ComputeJobs::submit_job(RuntimeOrigin::none(), demo_requirements(), BUDGET),
 			DispatchError::BadOrigin
 		);
-		assert_noop!(
-			ComputeJobs::submit_job(RuntimeOrigin::signed(USER), demo_requirements(), 0),
-			Error::ZeroBudget
-		);
+		// Attack (adversarial market, 5): a 1-planck job took a deadline slot for free.
+		for dust in [0, 1, MIN_BUDGET - 1] {
+			assert_noop!(
+				ComputeJobs::submit_job(RuntimeOrigin::signed(USER), demo_requirements(), dust),
+				Error::BudgetBelowMinimum
+			);
+		}
 		assert_noop!(
 			ComputeJobs::submit_job(RuntimeOrigin::signed(POOR_USER), demo_requirements(), BUDGET),
 			Error::InsufficientBalance
@@ -288,12 +291,10 @@ fn propose_assignment_enforces_every_hard_constraint() {
 		assert_ok!(Registry::heartbeat(RuntimeOrigin::signed(205), grid));
 		assert_ok!(propose(grid));
 
-		// Capacity: two running jobs fill a node (MaxJobsPerNode = 2).
-		for _ in 0..2 {
-			let other = submit(BUDGET);
-			assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), other, grid));
-			assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V3), other, grid));
-		}
+		// Capacity, in GPUs: one running 8-GPU job fills an 8-GPU node.
+		let other = submit(BUDGET);
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), other, grid));
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V3), other, grid));
 		let third = submit(BUDGET);
 		assert_noop!(
 			ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), third, grid),
@@ -538,15 +539,21 @@ fn no_result_in_time_times_out_refunds_and_slashes() {
 	});
 }
 
+/// Attack (adversarial market, 6): when the attestation window closed, the votes cast decided,
+/// so one accepting validator of three settled a job. Abstaining is not accepting now: without a
+/// majority of the current set either way the job is refunded, unpaid, without a slash.
 #[test]
-fn attestation_window_end_decides_by_the_votes_cast() {
+fn attestation_window_end_needs_a_majority_of_the_current_set() {
 	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
-		// One accept, no reject: settled at the window's end.
+		// One accept of three validators, the others abstain: not settled.
 		let job = submitted_result(a, SOLAR_A_WORKER);
 		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+		let before = Balances::balance(&USER);
 		run_to_block(1 + ATTESTATION_WINDOW);
-		assert_eq!(status(job), JobStatus::Settled { node: a });
+		assert_eq!(status(job), JobStatus::Unverified { node: a });
+		assert_eq!(Balances::balance(&USER), before + BUDGET);
+		assert!(RecordingRewards::take().is_empty());
 
 		// A tie: refunded without a slash.
 		let job = submitted_result(a, SOLAR_A_WORKER);
@@ -610,14 +617,204 @@ fn try_state_catches_escrow_that_does_not_match_open_budgets() {
 	});
 }
 
+/// Attack (adversarial market, 6): votes of accounts that had left the validator set still
+/// counted. Two of five accepted, then both left: at the window's end they decide nothing.
+#[test]
+fn votes_of_validators_that_left_the_set_do_not_count() {
+	ExtBuilder.build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		let job = submitted_result(a, SOLAR_A_WORKER);
+		MockValidators::set(vec![V1, V2, V3, 34, 35]);
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
+		MockValidators::set(vec![V3, 34, 35]);
+		// V3 alone of the current three: no majority, and V1's and V2's votes are gone.
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V3), job, true));
+		assert!(matches!(status(job), JobStatus::ResultSubmitted { .. }));
+		run_to_block(System::block_number() + ATTESTATION_WINDOW);
+		assert_eq!(status(job), JobStatus::Unverified { node: a });
+
+		// With the set back to include them, the same votes reach a majority at the window's
+		// end, and only the current validators who agreed with the verdict are rewarded.
+		MockValidators::set(vec![V1, V2, V3]);
+		let job = submitted_result(a, SOLAR_A_WORKER);
+		MockValidators::set(vec![V1, V2, V3, 34, 35]);
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V3), job, false));
+		MockValidators::set(vec![V1, V2, V3]);
+		RecordingRewards::take();
+		run_to_block(System::block_number() + ATTESTATION_WINDOW);
+		assert_eq!(status(job), JobStatus::Settled { node: a });
+		let rewards = RecordingRewards::take();
+		assert_eq!(rewards.len(), 1);
+		assert_eq!(
+			rewards.first().map(|r| (r.0, r.1.clone())),
+			Some((Some(SOLAR_A), vec![V1, V2]))
+		);
+	});
+}
+
+/// Attack (adversarial market, 6): at the proposal window's end one proposal assigned the job,
+/// so a single validator of three picked its friend's node. Without a quorum of proposers the
+/// chain's own fallback decides instead.
+#[test]
+fn a_minority_of_proposers_does_not_assign() {
+	ExtBuilder.build_and_execute(|| {
+		let (a, b, _) = demo_nodes();
+		let job = submit(300 * UNIT);
+		// b is the dearest node; one validator of three proposes it.
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, b));
+		run_to_block(1 + PROPOSAL_WINDOW);
+		assert_eq!(status(job), JobStatus::Assigned { node: a, cost: 160 * UNIT });
+		System::assert_last_event(
+			Event::JobAssigned {
+				job_id: job,
+				node_id: a,
+				cost: 160 * UNIT,
+				rule: AssignmentRule::Fallback,
+			}
+			.into(),
+		);
+	});
+}
+
+/// Attack (adversarial market, 6): only accepting verifiers earned AICG, which paid for
+/// rubber-stamping. Verifiers whose rejection decided earn against the slashed bond; nobody
+/// earns for accepting a rejected result.
+#[test]
+fn verifiers_earn_for_agreeing_with_the_verdict() {
+	ExtBuilder.build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		let job = submitted_result(a, SOLAR_A_WORKER);
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, false));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V3), job, false));
+		assert_eq!(status(job), JobStatus::Rejected { node: a });
+		assert_eq!(RecordingRewards::take(), vec![(None, vec![V1, V3], BOND / 10)]);
+	});
+}
+
+/// Attack (adversarial market, 1): settlement minted AICG per declared GPU-hour, whatever was
+/// paid. Now the reward is measured by the AICC the fund kept: its 10% share less the bonus it
+/// paid back (16 − 7.2 = 8.8 UNIT for the demo job).
+#[test]
+fn aicg_rewards_follow_what_the_fund_kept() {
+	ExtBuilder.build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		let job = submitted_result(a, SOLAR_A_WORKER);
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
+		assert_eq!(status(job), JobStatus::Settled { node: a });
+		assert_eq!(
+			RecordingRewards::take(),
+			vec![(Some(SOLAR_A), vec![V1, V2], 16 * UNIT - 7_200_000)]
+		);
+	});
+}
+
+/// Attack (adversarial market, 1): a job with no training spec settled on a zero model hash
+/// that proves nothing, and still earned AICG, subsidies and the renewable bonus. It is paid
+/// as the user agreed, but draws nothing from the fund and mints no AICG.
+#[test]
+fn a_reservation_without_training_earns_no_aicg_subsidy_or_bonus() {
+	ExtBuilder.build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		let job = NextJobId::<Test>::get();
+		let req = JobRequirements { training: None, ..demo_requirements() };
+		assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), req, BUDGET));
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, a));
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), job, a));
+		assert_ok!(ComputeJobs::submit_result(
+			RuntimeOrigin::signed(SOLAR_A_WORKER),
+			job,
+			H256::zero(),
+			metrics()
+		));
+		let fund_before = Balances::balance(&FUND);
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
+		let receipt = Receipts::<Test>::get(job).expect("settled");
+		assert_eq!((receipt.renewable_bonus, receipt.subsidy), (0, 0));
+		assert_eq!(Balances::balance(&FUND), fund_before + 16 * UNIT);
+		assert!(RecordingRewards::take().is_empty());
+	});
+}
+
+/// Attack (adversarial market, 7): settlement read the node's spec at settlement, so a provider
+/// could switch its renewable share to 100% and its carbon to zero under a running job, for a
+/// larger bonus and a cleaner receipt. The terms are fixed at assignment.
+#[test]
+fn terms_are_fixed_when_the_job_is_assigned() {
+	ExtBuilder.build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		let job = assigned_job(a);
+		let switched =
+			NodeSpec { renewable_share: Percent::from_percent(100), ..spec(8, 2 * UNIT, 100, 0) };
+		assert_ok!(Registry::update_node(RuntimeOrigin::signed(SOLAR_A), a, switched));
+		assert_ok!(ComputeJobs::submit_result(
+			RuntimeOrigin::signed(SOLAR_A_WORKER),
+			job,
+			H256::repeat_byte(9),
+			metrics()
+		));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
+		let receipt = Receipts::<Test>::get(job).expect("settled");
+		// 90% renewable and 40 g/kWh, as matched: 7.2 UNIT bonus (not 8), 1,280 g (not 0).
+		assert_eq!(receipt.renewable_bonus, 7_200_000);
+		assert_eq!(receipt.carbon_grams, 1_280);
+	});
+}
+
+/// Attack (adversarial market, 5): a cancelled or early-assigned job kept its deadline slot, so
+/// the queue filled with jobs that were no longer waiting. Slots are freed when a stage ends.
+#[test]
+fn a_stage_that_ends_early_frees_its_deadline_slot() {
+	ExtBuilder.build_and_execute(|| {
+		let (a, _, _) = demo_nodes();
+		let due = 1 + PROPOSAL_WINDOW;
+		// MaxDeadlinesPerBlock = 4.
+		let jobs: Vec<JobId> = (0..4).map(|_| submit(BUDGET)).collect();
+		assert_eq!(Deadlines::<Test>::get(due).len(), 4);
+		let (first, second) = (jobs[0], jobs[1]);
+		assert_ok!(ComputeJobs::cancel_job(RuntimeOrigin::signed(USER), first));
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), second, a));
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), second, a));
+		assert_eq!(Deadlines::<Test>::get(due).into_inner(), jobs[2..].to_vec());
+		// Two new jobs land in the freed slots, not a later block.
+		let (third, fourth) = (submit(BUDGET), submit(BUDGET));
+		assert_eq!(Jobs::<Test>::get(third).map(|j| j.deadline), Some(due));
+		assert_eq!(Jobs::<Test>::get(fourth).map(|j| j.deadline), Some(due));
+		// The result and the verdict free theirs too.
+		let assigned_at = Jobs::<Test>::get(second).map(|j| j.deadline).expect("job");
+		assert_ok!(ComputeJobs::submit_result(
+			RuntimeOrigin::signed(SOLAR_A_WORKER),
+			second,
+			H256::repeat_byte(9),
+			metrics()
+		));
+		assert!(!Deadlines::<Test>::get(assigned_at).contains(&second));
+		let attest_at = Jobs::<Test>::get(second).map(|j| j.deadline).expect("job");
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), second, true));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), second, true));
+		assert!(!Deadlines::<Test>::get(attest_at).contains(&second));
+	});
+}
+
 #[test]
 fn a_deadline_that_cannot_settle_rolls_back_and_refunds() {
 	use frame_support::traits::{fungible::MutateHold, tokens::Precision};
 	// Not `build_and_execute`: the test breaks the escrow invariant on purpose.
 	ExtBuilder.build().execute_with(|| {
 		let (a, _, _) = demo_nodes();
+		// Two of five accept; the set then shrinks to three, where two are a majority: the
+		// window's end settles.
 		let job = submitted_result(a, SOLAR_A_WORKER);
+		MockValidators::set(vec![V1, V2, V3, 34, 35]);
 		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
+		MockValidators::set(vec![V1, V2, V3]);
 		// Something outside the pallet released most of the escrow: settlement must fail.
 		assert_ok!(<Balances as MutateHold<_>>::release(
 			&HoldReason::JobEscrow.into(),
@@ -672,7 +869,7 @@ mod offchain_worker {
 			job_id: job,
 			requirements: stored.requirements.clone(),
 			budget: stored.budget,
-			candidates: ComputeJobs::candidate_features(&stored, System::block_number()),
+			candidates: ComputeJobs::candidate_features(job, &stored, System::block_number()),
 		}
 	}
 
@@ -791,7 +988,10 @@ mod offchain_worker {
 				vec![(V3, RuntimeCall::ComputeJobs(Call::attest { job_id: job, accept: false }))]
 			);
 
-			// A validator whose key is also the node's worker stays out of it.
+			// A validator whose key is also the node's worker stays out of it. (The first job
+			// holds all 8 of solar A's GPUs until its window closes, unverified.)
+			run_to_block(System::block_number() + ATTESTATION_WINDOW);
+			assert_eq!(status(job), JobStatus::Unverified { node: solar_a });
 			let other = submitted_result(solar_a, SOLAR_A_WORKER);
 			MockValidators::set(vec![V1, V2, SOLAR_A_WORKER]);
 			RecordingSigner::set_local_keys(vec![SOLAR_A_WORKER]);

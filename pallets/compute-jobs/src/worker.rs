@@ -21,7 +21,6 @@ use aicchain_primitives::{
 use alloc::{collections::BTreeSet, vec::Vec};
 use codec::{Decode, Encode};
 use frame_system::pallet_prelude::BlockNumberFor;
-use pallet_compute_registry::Pallet as Registry;
 use sp_core::H256;
 use sp_runtime::{
 	offchain::{
@@ -153,7 +152,7 @@ impl<T: Config> Pallet<T> {
 		{
 			return Ok(());
 		}
-		let candidates = Self::candidate_features(job, now);
+		let candidates = Self::candidate_features(job_id, job, now);
 		if candidates.is_empty() {
 			return Ok(());
 		}
@@ -180,8 +179,12 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The eligible, affordable candidates of a job as the engine sees them.
-	pub fn candidate_features(job: &JobOf<T>, now: BlockNumberFor<T>) -> Vec<CandidateNode> {
-		Registry::<T>::candidates(job.requirements.gpus, T::MaxFallbackCandidates::get())
+	pub fn candidate_features(
+		job_id: JobId,
+		job: &JobOf<T>,
+		now: BlockNumberFor<T>,
+	) -> Vec<CandidateNode> {
+		Self::candidate_sample(job_id, job)
 			.into_iter()
 			.filter_map(|node_id| {
 				let (node, cost) = Self::eligible_node_for_job(job, node_id, now).ok()?;

@@ -20,7 +20,8 @@ fn spec<T: Config>(gpus: u32) -> NodeSpec<BalanceOf<T>> {
 		region: Region::truncate_from(b"eu-west-benchmark-region".to_vec()),
 		renewable_share: Percent::from_percent(80),
 		carbon_intensity: 50,
-		price_per_gpu_hour: 1_000u32.into(),
+		// At least the floor, which `register_node` and `update_node` enforce.
+		price_per_gpu_hour: T::MinPricePerGpuHour::get().max(1_000u32.into()),
 	}
 }
 

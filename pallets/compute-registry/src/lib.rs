@@ -13,6 +13,10 @@
 //! - Matching index: active nodes are kept in [`NodesByGpuClass`] buckets (GPU count rounded down
 //!   to a power of two), so matching reads only the buckets that can satisfy a job, never the whole
 //!   registry, and at most `MaxNodesPerClass` nodes per bucket.
+//! - Capacity is counted in GPUs: the jobs running on a node never need more GPUs than it has
+//!   (and never more than `MaxJobsPerNode` jobs).
+//! - Price floor: `MinPricePerGpuHour`. A node offered for free would let its owner buy its own
+//!   compute for nothing; every job moves at least the floor times its GPU-hours.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -94,6 +98,8 @@ pub struct NodeInfo<AccountId, Balance, BlockNumber> {
 	pub reputation: Perbill,
 	/// Jobs assigned and not yet settled.
 	pub active_jobs: u32,
+	/// GPUs those jobs hold: never more than `spec.gpu_count`.
+	pub active_gpus: u32,
 	/// Jobs settled successfully.
 	pub completed_jobs: u32,
 	/// Jobs rejected or timed out.
@@ -153,9 +159,13 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxNodesPerClass: Get<u32>;
 
-		/// Most jobs a node runs at once.
+		/// Most jobs a node runs at once (their GPUs are bounded by the node's GPUs as well).
 		#[pallet::constant]
 		type MaxJobsPerNode: Get<u32>;
+
+		/// Lowest price per GPU-hour a node may ask.
+		#[pallet::constant]
+		type MinPricePerGpuHour: Get<BalanceOf<Self>>;
 
 		/// Blocks without a heartbeat after which a node is not live.
 		#[pallet::constant]
@@ -242,6 +252,8 @@ pub mod pallet {
 		NotNodeOwnerOrWorker,
 		/// The spec has zero GPUs, zero GPU memory, zero bandwidth or an empty region.
 		InvalidSpec,
+		/// The price per GPU-hour is below `MinPricePerGpuHour`.
+		PriceBelowFloor,
 		/// The owner cannot cover the bond.
 		InsufficientBond,
 		/// The registry is full.
@@ -260,7 +272,7 @@ pub mod pallet {
 		NotUnbonding,
 		/// The unbonding period has not passed yet.
 		BondStillLocked,
-		/// The node has no free job slot.
+		/// The node has no free job slot, or too few free GPUs.
 		NoFreeCapacity,
 	}
 
@@ -315,6 +327,7 @@ pub mod pallet {
 					last_heartbeat: now,
 					reputation: Perbill::from_percent(50),
 					active_jobs: 0,
+					active_gpus: 0,
 					completed_jobs: 0,
 					failed_jobs: 0,
 				},
@@ -343,6 +356,7 @@ pub mod pallet {
 			ensure!(node.status == NodeStatus::Active, Error::<T>::NodeNotActive);
 			Self::ensure_valid_spec(&spec)?;
 			// Running jobs were matched on this hardware: it may grow, not shrink, under them.
+			// (Price and energy figures may change: jobs keep the terms they were matched on.)
 			ensure!(
 				node.active_jobs == 0 || spec.gpu_count >= node.spec.gpu_count,
 				Error::<T>::NodeBusy
@@ -458,6 +472,10 @@ pub mod pallet {
 					&& !spec.region.is_empty(),
 				Error::<T>::InvalidSpec
 			);
+			ensure!(
+				spec.price_per_gpu_hour >= T::MinPricePerGpuHour::get(),
+				Error::<T>::PriceBelowFloor
+			);
 			Ok(())
 		}
 
@@ -479,9 +497,6 @@ pub mod pallet {
 			if !Self::is_live(&node, now) {
 				return Err(Ineligible::NotLive);
 			}
-			if node.active_jobs >= T::MaxJobsPerNode::get() {
-				return Err(Ineligible::NoFreeCapacity);
-			}
 			if !spec_meets_requirements(&node.spec, req) {
 				let spec = &node.spec;
 				return Err(if spec.gpu_count < req.gpus {
@@ -493,6 +508,10 @@ pub mod pallet {
 				} else {
 					Ineligible::NotRenewableEnough
 				});
+			}
+			// After the spec: a node too small for the job is `TooFewGpus`, not busy.
+			if !Self::has_room(&node, req.gpus) {
+				return Err(Ineligible::NoFreeCapacity);
 			}
 			Ok(node)
 		}
@@ -513,21 +532,44 @@ pub mod pallet {
 			out
 		}
 
-		/// Takes a job slot on a node (called when a job is assigned to it).
-		pub fn reserve_slot(node_id: NodeId) -> DispatchResult {
+		/// Whether `node` can take one more job of `gpus` GPUs: a free job slot and enough free
+		/// GPUs.
+		pub fn has_room(node: &NodeInfoOf<T>, gpus: u32) -> bool {
+			node.active_jobs < T::MaxJobsPerNode::get()
+				&& node.active_gpus.checked_add(gpus).is_some_and(|g| g <= node.spec.gpu_count)
+		}
+
+		/// Like [`Self::candidates`], but the `limit` ids are read from position `offset` (modulo
+		/// the number of indexed ids) onwards, wrapping around: callers draw `offset` at random so
+		/// that the nodes first in the index cannot hide the others. Each class bucket is one
+		/// storage read, however many ids it holds.
+		pub fn candidates_from(gpus: u32, limit: u32, offset: u32) -> Vec<NodeId> {
+			let all = Self::candidates(gpus, u32::MAX);
+			let limit = usize::try_from(limit).unwrap_or(usize::MAX).min(all.len());
+			if all.is_empty() {
+				return all;
+			}
+			let start = usize::try_from(offset).unwrap_or(0) % all.len();
+			all.iter().cycle().skip(start).take(limit).copied().collect()
+		}
+
+		/// Takes a job slot and `gpus` GPUs on a node (called when a job is assigned to it).
+		pub fn reserve_slot(node_id: NodeId, gpus: u32) -> DispatchResult {
 			Nodes::<T>::try_mutate(node_id, |maybe_node| {
 				let node = maybe_node.as_mut().ok_or(Error::<T>::NodeNotFound)?;
-				ensure!(node.active_jobs < T::MaxJobsPerNode::get(), Error::<T>::NoFreeCapacity);
+				ensure!(Self::has_room(node, gpus), Error::<T>::NoFreeCapacity);
 				node.active_jobs = node.active_jobs.saturating_add(1);
+				node.active_gpus = node.active_gpus.saturating_add(gpus);
 				Ok(())
 			})
 		}
 
-		/// Frees a job slot and moves reputation by the outcome: a success closes 10% of the gap
-		/// to 100%, a failure removes 20% of the current reputation.
-		pub fn finish_job(node_id: NodeId, success: bool) {
+		/// Frees a job slot and its `gpus` GPUs, and moves reputation by the outcome: a success
+		/// closes 10% of the gap to 100%, a failure removes 20% of the current reputation.
+		pub fn finish_job(node_id: NodeId, gpus: u32, success: bool) {
 			let Some(mut node) = Nodes::<T>::get(node_id) else { return };
 			node.active_jobs = node.active_jobs.saturating_sub(1);
+			node.active_gpus = node.active_gpus.saturating_sub(gpus);
 			if success {
 				node.completed_jobs = node.completed_jobs.saturating_add(1);
 				let gap = Perbill::one().saturating_sub(node.reputation);
@@ -572,13 +614,21 @@ pub mod pallet {
 		/// - `NodeCount` equals the number of nodes, all below `NextNodeId`;
 		/// - each owner's held `NodeBond` equals the sum of its nodes' bonds;
 		/// - the owner and worker indices point at the nodes that name them;
-		/// - the GPU-class index holds exactly the active nodes, each in its own class.
+		/// - the GPU-class index holds exactly the active nodes, each in its own class;
+		/// - no node runs more jobs than `MaxJobsPerNode` or more GPUs than it has, and a node
+		///   without jobs holds no GPUs.
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			let mut count: u32 = 0;
 			let mut active: u32 = 0;
 			for (node_id, node) in Nodes::<T>::iter() {
 				count = count.saturating_add(1);
 				ensure!(node_id < NextNodeId::<T>::get(), "node id at or above NextNodeId");
+				ensure!(node.active_jobs <= T::MaxJobsPerNode::get(), "node runs too many jobs");
+				ensure!(node.active_gpus <= node.spec.gpu_count, "node runs more GPUs than it has");
+				ensure!(
+					node.active_jobs > 0 || node.active_gpus == 0,
+					"node without jobs holds GPUs"
+				);
 				ensure!(
 					NodesByOwner::<T>::get(&node.owner).contains(&node_id),
 					"node missing from its owner's list"

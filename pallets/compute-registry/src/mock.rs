@@ -8,6 +8,8 @@ use sp_runtime::{BuildStorage, Percent};
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type AccountId = u64;
 pub type Balance = u128;
+/// The price floor per GPU-hour.
+pub const MIN_PRICE: Balance = 10;
 
 pub const ALICE: AccountId = 1;
 pub const BOB: AccountId = 2;
@@ -73,6 +75,7 @@ impl pallet_compute_registry::Config for Test {
 	type MaxNodesPerOwner = ConstU32<3>;
 	type MaxNodesPerClass = ConstU32<4>;
 	type MaxJobsPerNode = ConstU32<2>;
+	type MinPricePerGpuHour = frame_support::traits::ConstU128<MIN_PRICE>;
 	type HeartbeatTimeout = HeartbeatTimeout;
 	type UnbondingPeriod = UnbondingPeriod;
 	type WeightInfo = ();

@@ -78,6 +78,63 @@ fn register_node_rejects_invalid_specs() {
 	});
 }
 
+/// Attack (adversarial market, 1): a node priced at zero let its owner buy 160,000 GPU-hours of
+/// its own compute for nothing, and earn AICG for them. It used to register; now the price
+/// floor refuses it, at registration and on update.
+#[test]
+fn a_node_below_the_price_floor_is_refused() {
+	ExtBuilder.build_and_execute(|| {
+		for price in [0, MIN_PRICE - 1] {
+			assert_noop!(
+				Registry::register_node(
+					RuntimeOrigin::signed(ALICE),
+					NodeSpec { price_per_gpu_hour: price, ..spec(8) },
+					ALICE_WORKER
+				),
+				Error::PriceBelowFloor
+			);
+		}
+		let id = register(ALICE, ALICE_WORKER, 8);
+		assert_noop!(
+			Registry::update_node(
+				RuntimeOrigin::signed(ALICE),
+				id,
+				NodeSpec { price_per_gpu_hour: 0, ..spec(8) }
+			),
+			Error::PriceBelowFloor
+		);
+		assert_ok!(Registry::update_node(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			NodeSpec { price_per_gpu_hour: MIN_PRICE, ..spec(8) }
+		));
+	});
+}
+
+/// Attack (adversarial market, 8): capacity was four jobs whatever their size, so an 8-GPU node
+/// took four 8-GPU jobs at once. Capacity is now counted in GPUs.
+#[test]
+fn capacity_is_counted_in_gpus() {
+	ExtBuilder.build_and_execute(|| {
+		let id = register(ALICE, ALICE_WORKER, 8);
+		assert_ok!(Registry::reserve_slot(id, 8));
+		// A second 8-GPU job does not fit, nor does a 1-GPU one; job slots are not the limit.
+		assert_eq!(
+			Registry::check_eligible(id, &req(8), 1).err(),
+			Some(Ineligible::NoFreeCapacity)
+		);
+		assert_noop!(Registry::reserve_slot(id, 8), Error::NoFreeCapacity);
+		assert_noop!(Registry::reserve_slot(id, 1), Error::NoFreeCapacity);
+		Registry::finish_job(id, 8, true);
+		assert_ok!(Registry::reserve_slot(id, 6));
+		assert_ok!(Registry::reserve_slot(id, 2));
+		assert_eq!(Nodes::<Test>::get(id).map(|n| (n.active_jobs, n.active_gpus)), Some((2, 8)));
+		Registry::finish_job(id, 6, true);
+		Registry::finish_job(id, 2, true);
+		assert_eq!(Nodes::<Test>::get(id).map(|n| (n.active_jobs, n.active_gpus)), Some((0, 0)));
+	});
+}
+
 #[test]
 fn register_node_rejects_unsigned_origin() {
 	ExtBuilder.build_and_execute(|| {
@@ -191,12 +248,12 @@ fn update_node_errors() {
 			Error::InvalidSpec
 		);
 		// Shrinking under a running job is refused.
-		assert_ok!(Registry::reserve_slot(id));
+		assert_ok!(Registry::reserve_slot(id, 4));
 		assert_noop!(
 			Registry::update_node(RuntimeOrigin::signed(ALICE), id, spec(4)),
 			Error::NodeBusy
 		);
-		Registry::finish_job(id, true);
+		Registry::finish_job(id, 4, true);
 		// A full target class is refused.
 		register(BOB, 201, 16);
 		register(BOB, 202, 17);
@@ -262,9 +319,9 @@ fn deregister_node_errors() {
 			Registry::deregister_node(RuntimeOrigin::signed(BOB), id),
 			Error::NotNodeOwner
 		);
-		assert_ok!(Registry::reserve_slot(id));
+		assert_ok!(Registry::reserve_slot(id, 8));
 		assert_noop!(Registry::deregister_node(RuntimeOrigin::signed(ALICE), id), Error::NodeBusy);
-		Registry::finish_job(id, true);
+		Registry::finish_job(id, 8, true);
 		assert_ok!(Registry::deregister_node(RuntimeOrigin::signed(ALICE), id));
 		assert_noop!(
 			Registry::deregister_node(RuntimeOrigin::signed(ALICE), id),
@@ -340,15 +397,15 @@ fn check_eligible_names_the_failed_constraint() {
 		r.sustainability = SustainabilityPreference::RenewableOnly(Percent::from_percent(95));
 		assert_eq!(Registry::check_eligible(id, &r, 1).err(), Some(Ineligible::NotRenewableEnough));
 		assert_eq!(Registry::check_eligible(42, &req(8), 1).err(), Some(Ineligible::NotFound));
-		assert_ok!(Registry::reserve_slot(id));
-		assert_ok!(Registry::reserve_slot(id));
+		assert_ok!(Registry::reserve_slot(id, 2));
+		assert_ok!(Registry::reserve_slot(id, 2));
 		assert_eq!(
-			Registry::check_eligible(id, &req(8), 1).err(),
+			Registry::check_eligible(id, &req(2), 1).err(),
 			Some(Ineligible::NoFreeCapacity)
 		);
-		assert_noop!(Registry::reserve_slot(id), Error::NoFreeCapacity);
-		Registry::finish_job(id, true);
-		Registry::finish_job(id, true);
+		assert_noop!(Registry::reserve_slot(id, 2), Error::NoFreeCapacity);
+		Registry::finish_job(id, 2, true);
+		Registry::finish_job(id, 2, true);
 		assert_ok!(Registry::deregister_node(RuntimeOrigin::signed(ALICE), id));
 		assert_eq!(Registry::check_eligible(id, &req(8), 1).err(), Some(Ineligible::NotActive));
 	});
@@ -373,8 +430,8 @@ fn candidates_read_only_classes_that_can_fit_and_respect_the_limit() {
 fn finish_job_moves_reputation_and_counters() {
 	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, ALICE_WORKER, 8);
-		assert_ok!(Registry::reserve_slot(id));
-		Registry::finish_job(id, true);
+		assert_ok!(Registry::reserve_slot(id, 8));
+		Registry::finish_job(id, 8, true);
 		// 50% + 10% of the 50% gap = 55%.
 		let node = Nodes::<Test>::get(id).expect("node");
 		assert_eq!(node.reputation, Perbill::from_percent(55));
@@ -382,8 +439,8 @@ fn finish_job_moves_reputation_and_counters() {
 		System::assert_last_event(
 			Event::ReputationUpdated { node_id: id, reputation: Perbill::from_percent(55) }.into(),
 		);
-		assert_ok!(Registry::reserve_slot(id));
-		Registry::finish_job(id, false);
+		assert_ok!(Registry::reserve_slot(id, 8));
+		Registry::finish_job(id, 8, false);
 		// 55% - 20% of 55% = 44%.
 		let node = Nodes::<Test>::get(id).expect("node");
 		assert_eq!(node.reputation, Perbill::from_percent(44));

@@ -299,15 +299,21 @@ impl<Balance: Default> SubsidyHandler<Balance> for () {
 	fn activate_for_benchmark(_: Balance) {}
 }
 
-/// Where settlement reports delivered compute (implemented by the community fund, which mints
-/// AICG to contributors).
-pub trait ContributionRewards<AccountId> {
-	/// `provider` delivered `gpu_hours` of compute that `verifiers` checked.
-	fn reward(provider: &AccountId, verifiers: &[AccountId], gpu_hours: u64);
+/// Where settlement reports verified work (implemented by the community fund, which mints AICG
+/// to contributors).
+///
+/// AICG is minted against `kept_by_fund`: the AICC the community fund kept from the job (its
+/// share less any subsidy and bonus it paid back out, or a slashed bond). Never against declared
+/// GPU-hours, which cost nothing to declare: whoever gains AICG this way has paid at least that
+/// AICC, times the reward rate, into the fund.
+pub trait ContributionRewards<AccountId, Balance> {
+	/// `provider` (none for a rejected result) delivered work that `verifiers` judged as the
+	/// chain finally did; the fund kept `kept_by_fund` AICC from it.
+	fn reward(provider: Option<&AccountId>, verifiers: &[AccountId], kept_by_fund: Balance);
 }
 
-impl<AccountId> ContributionRewards<AccountId> for () {
-	fn reward(_: &AccountId, _: &[AccountId], _: u64) {}
+impl<AccountId, Balance> ContributionRewards<AccountId, Balance> for () {
+	fn reward(_: Option<&AccountId>, _: &[AccountId], _: Balance) {}
 }
 
 /// The key a validator's off-chain worker signs proposals and attestations with, and a
