@@ -304,7 +304,8 @@ fn run_sequence(storage: &sp_runtime::Storage, seed: u64) -> (i128, i128, u128, 
 #[test]
 fn one_party_never_gains_aicg_beyond_the_aicc_it_paid_into_the_fund() {
 	let storage = dev_storage();
-	let rate = i128::from(<Runtime as pallet_community_fund::Config>::RewardRate::get());
+	let rate =
+		i128::from(<<Runtime as pallet_community_fund::Config>::RewardRate as Get<u32>>::get());
 	let (mut minted_somewhere, mut subsidised_somewhere) = (false, false);
 	for seed in 0..1_000u64 {
 		let (gained, paid_in, taken, voted) = run_sequence(&storage, seed);
