@@ -14,9 +14,8 @@
 
 use crate::currency::{MILLI_UNIT, UNIT};
 use crate::{
-	community_fund_account, genesis, AccountId, Aicg, Balances, BlockNumber, CommunityFund,
-	ComputeJobs, ComputeRegistry, Runtime, RuntimeEvent, RuntimeGenesisConfig, RuntimeOrigin,
-	System,
+	community_fund_account, AccountId, Aicg, Balances, BlockNumber, CommunityFund, ComputeJobs,
+	ComputeRegistry, Runtime, RuntimeEvent, RuntimeOrigin, System,
 };
 use aicchain_primitives::{
 	JobRequirements, ModelKind, NodeSpec, Region, SubsidyScope, SustainabilityPreference,
@@ -27,7 +26,7 @@ use pallet_community_fund::SubsidyTerms;
 use pallet_compute_jobs::{JobStatus, Jobs, Receipts};
 use sp_core::H256;
 use sp_keyring::Sr25519Keyring;
-use sp_runtime::{BuildStorage, Perbill, Percent};
+use sp_runtime::{Perbill, Percent};
 
 /// SplitMix64: a fixed, seedable stream, so every failing sequence can be replayed.
 struct Rng(u64);
@@ -49,29 +48,6 @@ impl Rng {
 			return None;
 		}
 		items.get(self.below(len) as usize).cloned()
-	}
-}
-
-fn dev_storage() -> sp_runtime::Storage {
-	let patch = genesis::get_preset(&sp_genesis_builder::PresetId::from(
-		sp_genesis_builder::DEV_RUNTIME_PRESET,
-	))
-	.expect("dev preset");
-	let patch: serde_json::Value = serde_json::from_slice(&patch).expect("JSON");
-	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).expect("serialises");
-	merge(&mut config, patch);
-	let config: RuntimeGenesisConfig = serde_json::from_value(config).expect("decodes");
-	config.build_storage().expect("builds")
-}
-
-fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-	match (base, patch) {
-		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
-			for (key, value) in patch {
-				merge(base.entry(key).or_insert(serde_json::Value::Null), value);
-			}
-		},
-		(base, patch) => *base = patch,
 	}
 }
 
@@ -303,7 +279,7 @@ fn run_sequence(storage: &sp_runtime::Storage, seed: u64) -> (i128, i128, u128, 
 
 #[test]
 fn one_party_never_gains_aicg_beyond_the_aicc_it_paid_into_the_fund() {
-	let storage = dev_storage();
+	let storage = crate::tests::preset_storage(sp_genesis_builder::DEV_RUNTIME_PRESET);
 	let rate =
 		i128::from(<<Runtime as pallet_community_fund::Config>::RewardRate as Get<u32>>::get());
 	let (mut minted_somewhere, mut subsidised_somewhere) = (false, false);

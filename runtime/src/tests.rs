@@ -12,13 +12,18 @@ use sp_keyring::Sr25519Keyring;
 /// Builds the genesis storage of a named preset the way the node does: the preset's JSON patch
 /// merged over the default genesis config.
 fn preset_ext(name: &str) -> sp_io::TestExternalities {
+	preset_storage(name).into()
+}
+
+/// The genesis storage of a named preset, built as `preset_ext` builds it.
+pub(crate) fn preset_storage(name: &str) -> sp_runtime::Storage {
 	let patch_bytes = genesis::get_preset(&PresetId::from(name)).expect("preset exists");
 	let patch: serde_json::Value = serde_json::from_slice(&patch_bytes).expect("patch is JSON");
 	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).expect("serialises");
 	merge(&mut config, patch);
 	let config: RuntimeGenesisConfig =
 		serde_json::from_value(config).expect("preset decodes into RuntimeGenesisConfig");
-	config.build_storage().expect("genesis storage builds").into()
+	config.build_storage().expect("genesis storage builds")
 }
 
 fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {

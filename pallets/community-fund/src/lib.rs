@@ -17,10 +17,10 @@
 //! - A vote needs at least `MinVote` AICG. When a proposal has `MaxVoters` voters, a new vote
 //!   larger than the smallest one replaces it (its freeze is released): dust votes cannot lock
 //!   holders out of a proposal.
-//! - Approved subsidies are claimed at settlement by the jobs pallet ([`SubsidyHandler`]); one
+//! - Approved subsidies are claimed at settlement by the jobs pallet ([`aicchain_primitives::SubsidyHandler`]); one
 //!   stops when its budget runs out or its duration ends. The fund never commits more than it
 //!   holds.
-//! - AICG rewards ([`ContributionRewards`]): `RewardRate` AICG per AICC the fund *kept* from a
+//! - AICG rewards ([`aicchain_primitives::ContributionRewards`]): `RewardRate` AICG per AICC the fund *kept* from a
 //!   verified job (its share less the subsidy and bonus it paid back out), `VerifierRewardShare`
 //!   of it split among the verifiers whose verdict the chain reached, the rest to the provider;
 //!   never beyond `MaxAicgSupply`. AICG is never minted against declared hours: governance power
@@ -41,14 +41,15 @@ mod mock;
 mod tests;
 pub mod weights;
 pub use weights::WeightInfo;
+mod invariants;
+mod payouts;
+mod voting;
 
-use aicchain_primitives::{
-	ContributionRewards, ModelKind, SubsidyHandler, SubsidyId, SubsidyScope,
-};
+use aicchain_primitives::{SubsidyId, SubsidyScope};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::traits::fungible;
 use scale_info::TypeInfo;
-use sp_runtime::{Perbill, Percent};
+use sp_runtime::Perbill;
 
 /// AICC balance.
 pub type BalanceOf<T> =
@@ -152,7 +153,7 @@ pub mod pallet {
 		pallet_prelude::*,
 		traits::{
 			fungible::{Inspect, InspectFreeze, Mutate, MutateFreeze, MutateHold},
-			tokens::{Fortitude, Precision, Preservation},
+			tokens::{Fortitude, Preservation},
 		},
 		PalletId,
 	};
@@ -578,278 +579,6 @@ pub mod pallet {
 			ActiveSubsidies::<T>::get()
 				.iter()
 				.fold(Zero::zero(), |sum: BalanceOf<T>, s| sum.saturating_add(s.remaining))
-		}
-
-		/// Makes room on a full proposal for a vote of `amount`: the smallest vote, if smaller,
-		/// is withdrawn (untallied, its freeze recomputed).
-		fn displace_smallest(
-			proposal_id: SubsidyId,
-			proposal: &mut ProposalOf<T>,
-			voters: &mut BoundedVec<(T::AccountId, GovBalanceOf<T>), T::MaxVoters>,
-			amount: GovBalanceOf<T>,
-		) -> DispatchResult {
-			let (index, smallest) = voters
-				.iter()
-				.enumerate()
-				.min_by_key(|(_, (_, a))| *a)
-				.map(|(i, (v, a))| (i, (v.clone(), *a)))
-				.ok_or(Error::<T>::TooManyVoters)?;
-			ensure!(amount > smallest.1, Error::<T>::TooManyVoters);
-			let (displaced, _) = smallest;
-			if let Some((aye, was)) = Votes::<T>::take(proposal_id, &displaced) {
-				Self::untally(proposal, aye, was);
-			}
-			voters.remove(index);
-			let mut votes_of = VotesOf::<T>::get(&displaced);
-			votes_of.retain(|(id, _)| *id != proposal_id);
-			Self::set_vote_freeze(&displaced, &votes_of)?;
-			Self::store_votes_of(&displaced, votes_of);
-			Self::deposit_event(Event::VoteDisplaced {
-				proposal_id,
-				who: displaced,
-				amount: smallest.1,
-			});
-			Ok(())
-		}
-
-		fn untally(proposal: &mut ProposalOf<T>, aye: bool, amount: GovBalanceOf<T>) {
-			if aye {
-				proposal.ayes = proposal.ayes.saturating_sub(amount);
-			} else {
-				proposal.nays = proposal.nays.saturating_sub(amount);
-			}
-		}
-
-		/// Freezes the largest of an account's open votes (votes on different proposals may
-		/// reuse the same AICG, as in conviction voting).
-		fn set_vote_freeze(
-			who: &T::AccountId,
-			votes_of: &BoundedVec<(SubsidyId, GovBalanceOf<T>), T::MaxOpenProposals>,
-		) -> DispatchResult {
-			let largest = votes_of.iter().map(|(_, a)| *a).max().unwrap_or_else(Zero::zero);
-			let reason = FreezeReason::SubsidyVote.into();
-			if largest.is_zero() {
-				T::GovernanceCurrency::thaw(&reason, who)
-			} else {
-				T::GovernanceCurrency::set_freeze(&reason, who, largest)
-			}
-		}
-
-		fn store_votes_of(
-			who: &T::AccountId,
-			votes_of: BoundedVec<(SubsidyId, GovBalanceOf<T>), T::MaxOpenProposals>,
-		) {
-			if votes_of.is_empty() {
-				VotesOf::<T>::remove(who);
-			} else {
-				VotesOf::<T>::insert(who, votes_of);
-			}
-		}
-
-		/// Closes a proposal: decides it, releases the deposit and every voter's freeze.
-		pub(crate) fn close(proposal_id: SubsidyId) {
-			let Some(proposal) = Proposals::<T>::take(proposal_id) else { return };
-			let now = frame_system::Pallet::<T>::block_number();
-			for (voter, _) in Voters::<T>::take(proposal_id) {
-				Votes::<T>::remove(proposal_id, &voter);
-				let mut votes_of = VotesOf::<T>::get(&voter);
-				votes_of.retain(|(id, _)| *id != proposal_id);
-				if let Err(e) = Self::set_vote_freeze(&voter, &votes_of) {
-					log::error!(target: "runtime::community-fund", "vote freeze: {e:?}");
-				}
-				Self::store_votes_of(&voter, votes_of);
-			}
-			let (ayes, nays) = (proposal.ayes, proposal.nays);
-			let turnout = ayes.saturating_add(nays);
-			let supply = T::GovernanceCurrency::total_issuance();
-			let no_quorum = turnout < T::Quorum::get() * supply || turnout.is_zero();
-			let reason = HoldReason::ProposalDeposit.into();
-			if no_quorum {
-				// Nobody cared: the proposal only took a slot. Its deposit is burnt.
-				match T::GovernanceCurrency::burn_held(
-					&reason,
-					&proposal.proposer,
-					proposal.deposit,
-					Precision::BestEffort,
-					Fortitude::Force,
-				) {
-					Ok(amount) => Self::deposit_event(Event::DepositBurnt {
-						proposal_id,
-						who: proposal.proposer.clone(),
-						amount,
-					}),
-					Err(e) => log::error!(target: "runtime::community-fund", "deposit burn: {e:?}"),
-				}
-			} else if let Err(e) = T::GovernanceCurrency::release(
-				&reason,
-				&proposal.proposer,
-				proposal.deposit,
-				Precision::BestEffort,
-			) {
-				log::error!(target: "runtime::community-fund", "deposit release: {e:?}");
-			}
-
-			let outcome = if no_quorum {
-				Err(RejectionReason::NoQuorum)
-			} else if ayes <= T::ApprovalThreshold::get() * turnout {
-				Err(RejectionReason::NotEnoughAyes)
-			} else if proposal.terms.total_budget > Self::uncommitted_balance() {
-				Err(RejectionReason::FundTooSmall)
-			} else {
-				let terms = proposal.terms;
-				ActiveSubsidies::<T>::try_mutate(|subsidies| {
-					subsidies.try_push(Subsidy {
-						id: proposal_id,
-						share: terms.share,
-						scope: terms.scope,
-						per_job_cap: terms.per_job_cap,
-						remaining: terms.total_budget,
-						paid: Zero::zero(),
-						ends_at: now.saturating_add(terms.duration),
-					})
-				})
-				.map_err(|_| RejectionReason::TooManySubsidies)
-			};
-			match outcome {
-				Ok(()) => Self::deposit_event(Event::SubsidyApproved { proposal_id, ayes, nays }),
-				Err(reason) => {
-					Self::deposit_event(Event::SubsidyRejected { proposal_id, ayes, nays, reason })
-				},
-			}
-		}
-
-		/// Mints up to `amount` AICG to `who`, never beyond `MaxAicgSupply`.
-		fn mint_reward(who: &T::AccountId, amount: GovBalanceOf<T>) {
-			let room =
-				T::MaxAicgSupply::get().saturating_sub(T::GovernanceCurrency::total_issuance());
-			let amount = amount.min(room);
-			if amount.is_zero() {
-				return;
-			}
-			if T::GovernanceCurrency::mint_into(who, amount).is_ok() {
-				Self::deposit_event(Event::ContributorRewarded { who: who.clone(), amount });
-			}
-		}
-
-		/// Invariants, checked after every test and by `try-runtime`:
-		/// - the fund holds at least what active subsidies may still pay out;
-		/// - every open vote is counted in its proposal's tally and listed under its voter;
-		/// - each voter's AICG freeze equals its largest open vote;
-		/// - the AICG supply is within `MaxAicgSupply`.
-		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			ensure!(
-				T::GovernanceCurrency::total_issuance() <= T::MaxAicgSupply::get(),
-				"AICG supply above its cap"
-			);
-			let held = T::Currency::reducible_balance(
-				&Self::account_id(),
-				Preservation::Preserve,
-				Fortitude::Polite,
-			);
-			ensure!(held >= Self::committed_total(), "fund holds less than it committed");
-			for (id, proposal) in Proposals::<T>::iter() {
-				let mut ayes = GovBalanceOf::<T>::zero();
-				let mut nays = GovBalanceOf::<T>::zero();
-				let voters = Voters::<T>::get(id);
-				for (voter, listed) in voters {
-					let (aye, amount) =
-						Votes::<T>::get(id, &voter).ok_or("voter without a vote")?;
-					ensure!(listed == amount, "voter list differs from the vote");
-					if aye {
-						ayes = ayes.saturating_add(amount);
-					} else {
-						nays = nays.saturating_add(amount);
-					}
-					ensure!(
-						VotesOf::<T>::get(&voter).iter().any(|(p, a)| *p == id && *a == amount),
-						"vote missing from its voter's list"
-					);
-				}
-				ensure!(ayes == proposal.ayes && nays == proposal.nays, "tally differs from votes");
-			}
-			for (who, votes_of) in VotesOf::<T>::iter() {
-				let largest = votes_of.iter().map(|(_, a)| *a).max().unwrap_or_else(Zero::zero);
-				ensure!(
-					T::GovernanceCurrency::balance_frozen(&FreezeReason::SubsidyVote.into(), &who)
-						== largest,
-					"vote freeze differs from the largest open vote"
-				);
-			}
-			Ok(())
-		}
-	}
-
-	impl<T: Config> SubsidyHandler<BalanceOf<T>> for Pallet<T> {
-		fn claim(
-			kind: Option<ModelKind>,
-			renewable_share: Percent,
-			cost: BalanceOf<T>,
-		) -> Option<(SubsidyId, BalanceOf<T>)> {
-			let now = frame_system::Pallet::<T>::block_number();
-			let mut claimed = None;
-			ActiveSubsidies::<T>::mutate(|subsidies| {
-				let subsidy = subsidies
-					.iter_mut()
-					.find(|s| s.ends_at >= now && s.scope.covers(kind, renewable_share))?;
-				let amount = (subsidy.share * cost).min(subsidy.per_job_cap).min(subsidy.remaining);
-				if amount.is_zero() {
-					return None;
-				}
-				subsidy.remaining = subsidy.remaining.saturating_sub(amount);
-				subsidy.paid = subsidy.paid.saturating_add(amount);
-				claimed = Some((subsidy.id, amount, subsidy.remaining.is_zero(), subsidy.paid));
-				Some(())
-			});
-			let (id, amount, exhausted, paid) = claimed?;
-			Self::deposit_event(Event::SubsidyClaimed { subsidy_id: id, amount });
-			if exhausted {
-				ActiveSubsidies::<T>::mutate(|subsidies| subsidies.retain(|s| s.id != id));
-				Self::deposit_event(Event::SubsidyEnded { subsidy_id: id, paid });
-			}
-			Some((id, amount))
-		}
-
-		fn committed() -> BalanceOf<T> {
-			Self::committed_total()
-		}
-
-		#[cfg(feature = "runtime-benchmarks")]
-		fn activate_for_benchmark(budget: BalanceOf<T>) {
-			ActiveSubsidies::<T>::mutate(|subsidies| {
-				let _ = subsidies.try_push(Subsidy {
-					id: SubsidyId::MAX,
-					share: T::MaxSubsidyShare::get(),
-					scope: SubsidyScope::AllJobs,
-					per_job_cap: budget,
-					remaining: budget,
-					paid: Zero::zero(),
-					ends_at: sp_runtime::traits::Bounded::max_value(),
-				});
-			});
-		}
-	}
-
-	impl<T: Config> ContributionRewards<T::AccountId, BalanceOf<T>> for Pallet<T> {
-		fn reward(
-			provider: Option<&T::AccountId>,
-			verifiers: &[T::AccountId],
-			kept_by_fund: BalanceOf<T>,
-		) {
-			use sp_runtime::SaturatedConversion;
-			let kept: u128 = kept_by_fund.saturated_into();
-			let total: GovBalanceOf<T> =
-				kept.saturating_mul(u128::from(T::RewardRate::get())).saturated_into();
-			let verifier_pool = T::VerifierRewardShare::get() * total;
-			let count = u32::try_from(verifiers.len()).unwrap_or(u32::MAX);
-			if count > 0 {
-				let each = verifier_pool / GovBalanceOf::<T>::from(count);
-				for verifier in verifiers {
-					Self::mint_reward(verifier, each);
-				}
-			}
-			if let Some(provider) = provider {
-				Self::mint_reward(provider, total.saturating_sub(verifier_pool));
-			}
 		}
 	}
 }

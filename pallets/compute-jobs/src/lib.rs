@@ -152,6 +152,17 @@ pub struct MatchedTerms<Balance> {
 	pub carbon_intensity: u32,
 }
 
+impl<Balance: Copy> MatchedTerms<Balance> {
+	/// The terms a node offers under `spec`.
+	pub fn of(spec: &aicchain_primitives::NodeSpec<Balance>) -> Self {
+		Self {
+			price_per_gpu_hour: spec.price_per_gpu_hour,
+			renewable_share: spec.renewable_share,
+			carbon_intensity: spec.carbon_intensity,
+		}
+	}
+}
+
 /// A submitted job.
 #[derive(
 	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,

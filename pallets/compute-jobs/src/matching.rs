@@ -7,7 +7,7 @@ use crate::{
 use aicchain_primitives::{JobId, JobRequirements, NodeId};
 use alloc::vec::Vec;
 use codec::Encode;
-use frame_support::{ensure, pallet_prelude::*};
+use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::BlockNumberFor;
 use pallet_compute_registry::Pallet as Registry;
 use sp_runtime::traits::{CheckedMul, Saturating};
@@ -199,11 +199,7 @@ impl<T: Config> Pallet<T> {
 		Proposals::<T>::remove(job_id);
 		job.status = JobStatus::Assigned { node: node_id, cost };
 		job.deadline = deadline;
-		job.terms = Some(MatchedTerms {
-			price_per_gpu_hour: node.spec.price_per_gpu_hour,
-			renewable_share: node.spec.renewable_share,
-			carbon_intensity: node.spec.carbon_intensity,
-		});
+		job.terms = Some(MatchedTerms::of(&node.spec));
 		Jobs::<T>::insert(job_id, job);
 		Self::deposit_event(Event::JobAssigned { job_id, node_id, cost, rule });
 		Ok(())

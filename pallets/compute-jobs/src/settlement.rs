@@ -206,11 +206,7 @@ impl<T: Config> Pallet<T> {
 		};
 		let node =
 			pallet_compute_registry::Nodes::<T>::get(node_id).ok_or(Error::<T>::NodeNotFound)?;
-		let terms = job.terms.unwrap_or(MatchedTerms {
-			price_per_gpu_hour: node.spec.price_per_gpu_hour,
-			renewable_share: node.spec.renewable_share,
-			carbon_intensity: node.spec.carbon_intensity,
-		});
+		let terms = job.terms.unwrap_or_else(|| MatchedTerms::of(&node.spec));
 		let reason = HoldReason::JobEscrow.into();
 		let fund = T::CommunityFund::get();
 		let provider_amount = T::ProviderShare::get() * cost;
