@@ -1,13 +1,16 @@
 // A training job submitted on alice is assigned, trained, verified and settled by the
-// validators' workers; every node shows the same receipt; at least 3 validators took part.
-// Returns the number of distinct validator workers that proposed or attested (>= 3 expected).
-const { connect, ensureEveNode, submitTrainingJob, followJob } = require("./lib.js");
+// validators' workers; every node shows the same receipt. Returns the number of distinct
+// validators whose workers *attested* the result: a majority of the 4 (>= 3) must have, or the
+// chain could not have settled it on their word (proposals alone prove nothing about
+// verification). Prints the rule that assigned the job.
+const { connect, ensureEveNode, submitTrainingJob, followJob, validatorWorkers, describe } =
+  require("./lib.js");
 
 async function run(nodeName, networkInfo) {
   const api = await connect(networkInfo, nodeName);
   const nodeId = await ensureEveNode(api);
-  const jobId = await submitTrainingJob(api, 42);
-  const { status, proposers, attesters } = await followJob(api, jobId);
+  const { jobId, block } = await submitTrainingJob(api, 42);
+  const { status, rule, proposers, attesters } = await followJob(api, jobId, block);
   if (status !== "Settled") throw new Error(`job ${jobId} ended as ${status}`);
   const receipt = (await api.query.computeJobs.receipts(jobId)).unwrap();
   if (receipt.node.toNumber() !== nodeId) throw new Error("settled on another node");
@@ -28,9 +31,17 @@ async function run(nodeName, networkInfo) {
     await peer.disconnect();
   }
   await api.disconnect();
-  const validators = new Set([...proposers, ...attesters]);
-  console.log(`job ${jobId} settled; model ${receipt.modelHash.toHex()}; workers: ${[...validators].join(", ")}`);
-  return validators.size;
+  const validators = validatorWorkers();
+  const attesting = [...attesters.keys()].filter((who) => validators.has(who));
+  const accepting = attesting.filter((who) => attesters.get(who).accepted);
+  console.log(
+    `job ${jobId} settled; model ${receipt.modelHash.toHex()}; assigned by rule ${rule}; ` +
+      `proposed by ${describe(proposers)}; attested by ${describe(attesters)}`,
+  );
+  if (accepting.length < 3) {
+    throw new Error(`only ${accepting.length} of 4 validators accepted the result; a majority (3) must`);
+  }
+  return attesting.length;
 }
 
 module.exports = { run };

@@ -21,6 +21,13 @@ function keyring() {
   };
 }
 
+// The validators' worker accounts (`--worker-key=//Name` in aicchain-local.toml), by name.
+function validatorWorkers() {
+  const keyring = new zombie.Keyring({ type: "sr25519" });
+  const names = ["alice", "bob", "charlie", "dave"];
+  return new Map(names.map((n) => [keyring.addFromUri(`//${n[0].toUpperCase()}${n.slice(1)}`).address, n]));
+}
+
 // The credit-scoring dataset's content hash, from the worker binary built beside the node.
 function creditScoringHash() {
   const worker = process.env.AICCHAIN_WORKER;
@@ -31,15 +38,16 @@ function creditScoringHash() {
   return line.trim().split(/\s+/)[0];
 }
 
-// Sends a transaction and resolves once it is in a block without a dispatch error.
+// Sends a transaction and resolves with the hash of its block once it is in one without a
+// dispatch error.
 function send(api, tx, signer) {
   return new Promise((resolve, reject) => {
-    tx.signAndSend(signer, ({ status, dispatchError, events }) => {
+    tx.signAndSend(signer, ({ status, dispatchError }) => {
       if (dispatchError) {
         const decoded = dispatchError.isModule ? api.registry.findMetaError(dispatchError.asModule) : null;
         reject(new Error(decoded ? `${decoded.section}.${decoded.name}` : dispatchError.toString()));
       } else if (status.isInBlock) {
-        resolve(events);
+        resolve(status.asInBlock);
       }
     }).catch(reject);
   });
@@ -63,6 +71,7 @@ async function ensureEveNode(api) {
   return (await api.query.computeRegistry.nodeByWorker(eve.address)).unwrap().toNumber();
 }
 
+// Submits a training job from Ferdie; returns its id and the number of the block it is in.
 async function submitTrainingJob(api, seed) {
   const { ferdie } = keyring();
   const jobId = (await api.query.computeJobs.nextJobId()).toNumber();
@@ -82,32 +91,50 @@ async function submitTrainingJob(api, seed) {
       seed,
     },
   };
-  await send(api, api.tx.computeJobs.submitJob(requirements, 100n * UNIT), ferdie);
-  return jobId;
+  const hash = await send(api, api.tx.computeJobs.submitJob(requirements, 100n * UNIT), ferdie);
+  const block = (await api.rpc.chain.getHeader(hash)).number.toNumber();
+  return { jobId, block };
 }
 
-// Watches events until `jobId` leaves the open states; returns its status and the accounts
-// that proposed and attested for it.
-async function followJob(api, jobId) {
-  const proposers = new Set();
-  const attesters = new Set();
-  return new Promise(async (resolve) => {
-    const unsubscribe = await api.query.system.events(async (records) => {
-      for (const { event } of records) {
-        if (event.section !== "computeJobs") continue;
-        const data = event.data.toJSON();
-        if (Number(data[0] ?? data.jobId) !== jobId) continue;
-        if (event.method === "AssignmentProposed") proposers.add(event.data[2].toString());
-        if (event.method === "ResultAttested") attesters.add(event.data[1].toString());
-      }
-      const job = await api.query.computeJobs.jobs(jobId);
-      const status = job.unwrap().status;
-      if (!(status.isPending || status.isAssigned || status.isResultSubmitted)) {
-        unsubscribe();
-        resolve({ status: status.type, proposers, attesters });
-      }
+// Waits until `jobId` leaves the open states, then reads the events of every block of the best
+// chain from `fromBlock` (its submission) to the one that ended it, so no event is missed.
+// Returns its final status, the rule that assigned it, and who proposed and attested: maps from
+// account to the block of the event (attesters also with their verdict).
+async function followJob(api, jobId, fromBlock) {
+  const open = (s) => s.isPending || s.isAssigned || s.isResultSubmitted;
+  const { status, endBlock } = await new Promise(async (resolve) => {
+    let done = false;
+    const unsubscribe = await api.rpc.chain.subscribeNewHeads(async (header) => {
+      const job = await (await api.at(header.hash)).query.computeJobs.jobs(jobId);
+      if (done || job.isNone || open(job.unwrap().status)) return;
+      done = true;
+      unsubscribe();
+      resolve({ status: job.unwrap().status.type, endBlock: header.number.toNumber() });
     });
   });
+  const proposers = new Map();
+  const attesters = new Map();
+  let rule = null;
+  for (let n = fromBlock; n <= endBlock; n++) {
+    const at = await api.at(await api.rpc.chain.getBlockHash(n));
+    for (const { event } of await at.query.system.events()) {
+      if (event.section !== "computeJobs" || Number(event.data[0].toString()) !== jobId) continue;
+      if (event.method === "AssignmentProposed") proposers.set(event.data[2].toString(), n);
+      if (event.method === "JobAssigned") rule = event.data[3].toString();
+      if (event.method === "ResultAttested") {
+        attesters.set(event.data[1].toString(), { block: n, accepted: event.data[2].isTrue });
+      }
+    }
+  }
+  return { status, rule, proposers, attesters, endBlock };
 }
 
-module.exports = { connect, ensureEveNode, submitTrainingJob, followJob, UNIT };
+// "alice (#12), bob (#12)": accounts by validator name where known, with their blocks.
+function describe(accounts) {
+  const names = validatorWorkers();
+  return [...accounts].map(([who, at]) => `${names.get(who) ?? who} (#${at.block ?? at})`).join(", ") || "none";
+}
+
+module.exports = {
+  connect, ensureEveNode, submitTrainingJob, followJob, validatorWorkers, describe, UNIT,
+};

@@ -18,6 +18,10 @@ use std::{
 	time::Duration,
 };
 
+/// Blocks a signed transaction stays valid for, from the best block when it was signed.
+pub const MORTALITY_PERIOD: u64 = 64;
+
+/// What can go wrong talking to a node.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
 	#[error("cannot reach the node at {0}: {1}")]
@@ -107,7 +111,22 @@ impl Client {
 		v.as_u64().and_then(|n| Nonce::try_from(n).ok()).ok_or(ClientError::Decode("a nonce"))
 	}
 
-	/// Builds `call` as an immortal signed extrinsic of `signer` (tip 0).
+	/// The best block: its number and hash (read in that order of dependency: the hash first,
+	/// then that block's header, so the two always belong together).
+	pub fn best_block(&self) -> Result<(u32, H256), ClientError> {
+		let hash = self.hash_result("chain_getBlockHash", json!([]))?;
+		let header = self.rpc("chain_getHeader", json!([format!("{hash:?}")]))?;
+		let number = header
+			.get("number")
+			.and_then(Value::as_str)
+			.and_then(|hex| u32::from_str_radix(hex.trim_start_matches("0x"), 16).ok())
+			.ok_or(ClientError::Decode("a block number"))?;
+		Ok((number, hash))
+	}
+
+	/// Builds `call` as a signed extrinsic of `signer` (tip 0), mortal for
+	/// [`MORTALITY_PERIOD`] blocks from the best block, as wallets sign: a transaction that
+	/// has not made it into a block by then can never be included (nor replayed later).
 	pub fn signed_extrinsic(
 		&self,
 		signer: &sr25519::Pair,
@@ -117,17 +136,22 @@ impl Client {
 		let nonce = self.next_nonce(&account)?;
 		let genesis = self.genesis_hash()?;
 		let (spec_version, tx_version) = self.runtime_versions()?;
+		let (best, best_hash) = self.best_block()?;
+		let era = Era::mortal(MORTALITY_PERIOD, u64::from(best));
 		let extension: TxExtension = (
 			frame_system::CheckNonZeroSender::new(),
 			frame_system::CheckSpecVersion::new(),
 			frame_system::CheckTxVersion::new(),
 			frame_system::CheckGenesis::new(),
-			frame_system::CheckEra::from(Era::Immortal),
+			frame_system::CheckEra::from(era),
 			frame_system::CheckNonce::from(nonce),
 			frame_system::CheckWeight::new(),
 			pallet_transaction_payment::ChargeTransactionPayment::from(0),
 		);
-		let implicit = ((), spec_version, tx_version, genesis, genesis, (), (), ());
+		// `CheckEra` signs the hash of the era's first block: the best block itself (with a
+		// period of 64 the era starts exactly at the block it was made from).
+		debug_assert_eq!(era.birth(u64::from(best)), u64::from(best));
+		let implicit = ((), spec_version, tx_version, genesis, best_hash, (), (), ());
 		let payload = SignedPayload::from_raw(call, extension, implicit);
 		let signature = payload.using_encoded(|bytes| signer.sign(bytes));
 		let (call, extension, _) = payload.deconstruct();

@@ -14,6 +14,7 @@ use jsonrpsee::{
 };
 use pallet_community_fund::CommunityFundApi;
 use pallet_compute_jobs::{runtime_api::ComputeApi, JobStatus};
+use pallet_compute_registry::NodeStatus;
 use serde_json::{json, Value};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
@@ -27,15 +28,21 @@ pub trait ComputeRpc {
 	#[method(name = "quote")]
 	fn quote(&self, requirements: Value) -> RpcResult<Value>;
 
-	/// Registered nodes, 20 per page: filter `{ "minGpus": 8, "onlyLive": true }` (both optional).
+	/// Registered nodes by id, from node id `from` (default 0), up to 20 per call: filter
+	/// `{ "minGpus": 8, "onlyLive": true }` (both optional). Returns `{ "nodes": [...],
+	/// "next": <id> }`: pass `next` as `from` to continue; it is `null` once every node id was
+	/// read. A call reads at most 1,000 ids, so a page may hold fewer than 20 nodes (even none)
+	/// before the end.
 	#[method(name = "nodes")]
-	fn nodes(&self, filter: Option<Value>, page: Option<u32>) -> RpcResult<Value>;
+	fn nodes(&self, filter: Option<Value>, from: Option<u32>) -> RpcResult<Value>;
 
-	/// A job's status and, once settled, its receipt.
+	/// A job's status and, once settled, its receipt. Finished jobs are pruned `JobRetention`
+	/// blocks (7 days) after they end: then this reports no job, and the receipt is in the
+	/// job's `JobSettled` event (and in archive nodes' state).
 	#[method(name = "job")]
 	fn job(&self, job_id: u64) -> RpcResult<Value>;
 
-	/// Market-wide figures: nodes, GPUs, jobs, volume, carbon.
+	/// Market-wide figures: nodes, GPUs, jobs, volume, carbon (running totals: O(1) reads).
 	#[method(name = "marketStats")]
 	fn market_stats(&self) -> RpcResult<Value>;
 
@@ -183,6 +190,16 @@ pub fn spec_json(spec: &NodeSpec<Balance>) -> Value {
 	})
 }
 
+/// `"Active"` (in the matching index), `"Dormant"` (missed its heartbeats or under-bonded) or
+/// `"Unbonding"` (deregistered).
+fn node_status(status: &NodeStatus<BlockNumber>) -> &'static str {
+	match status {
+		NodeStatus::Active => "Active",
+		NodeStatus::Dormant => "Dormant",
+		NodeStatus::Unbonding { .. } => "Unbonding",
+	}
+}
+
 fn metrics_json(m: &QuantisedMetrics) -> Value {
 	json!({ "score": perbill(m.score), "lossMillionths": m.loss_millionths, "evalSamples": m.eval_samples })
 }
@@ -236,7 +253,7 @@ where
 		}))
 	}
 
-	fn nodes(&self, filter: Option<Value>, page: Option<u32>) -> RpcResult<Value> {
+	fn nodes(&self, filter: Option<Value>, from: Option<u32>) -> RpcResult<Value> {
 		let filter = filter.unwrap_or(Value::Null);
 		let (min_gpus, only_live) = match &filter {
 			Value::Null => (0, false),
@@ -251,31 +268,32 @@ where
 			_ => return Err(invalid_params("filter must be an object or null")),
 		};
 		let best = self.client.info().best_hash;
-		let nodes = self
+		let page = self
 			.client
 			.runtime_api()
-			.nodes(best, min_gpus, only_live, page.unwrap_or(0), 20)
+			.nodes(best, min_gpus, only_live, from.unwrap_or(0), 20)
 			.map_err(runtime_error)?;
-		Ok(Value::Array(
-			nodes
-				.into_iter()
-				.map(|(id, n)| {
-					json!({
-						"id": id,
-						"owner": account(&n.owner),
-						"worker": account(&n.worker),
-						"spec": spec_json(&n.spec),
-						"bond": balance(n.bond),
-						"active": matches!(n.status, pallet_compute_registry::NodeStatus::Active),
-						"lastHeartbeat": n.last_heartbeat,
-						"reputation": perbill(n.reputation),
-						"activeJobs": n.active_jobs,
-						"completedJobs": n.completed_jobs,
-						"failedJobs": n.failed_jobs,
-					})
+		let nodes: Vec<Value> = page
+			.nodes
+			.into_iter()
+			.map(|(id, n)| {
+				json!({
+					"id": id,
+					"owner": account(&n.owner),
+					"worker": account(&n.worker),
+					"spec": spec_json(&n.spec),
+					"bond": balance(n.bond),
+					"active": matches!(n.status, NodeStatus::Active),
+					"status": node_status(&n.status),
+					"lastHeartbeat": n.last_heartbeat,
+					"reputation": perbill(n.reputation),
+					"activeJobs": n.active_jobs,
+					"completedJobs": n.completed_jobs,
+					"failedJobs": n.failed_jobs,
 				})
-				.collect(),
-		))
+			})
+			.collect();
+		Ok(json!({ "nodes": nodes, "next": page.next }))
 	}
 
 	fn job(&self, job_id: u64) -> RpcResult<Value> {
@@ -283,7 +301,10 @@ where
 		let Some((job, receipt)) =
 			self.client.runtime_api().job(best, job_id).map_err(runtime_error)?
 		else {
-			return Err(invalid_params(format!("no job with id {job_id}")));
+			return Err(invalid_params(format!(
+				"no job with id {job_id} (unknown, or finished over 7 days ago and pruned: see its \
+				 JobSettled event)"
+			)));
 		};
 		let receipt = receipt.map(|r| {
 			json!({
@@ -338,13 +359,15 @@ where
 		Ok(json!({
 			"nodes": s.nodes,
 			"activeNodes": s.active_nodes,
-			"liveNodes": s.live_nodes,
 			"renewableNodes": s.renewable_nodes,
 			"totalGpus": s.total_gpus,
 			"jobsSubmitted": s.jobs_submitted,
 			"openJobs": s.open_jobs,
 			"settledJobs": s.settled_jobs,
 			"failedJobs": s.failed_jobs,
+			"unverifiedJobs": s.unverified_jobs,
+			"expiredJobs": s.expired_jobs,
+			"cancelledJobs": s.cancelled_jobs,
 			"volume": balance(s.volume),
 			"providerEarnings": balance(s.provider_earnings),
 			"fundIncome": balance(s.fund_income),

@@ -118,12 +118,13 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 	assert_eq!(stats["settledJobs"], 1);
 	assert_eq!(stats["volume"], (16 * UNIT).to_string());
 	assert_eq!(stats["activeNodes"], 1);
-	let nodes =
+	let page =
 		rpc("compute_nodes", serde_json::json!([{ "minGpus": 8 }, 0])).expect("compute_nodes");
-	assert_eq!(nodes[0]["id"], node_id);
-	assert_eq!(nodes[0]["completedJobs"], 1);
+	assert_eq!(page["nodes"][0]["id"], node_id);
+	assert_eq!(page["nodes"][0]["completedJobs"], 1);
+	assert_eq!(page["next"], serde_json::Value::Null);
 	let empty = rpc("compute_nodes", serde_json::json!([{ "minGpus": 9 }])).expect("compute_nodes");
-	assert_eq!(empty, serde_json::json!([]));
+	assert_eq!(empty, serde_json::json!({ "nodes": [], "next": null }));
 	let wanted = serde_json::json!({ "gpus": 8, "minBandwidthMbps": 100, "maxLatencyMs": 15 });
 	let quote = rpc("compute_quote", serde_json::json!([wanted])).expect("compute_quote");
 	assert_eq!(quote["eligibleNodes"], 1);

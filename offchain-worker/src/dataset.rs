@@ -255,6 +255,30 @@ mod tests {
 		assert!((300..2_700).contains(&positives), "{positives} defaults");
 	}
 
+	/// The chain registers the shipped datasets at genesis under constants in
+	/// `aicchain-primitives`: they must be the hashes (and shapes) of the files generated here.
+	#[test]
+	fn builtin_datasets_match_the_hashes_the_chain_registers() {
+		use aicchain_primitives::datasets as chain;
+		let credit = credit_scoring_csv();
+		let energy = energy_load_csv();
+		assert_eq!(blake2_256(&credit), chain::CREDIT_SCORING_HASH, "credit-scoring.csv");
+		assert_eq!(blake2_256(&energy), chain::ENERGY_LOAD_HASH, "energy-load.csv");
+		assert_eq!(CREDIT_SCORING.as_bytes(), chain::CREDIT_SCORING_NAME);
+		assert_eq!(ENERGY_LOAD.as_bytes(), chain::ENERGY_LOAD_NAME);
+		for (bytes, rows, columns) in [
+			(&credit, chain::CREDIT_SCORING_ROWS, chain::CREDIT_SCORING_COLUMNS),
+			(&energy, chain::ENERGY_LOAD_ROWS, chain::ENERGY_LOAD_COLUMNS),
+		] {
+			let data = Dataset::from_csv(bytes).expect("parses");
+			assert_eq!(data.rows(), rows as usize);
+			assert_eq!(data.n_features + 1, columns as usize);
+		}
+		let shipped: Vec<[u8; 32]> = chain::shipped().into_iter().map(|(h, _)| h.0).collect();
+		let built: Vec<[u8; 32]> = builtin().iter().map(|(_, b)| blake2_256(b)).collect();
+		assert_eq!(shipped, built);
+	}
+
 	#[test]
 	fn store_resolves_by_hash_and_rejects_unknown_hashes() {
 		let dir = tempfile::tempdir().expect("tempdir");

@@ -15,12 +15,11 @@ use candle_nn::{
 use sp_runtime::Perbill;
 use std::collections::HashMap;
 
-/// Largest hidden layer the engine trains.
-pub const MAX_HIDDEN_UNITS: u32 = 1_024;
-/// Most hidden layers the engine trains.
-pub const MAX_HIDDEN_LAYERS: u8 = 8;
-/// Most epochs the engine runs.
-pub const MAX_EPOCHS: u32 = 1_000;
+/// The spec limits, shared with the chain (which refuses a job past them at submission).
+pub use aicchain_primitives::limits::{
+	MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_HIDDEN_UNITS, MAX_LEARNING_RATE_MILLIONTHS,
+	MIN_LEARNING_RATE_MILLIONTHS,
+};
 /// Rows per mini-batch.
 pub const BATCH_SIZE: usize = 64;
 
@@ -34,20 +33,12 @@ pub struct TrainedModel {
 	pub epoch_losses: Vec<f32>,
 }
 
-/// Rejects specs the engine will not train (the chain checks the lower bounds already).
+/// Rejects specs the engine will not train: the limits shared with the chain
+/// ([`aicchain_primitives::validate_training_spec`]), so a spec the chain accepted is never
+/// refused here. What needs the data (targets that suit the model kind) is checked in `train`.
 pub fn validate(spec: &TrainingSpec) -> Result<(), EngineError> {
-	let problem = if spec.hidden_units == 0 || spec.hidden_units > MAX_HIDDEN_UNITS {
-		Some(format!("hidden_units must be 1..={MAX_HIDDEN_UNITS}"))
-	} else if spec.hidden_layers == 0 || spec.hidden_layers > MAX_HIDDEN_LAYERS {
-		Some(format!("hidden_layers must be 1..={MAX_HIDDEN_LAYERS}"))
-	} else if spec.epochs == 0 || spec.epochs > MAX_EPOCHS {
-		Some(format!("epochs must be 1..={MAX_EPOCHS}"))
-	} else if spec.learning_rate_millionths == 0 || spec.learning_rate_millionths > 1_000_000 {
-		Some("learning rate must be in (0, 1]".to_string())
-	} else {
-		None
-	};
-	problem.map_or(Ok(()), |p| Err(EngineError::InvalidSpec(p)))
+	aicchain_primitives::validate_training_spec(spec)
+		.map_err(|e| EngineError::InvalidSpec(e.message().to_string()))
 }
 
 struct Layer {
@@ -353,9 +344,17 @@ mod tests {
 			TrainingSpec { hidden_units: 0, ..good.clone() },
 			TrainingSpec { hidden_units: MAX_HIDDEN_UNITS + 1, ..good.clone() },
 			TrainingSpec { hidden_layers: 0, ..good.clone() },
+			TrainingSpec { hidden_layers: MAX_HIDDEN_LAYERS + 1, ..good.clone() },
 			TrainingSpec { epochs: 0, ..good.clone() },
+			TrainingSpec { epochs: MAX_EPOCHS + 1, ..good.clone() },
 			TrainingSpec { learning_rate_millionths: 0, ..good.clone() },
+			TrainingSpec {
+				learning_rate_millionths: MAX_LEARNING_RATE_MILLIONTHS + 1,
+				..good.clone()
+			},
 		] {
+			// The engine refuses exactly what the chain refuses.
+			assert!(aicchain_primitives::validate_training_spec(&broken).is_err());
 			assert!(matches!(
 				train(&broken, &data, &Device::Cpu),
 				Err(EngineError::InvalidSpec(_))

@@ -240,10 +240,10 @@ impl_runtime_apis! {
 		fn nodes(
 			min_gpus: u32,
 			only_live: bool,
-			page: u32,
-			page_size: u32,
-		) -> Vec<(aicchain_primitives::NodeId, pallet_compute_registry::NodeInfoOf<Runtime>)> {
-			ComputeJobs::nodes_page(min_gpus, only_live, page, page_size)
+			from: aicchain_primitives::NodeId,
+			limit: u32,
+		) -> pallet_compute_jobs::runtime_api::NodesPage<AccountId, Balance, BlockNumber> {
+			ComputeJobs::nodes_page(min_gpus, only_live, from, limit)
 		}
 
 		fn job(

@@ -116,6 +116,10 @@ fn run_sequence(storage: &sp_runtime::Storage, seed: u64) -> (i128, i128, u128, 
 						spec,
 						worker.clone(),
 					)
+					.is_ok() && ComputeRegistry::accept_worker(
+						RuntimeOrigin::signed(worker.clone()),
+						id,
+					)
 					.is_ok()
 					{
 						nodes.push((id, who, worker));
@@ -140,7 +144,7 @@ fn run_sequence(storage: &sp_runtime::Storage, seed: u64) -> (i128, i128, u128, 
 				},
 				2 | 3 => {
 					let training = (rng.below(3) != 0).then(|| TrainingSpec {
-						dataset: H256::repeat_byte(7),
+						dataset: H256(aicchain_primitives::datasets::CREDIT_SCORING_HASH),
 						model: ModelKind::MlpClassifier,
 						hidden_units: 32,
 						hidden_layers: 2,
@@ -153,7 +157,7 @@ fn run_sequence(storage: &sp_runtime::Storage, seed: u64) -> (i128, i128, u128, 
 						gpus: [4, 8, 16][rng.below(3) as usize],
 						min_bandwidth_mbps: 50,
 						max_latency_ms: 20,
-						gpu_hours: 1 + rng.below(if long { 10_000 } else { 20 }) as u32,
+						gpu_hours: 1 + rng.below(if long { 720 } else { 20 }) as u32,
 						sustainability: SustainabilityPreference::Any,
 						training,
 					};

@@ -24,7 +24,7 @@ use super::{
 	currency::{AICG_EXISTENTIAL_DEPOSIT, EXISTENTIAL_DEPOSIT, MICRO_UNIT, MILLI_UNIT, UNIT},
 	AccountId, Aicg, Aura, Balance, Balances, Block, BlockNumber, CommunityFund, Hash, Nonce,
 	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, System, HOURS, MINUTES, SLOT_DURATION, VERSION,
+	RuntimeOrigin, RuntimeTask, System, DAYS, HOURS, MINUTES, SLOT_DURATION, VERSION,
 };
 
 /// The instance of `pallet-balances` that keeps the AICG ledger.
@@ -181,6 +181,8 @@ impl pallet_compute_registry::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type NodeBond = NodeBond;
+	// Half of `NodeBond`: a node slashed below it leaves matching until its owner tops it up.
+	type MinNodeBond = ConstU128<{ 50 * UNIT }>;
 	type MaxNodes = ConstU32<4_096>;
 	type MaxNodesPerOwner = ConstU32<32>;
 	type MaxNodesPerClass = ConstU32<512>;
@@ -238,14 +240,28 @@ impl pallet_compute_jobs::Config for Runtime {
 	type MaxBandwidthMbps = ConstU32<200>;
 	type MinLatencyMs = ConstU32<5>;
 	type MaxLatencyMs = ConstU32<20>;
-	type MaxGpuHours = ConstU32<10_000>;
-	type MaxEpochs = ConstU32<1_000>;
+	// 30 days: a result deadline never reaches past `MaxResultTimeout`.
+	type MaxGpuHours = ConstU32<720>;
 	type MaxValidators = ConstU32<32>;
 	type MaxDeadlinesPerBlock = ConstU32<32>;
 	type MaxFallbackCandidates = ConstU32<32>;
 	type ProposalWindow = ProposalWindow;
+	// A result is due `ResultTimeout` (the margin) plus the job's hours after assignment,
+	// never more than 30 days after.
 	type ResultTimeout = ResultTimeout;
+	type BlocksPerHour = ConstU32<HOURS>;
+	type MaxResultTimeout = ConstU32<{ 30 * DAYS }>;
+	// A job declined by three providers expires (refunded): a griefing provider delays a job by
+	// one proposal window per decline, and earns nothing.
+	type MaxDeclines = ConstU32<3>;
+	// Root (sudo, or governance once it replaces sudo) curates the datasets jobs may name: a
+	// dataset no provider can fetch would make providers fail and be slashed for free.
+	type DatasetOrigin = frame_system::EnsureRoot<AccountId>;
 	type AttestationWindow = AttestationWindow;
+	// Finished jobs and receipts stay readable through the `job` API for a week, then are
+	// pruned (archive state and the `JobSettled` event keep them), at most 16 per block.
+	type JobRetention = ConstU32<{ 7 * DAYS }>;
+	type MaxPrunePerBlock = ConstU32<16>;
 	type ProviderShare = ProviderShare;
 	type RenewableBonus = RenewableBonus;
 	type SlashOnFailure = SlashOnFailure;

@@ -1,9 +1,10 @@
 //! Genesis presets: `development` (Alice alone) and `local_testnet` (Alice, Bob, Charlie and
-//! Dave, the 4-validator testnet). Both prefund the well-known dev accounts in AICC and AICG.
+//! Dave, the 4-validator testnet). Both prefund the well-known dev accounts in AICC and AICG and
+//! register the compute engine's built-in datasets (credit scoring, energy load).
 
 use crate::{
 	community_fund_account, currency::UNIT, AccountId, AicgConfig, AuraConfig, Balance,
-	BalancesConfig, GrandpaConfig, RuntimeGenesisConfig, SudoConfig,
+	BalancesConfig, ComputeJobsConfig, GrandpaConfig, RuntimeGenesisConfig, SudoConfig,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -57,6 +58,8 @@ fn genesis(
 				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		// The engine's built-in datasets, so that training jobs may name them from block one.
+		compute_jobs: ComputeJobsConfig { datasets: aicchain_primitives::datasets::shipped() },
 	})
 }
 
@@ -99,4 +102,28 @@ pub fn preset_names() -> Vec<PresetId> {
 		PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
 		PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
 	]
+}
+
+#[cfg(test)]
+mod tests {
+	use crate::{tests::preset_storage, Runtime};
+	use aicchain_primitives::datasets::shipped;
+
+	/// Both presets register the engine's built-in datasets, so a training job may name them
+	/// from block one (and no other dataset until root registers it).
+	#[test]
+	fn presets_register_the_built_in_datasets() {
+		for preset in [
+			sp_genesis_builder::DEV_RUNTIME_PRESET,
+			sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET,
+		] {
+			sp_io::TestExternalities::from(preset_storage(preset)).execute_with(|| {
+				for (hash, info) in shipped() {
+					let stored = pallet_compute_jobs::Datasets::<Runtime>::get(hash);
+					assert_eq!(stored, Some(info), "{preset}");
+				}
+				assert_eq!(pallet_compute_jobs::Datasets::<Runtime>::iter().count(), 2);
+			});
+		}
+	}
 }

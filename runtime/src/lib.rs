@@ -232,4 +232,6 @@ mod runtime {
 #[cfg(test)]
 mod attack_tests;
 #[cfg(test)]
+mod offchain_tests;
+#[cfg(test)]
 mod tests;

@@ -187,6 +187,8 @@ mod compute_market {
 				spec,
 				charlie.clone()
 			));
+			// Charlie's key signs for Bob's node only once Charlie accepts.
+			assert_ok!(ComputeRegistry::accept_worker(RuntimeOrigin::signed(charlie.clone()), 0));
 
 			let requirements = JobRequirements {
 				gpus: 8,
@@ -195,7 +197,7 @@ mod compute_market {
 				gpu_hours: 5,
 				sustainability: SustainabilityPreference::PreferRenewable,
 				training: Some(TrainingSpec {
-					dataset: H256::repeat_byte(3),
+					dataset: H256(aicchain_primitives::datasets::CREDIT_SCORING_HASH),
 					model: ModelKind::MlpClassifier,
 					hidden_units: 32,
 					hidden_layers: 2,
@@ -352,8 +354,13 @@ fn seed_demo() {
 			(charlie.clone(), worker("Charlie"), node(16, 200, 8, 90, 30, 2_000)),
 			(dave.clone(), worker("Dave"), node(8, 120, 12, 0, 475, 1_100)),
 		];
-		for (owner, worker, spec) in specs.iter().cloned() {
-			assert_ok!(ComputeRegistry::register_node(RuntimeOrigin::signed(owner), spec, worker));
+		for (id, (owner, worker, spec)) in specs.iter().cloned().enumerate() {
+			assert_ok!(ComputeRegistry::register_node(
+				RuntimeOrigin::signed(owner),
+				spec,
+				worker.clone()
+			));
+			assert_ok!(ComputeRegistry::accept_worker(RuntimeOrigin::signed(worker), id as u32));
 		}
 
 		// AICG holders vote a 50% subsidy for all jobs, paid by the community fund.
@@ -394,7 +401,7 @@ fn seed_demo() {
 			gpu_hours: 10,
 			sustainability: SustainabilityPreference::PreferRenewable,
 			training: Some(TrainingSpec {
-				dataset: H256::repeat_byte(0xc5),
+				dataset: H256(aicchain_primitives::datasets::CREDIT_SCORING_HASH),
 				model: ModelKind::MlpClassifier,
 				hidden_units: 32,
 				hidden_layers: 2,

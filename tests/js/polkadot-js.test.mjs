@@ -9,6 +9,8 @@ import { cryptoWaitReady } from "@polkadot/util-crypto";
 import { startDevNode } from "./dev-node.mjs";
 
 const UNIT = 1_000_000_000_000n;
+// `decline_job` on a job that is not assigned.
+const DECLINE_PENDING_ERROR = "computeJobs.JobNotAssigned";
 let node;
 let api;
 let keyring;
@@ -137,6 +139,12 @@ test("registry calls: register, heartbeat, update, deregister, withdraw (and its
   assert.equal(eventsOf(updated, "computeRegistry")[0].method, "NodeUpdated");
   assert.equal((await api.query.computeRegistry.nodes(nodeId)).unwrap().spec.pricePerGpuHour.toBigInt(), 3n * UNIT);
 
+  const toppedUp = await send(api.tx.computeRegistry.topUpBond(nodeId, 10n * UNIT), charlie);
+  assert.equal(eventsOf(toppedUp, "computeRegistry")[0].method, "BondToppedUp");
+  assert.equal((await api.query.computeRegistry.nodes(nodeId)).unwrap().bond.toBigInt(), 110n * UNIT);
+  const live = await send(api.tx.computeRegistry.pruneDeadNode(nodeId), charlie);
+  assert.equal(live.error, "computeRegistry.NodeIsLive");
+
   const gone = await send(api.tx.computeRegistry.deregisterNode(nodeId), charlie);
   assert.equal(eventsOf(gone, "computeRegistry")[0].method, "NodeDeregistered");
   const early = await send(api.tx.computeRegistry.withdrawBond(nodeId), charlie);
@@ -144,6 +152,27 @@ test("registry calls: register, heartbeat, update, deregister, withdraw (and its
 
   const stranger = await send(api.tx.computeRegistry.heartbeat(9_999), charlie);
   assert.equal(stranger.error, "computeRegistry.NodeNotFound");
+});
+
+test("worker consent: another key is only proposed until it accepts", async () => {
+  // Eve's key is in no keystore of the dev node, so no worker acts for this node meanwhile.
+  const ferdie = keyring.addFromUri("//Ferdie");
+  const eve = keyring.addFromUri("//Eve");
+  const registered = await send(api.tx.computeRegistry.registerNode(nodeSpec(2n * UNIT), eve.address), ferdie);
+  const [event] = eventsOf(registered, "computeRegistry");
+  assert.equal(event.method, "NodeRegistered");
+  const nodeId = event.data.nodeId.toNumber();
+  assert.equal((await api.query.computeRegistry.nodes(nodeId)).unwrap().workerBound.isTrue, false);
+  assert.ok((await api.query.computeRegistry.nodeByWorker(eve.address)).isNone);
+  const stranger = await send(api.tx.computeRegistry.acceptWorker(nodeId), ferdie);
+  assert.equal(stranger.error, "computeRegistry.NotProposedWorker");
+  const accepted = await send(api.tx.computeRegistry.acceptWorker(nodeId), eve);
+  assert.equal(eventsOf(accepted, "computeRegistry")[0].method, "WorkerAccepted");
+  assert.equal((await api.query.computeRegistry.nodes(nodeId)).unwrap().workerBound.isTrue, true);
+  assert.equal((await api.query.computeRegistry.nodeByWorker(eve.address)).unwrap().toNumber(), nodeId);
+  // Out of the market again before the training job below.
+  const gone = await send(api.tx.computeRegistry.deregisterNode(nodeId), ferdie);
+  assert.equal(eventsOf(gone, "computeRegistry")[0].method, "NodeDeregistered");
 });
 
 test("job calls: submit (escrow), cancel (refund), out-of-range requirements are a named error", async () => {
@@ -157,6 +186,8 @@ test("job calls: submit (escrow), cancel (refund), out-of-range requirements are
   assert.equal(event.data.budget.toBigInt(), 10n * UNIT);
   const job = (await api.query.computeJobs.jobs(jobId)).unwrap();
   assert.ok(job.status.isPending);
+  const declined = await send(api.tx.computeJobs.declineJob(jobId), eve);
+  assert.equal(declined.error, DECLINE_PENDING_ERROR);
   const cancelled = await send(api.tx.computeJobs.cancelJob(jobId), eve);
   assert.equal(eventsOf(cancelled, "computeJobs")[0].method, "JobCancelled");
   assert.ok((await api.query.computeJobs.jobs(jobId)).unwrap().status.isCancelled);
@@ -184,9 +215,26 @@ test("a training job settles through the workers; their events decode", async ()
     assert.ok(seen.has(method), `no ${method} event (saw ${[...seen]})`);
   }
   const receipt = (await api.query.computeJobs.receipts(jobId)).unwrap();
-  assert.equal(receipt.cost.toBigInt(), 16n * UNIT);
-  assert.equal(receipt.providerAmount.toBigInt() + receipt.fundAmount.toBigInt(), 16n * UNIT);
+  const cost = receipt.cost.toBigInt();
+  assert.equal(cost, 16n * UNIT);
+  // The split is the runtime's ProviderShare (90%, Perbill) of the cost, the fund the rest:
+  // a wrong split that still adds up to the cost fails here.
+  const share = BigInt(api.consts.computeJobs.providerShare.toString());
+  assert.equal(share, 900_000_000n, "ProviderShare is 90% (Perbill parts)");
+  const provider = perbillOf(share, cost);
+  assert.equal(receipt.providerAmount.toBigInt(), provider);
+  assert.equal(receipt.fundAmount.toBigInt(), cost - provider);
+  assert.equal(receipt.providerAmount.toBigInt(), 14_400_000_000_000n);
+  assert.equal(receipt.fundAmount.toBigInt(), 1_600_000_000_000n);
 });
+
+// `Perbill * amount` as the runtime computes it: rounded to the nearest, halves down.
+function perbillOf(parts, amount) {
+  const ACCURACY = 1_000_000_000n;
+  const product = amount * parts;
+  const floor = product / ACCURACY;
+  return product % ACCURACY > ACCURACY / 2n ? floor + 1n : floor;
+}
 
 test("community fund calls: propose, vote, remove a vote", async () => {
   const alice = keyring.addFromUri("//Alice");

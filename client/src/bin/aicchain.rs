@@ -1,6 +1,7 @@
 //! `aicchain`: the AICChain command line. Talks JSON-RPC to a node (the dev chain on
 //! `http://127.0.0.1:9944` by default) and signs with `--suri` (dev accounts such as `//Alice`
-//! work out of the box on the dev chain).
+//! work out of the box on the dev chain). Transactions are mortal, valid for 64 blocks from the
+//! best block, as wallets sign them.
 
 use aicchain_client::{account_of, keys, pair_from_suri, Client, ClientError};
 use aicchain_primitives::{
@@ -30,7 +31,7 @@ struct Cli {
 	/// The node's JSON-RPC endpoint.
 	#[arg(long, global = true, default_value = "http://127.0.0.1:9944")]
 	url: String,
-	/// Secret URI of the signing account.
+	/// Secret URI of the signing account (for `accept-worker`: the worker key's).
 	#[arg(long, global = true, default_value = "//Alice")]
 	suri: String,
 	#[command(subcommand)]
@@ -102,8 +103,34 @@ enum Command {
 	RegisterNode {
 		#[command(flatten)]
 		node: NodeArgs,
+		/// The key the node's off-chain worker signs with (SS58 address or secret URI). When it
+		/// is not the signer, the node gets no job until that key runs `accept-worker`.
 		#[arg(long)]
 		worker: Option<String>,
+	},
+	/// Accept to be a node's worker key (sign with the worker key's `--suri`): binds the key to
+	/// the node its owner registered it for, which may then take jobs.
+	AcceptWorker {
+		/// The node's id.
+		#[arg(long)]
+		node: u32,
+	},
+	/// Add AICC to a node's bond (the owner signs); a node slashed below the minimum bond
+	/// takes jobs again once topped up.
+	TopUpBond {
+		/// The node's id.
+		#[arg(long)]
+		node: u32,
+		/// AICC to add (decimals allowed).
+		#[arg(long)]
+		amount: String,
+	},
+	/// Give an assigned job back (the node's owner or worker signs): it goes back to matching,
+	/// without a slash, instead of timing out.
+	DeclineJob {
+		/// The job's id.
+		#[arg(long)]
+		job: u64,
 	},
 	/// Change a node's spec.
 	UpdateNode {
@@ -376,28 +403,111 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 			);
 		},
 		Command::Nodes { min_gpus } => {
-			let nodes = client
-				.rpc("compute_nodes", json!([{ "minGpus": min_gpus }, 0]))
-				.map_err(explain)?;
-			print_nodes(&nodes);
+			print_nodes(&all_nodes(client, json!({ "minGpus": min_gpus }))?);
 		},
 		Command::RegisterNode { node, worker } => {
 			let pair = signer()?;
+			let owner = account_of(&pair);
 			let worker = match worker {
 				Some(w) => parse_account(w)?,
-				None => account_of(&pair),
+				None => owner.clone(),
 			};
 			let call = pallet_compute_registry::Call::<Runtime>::register_node {
 				spec: node_spec(node)?,
 				worker: worker.clone(),
 			};
+			let first: u32 = client
+				.storage(&keys::value("ComputeRegistry", "NextNodeId"))
+				.map_err(explain)?
+				.unwrap_or(0);
 			submit_and_wait(client, &pair, RuntimeCall::ComputeRegistry(call))?;
-			let id: Option<u32> = client
-				.storage(&keys::blake2_map("ComputeRegistry", "NodeByWorker", &worker))
-				.map_err(explain)?;
-			match id {
-				Some(id) => println!("registered node {id} (worker {})", worker.to_ss58check()),
-				None => return Err("registration failed: check the spec, your AICC for the 100 AICC bond, and that the worker key is not bound to another node".into()),
+			let next: u32 = client
+				.storage(&keys::value("ComputeRegistry", "NextNodeId"))
+				.map_err(explain)?
+				.unwrap_or(0);
+			// Ids taken since: ours is the one with this owner and worker.
+			let mut id = None;
+			for candidate in first..next {
+				if node_info(client, candidate)?
+					.is_some_and(|n| n.owner == owner && n.worker == worker)
+				{
+					id = Some(candidate);
+				}
+			}
+			let Some(id) = id else {
+				return Err("registration failed: check the spec, your AICC for the 100 AICC bond, and that the worker key is not bound to another node".into());
+			};
+			println!("registered node {id} (worker {})", worker.to_ss58check());
+			if worker != owner {
+				println!("the worker key must accept before node {id} gets jobs: `aicchain --suri <worker secret> accept-worker --node {id}`");
+			}
+		},
+		Command::AcceptWorker { node } => {
+			let pair = signer()?;
+			let call = pallet_compute_registry::Call::<Runtime>::accept_worker { node_id: *node };
+			submit_and_wait(client, &pair, RuntimeCall::ComputeRegistry(call))?;
+			match node_info(client, *node)? {
+				Some(n) if n.worker_bound && n.worker == account_of(&pair) => println!(
+					"{} is now the worker of node {node}; the node may take jobs",
+					n.worker.to_ss58check()
+				),
+				Some(n) if n.worker != account_of(&pair) => {
+					return Err(format!(
+						"node {node} proposed {} as its worker, not {}: sign with that key's --suri",
+						n.worker.to_ss58check(),
+						account_of(&pair).to_ss58check()
+					))
+				},
+				Some(_) => {
+					return Err(format!(
+					"not accepted: the key is already bound to a node, or node {node} is unbonding"
+				))
+				},
+				None => return Err(format!("no node {node}")),
+			}
+		},
+		Command::TopUpBond { node, amount } => {
+			let amount = parse_amount(amount)?;
+			let before = node_info(client, *node)?.ok_or(format!("no node {node}"))?.bond;
+			let call =
+				pallet_compute_registry::Call::<Runtime>::top_up_bond { node_id: *node, amount };
+			submit_and_wait(client, &signer()?, RuntimeCall::ComputeRegistry(call))?;
+			let info = node_info(client, *node)?.ok_or(format!("no node {node}"))?;
+			if info.bond <= before {
+				return Err(format!(
+					"bond unchanged at {} AICC: only the node's owner may top it up, and needs {} AICC free",
+					show(info.bond),
+					show(amount)
+				));
+			}
+			println!("node {node}: bond {} AICC (status {:?})", show(info.bond), info.status);
+		},
+		Command::DeclineJob { job } => {
+			let stage = |client: &Client| -> Result<(String, Value), String> {
+				let found = client.rpc("compute_job", json!([job])).map_err(explain)?;
+				if found.is_null() {
+					return Err(format!("no job {job}"));
+				}
+				let job = found;
+				let stage = job["status"]["stage"].as_str().unwrap_or("?").to_string();
+				Ok((stage, job["status"]["node"].clone()))
+			};
+			let (before, node) = stage(client)?;
+			if before != "Assigned" {
+				return Err(format!("job {job} is {before}: only an assigned job may be declined"));
+			}
+			let call = pallet_compute_jobs::Call::<Runtime>::decline_job { job_id: *job };
+			submit_and_wait(client, &signer()?, RuntimeCall::ComputeJobs(call))?;
+			let (after, now_on) = stage(client)?;
+			if after == "Assigned" && now_on == node {
+				return Err(format!(
+					"job {job} is still assigned to node {node}: only that node's owner or worker key may decline it"
+				));
+			}
+			if after == "Expired" {
+				println!("job {job} declined; it was declined too often and expired (the user is refunded); node {node} was not slashed");
+			} else {
+				println!("job {job} declined: it is back in matching ({after}); node {node} was not slashed");
 			}
 		},
 		Command::UpdateNode { id, node } => {
@@ -472,7 +582,7 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 			println!("voted {side} on proposal {proposal} with {amount} AICG");
 		},
 		Command::Leaderboard => {
-			let nodes = client.rpc("compute_nodes", json!([null, 0])).map_err(explain)?;
+			let nodes = all_nodes(client, Value::Null)?;
 			let mut rows: Vec<&Value> =
 				nodes.as_array().map(|a| a.iter().collect()).unwrap_or_default();
 			rows.sort_by(|a, b| {
@@ -503,19 +613,18 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 			let stats = client.rpc("compute_marketStats", json!([])).map_err(explain)?;
 			let fund = client.rpc("compute_fund", json!([])).map_err(explain)?;
 			println!(
-				"nodes: {} ({} active, {} live, {} renewable), {} GPUs",
-				stats["nodes"],
-				stats["activeNodes"],
-				stats["liveNodes"],
-				stats["renewableNodes"],
-				stats["totalGpus"]
+				"nodes: {} ({} active, {} renewable), {} GPUs",
+				stats["nodes"], stats["activeNodes"], stats["renewableNodes"], stats["totalGpus"]
 			);
 			println!(
-				"jobs: {} submitted, {} open, {} settled, {} failed",
+				"jobs: {} submitted, {} open, {} settled, {} failed, {} unverified, {} expired, {} cancelled",
 				stats["jobsSubmitted"],
 				stats["openJobs"],
 				stats["settledJobs"],
-				stats["failedJobs"]
+				stats["failedJobs"],
+				stats["unverifiedJobs"],
+				stats["expiredJobs"],
+				stats["cancelledJobs"]
 			);
 			println!(
 				"volume: {} AICC; providers earned {} AICC; fund received {} AICC",
@@ -542,6 +651,14 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 	Ok(())
 }
 
+/// A node as stored.
+fn node_info(
+	client: &Client,
+	id: u32,
+) -> Result<Option<pallet_compute_registry::NodeInfoOf<Runtime>>, String> {
+	client.storage(&keys::twox64_map("ComputeRegistry", "Nodes", &id)).map_err(explain)
+}
+
 fn balances(
 	client: &Client,
 	who: &AccountId,
@@ -552,6 +669,18 @@ fn balances(
 	let aicg: Option<pallet_balances::AccountData<Balance>> =
 		client.storage(&keys::blake2_map("Aicg", "Account", who)).map_err(explain)?;
 	Ok((info.map(|i| i.data).unwrap_or_default(), aicg.unwrap_or_default()))
+}
+
+/// Every node matching `filter`, following `compute_nodes`' cursor page by page.
+fn all_nodes(client: &Client, filter: Value) -> Result<Value, String> {
+	let mut nodes = Vec::new();
+	let mut from = Some(Value::from(0));
+	while let Some(cursor) = from.take() {
+		let page = client.rpc("compute_nodes", json!([filter, cursor])).map_err(explain)?;
+		nodes.extend(page["nodes"].as_array().into_iter().flatten().cloned());
+		from = page.get("next").filter(|next| !next.is_null()).cloned();
+	}
+	Ok(Value::Array(nodes))
 }
 
 fn print_nodes(nodes: &Value) {
@@ -721,7 +850,7 @@ fn demo(
 		}
 	}
 	println!("\n-- registered nodes --");
-	print_nodes(&client.rpc("compute_nodes", json!([{ "minGpus": gpus }, 0])).map_err(explain)?);
+	print_nodes(&all_nodes(client, json!({ "minGpus": gpus }))?);
 
 	// 2. A 50% subsidy for renewable providers, voted by AICG holders.
 	let alice = pair_from_suri("//Alice")?;
@@ -798,9 +927,7 @@ fn demo(
 	if receipt.is_null() {
 		return Err(format!("job {id} ended as {} without settling", job["status"]["stage"]));
 	}
-	let node = client
-		.rpc("compute_nodes", json!([null, 0]))
-		.map_err(explain)?
+	let node = all_nodes(client, Value::Null)?
 		.as_array()
 		.and_then(|a| a.iter().find(|n| n["id"] == receipt["node"]).cloned())
 		.unwrap_or(Value::Null);

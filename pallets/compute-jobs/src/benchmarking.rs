@@ -1,13 +1,13 @@
 //! Benchmarks of the jobs pallet's calls and deadline processing, each in its worst case:
 //! deadline queues that spill to the last block looked at, proposals and attestations that
-//! reach the deciding majority, settlement with a renewable bonus, and a fallback that reads
-//! `MaxFallbackCandidates` nodes.
+//! reach the deciding majority, settlement with a renewable bonus, a fallback that reads
+//! `MaxFallbackCandidates` nodes, and a decline that re-opens matching past full queues.
 
 use super::*;
 use aicchain_primitives::{ModelKind, NodeSpec, Region, SustainabilityPreference, TrainingSpec};
 use frame_benchmarking::v2::*;
 use frame_support::{
-	traits::{fungible::Mutate, Get, Hooks},
+	traits::{fungible::Mutate, EnsureOrigin, Get, Hooks},
 	BoundedVec,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
@@ -22,7 +22,7 @@ fn requirements() -> JobRequirements {
 		gpu_hours: 10,
 		sustainability: SustainabilityPreference::PreferRenewable,
 		training: Some(TrainingSpec {
-			dataset: H256::repeat_byte(1),
+			dataset: H256(aicchain_primitives::datasets::CREDIT_SCORING_HASH),
 			model: ModelKind::MlpClassifier,
 			hidden_units: 32,
 			hidden_layers: 2,
@@ -30,6 +30,13 @@ fn requirements() -> JobRequirements {
 			epochs: 20,
 			seed: 7,
 		}),
+	}
+}
+
+/// Makes sure the dataset `requirements` names is registered.
+fn known_dataset<T: Config>() {
+	for (hash, info) in aicchain_primitives::datasets::shipped() {
+		Datasets::<T>::insert(hash, info);
 	}
 }
 
@@ -67,6 +74,11 @@ fn node<T: Config>(index: u32) -> (NodeId, T::AccountId) {
 		worker.clone()
 	)
 	.is_ok());
+	assert!(pallet_compute_registry::Pallet::<T>::accept_worker(
+		RawOrigin::Signed(worker.clone()).into(),
+		id
+	)
+	.is_ok());
 	(id, worker)
 }
 
@@ -95,6 +107,7 @@ fn validators<T: Config>() -> alloc::vec::Vec<T::AccountId> {
 }
 
 fn submitted<T: Config>() -> (T::AccountId, JobId) {
+	known_dataset::<T>();
 	let user = funded::<T>("user", 0);
 	let id = NextJobId::<T>::get();
 	assert!(Pallet::<T>::submit_job(
@@ -121,6 +134,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn submit_job() {
+		known_dataset::<T>();
 		let user = funded::<T>("user", 0);
 		let now = frame_system::Pallet::<T>::block_number();
 		fill_deadlines::<T>(now.saturating_add(T::ProposalWindow::get()));
@@ -155,7 +169,7 @@ mod benchmarks {
 		Proposals::<T>::insert(job_id, BoundedVec::truncate_from(earlier));
 		let caller = set.get(half).cloned().expect("set has more than half");
 		let now = frame_system::Pallet::<T>::block_number();
-		fill_deadlines::<T>(now.saturating_add(T::ResultTimeout::get()));
+		fill_deadlines::<T>(Pallet::<T>::result_deadline(&requirements(), now));
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller), job_id, node_id);
@@ -220,6 +234,68 @@ mod benchmarks {
 		assert!(Receipts::<T>::contains_key(job_id));
 	}
 
+	/// The assigned node declines a job that others declined before: the longest `Declined`
+	/// list that still sends the job back to matching (one more decline would expire it, a
+	/// cheaper path: a refund instead of a search of up to `MaxDeadlinesPerBlock` deadline
+	/// queues for the new proposal window, all of them full but the last).
+	#[benchmark]
+	fn decline_job() {
+		let (node_id, worker) = node::<T>(0);
+		let job_id = assigned::<T>(node_id);
+		let earlier: alloc::vec::Vec<NodeId> = (0..T::MaxDeclines::get().saturating_sub(2))
+			.map(|i| u32::MAX.saturating_sub(i))
+			.collect();
+		Declined::<T>::insert(job_id, BoundedVec::truncate_from(earlier));
+		let now = frame_system::Pallet::<T>::block_number();
+		fill_deadlines::<T>(now.saturating_add(T::ProposalWindow::get()));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(worker), job_id);
+
+		assert!(matches!(
+			Jobs::<T>::get(job_id).map(|j| j.status),
+			Some(JobStatus::Pending) | Some(JobStatus::Expired)
+		));
+		assert!(Pallet::<T>::has_declined(job_id, node_id) || T::MaxDeclines::get() < 2);
+	}
+
+	#[benchmark]
+	fn register_dataset() -> Result<(), BenchmarkError> {
+		let origin =
+			T::DatasetOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let hash = H256::repeat_byte(0xda);
+		let info = aicchain_primitives::DatasetInfo {
+			name: BoundedVec::truncate_from(alloc::vec![b'x'; 32]),
+			rows: u32::MAX,
+			columns: u32::MAX,
+		};
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, hash, info);
+
+		assert!(Datasets::<T>::contains_key(hash));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn remove_dataset() -> Result<(), BenchmarkError> {
+		let origin =
+			T::DatasetOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let hash = H256::repeat_byte(0xda);
+		let info = aicchain_primitives::DatasetInfo {
+			name: BoundedVec::truncate_from(alloc::vec![b'x'; 32]),
+			rows: u32::MAX,
+			columns: u32::MAX,
+		};
+		Datasets::<T>::insert(hash, info);
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, hash);
+
+		assert!(!Datasets::<T>::contains_key(hash));
+		Ok(())
+	}
+
 	/// `n` pending jobs reach their proposal deadline with no proposals: each runs the
 	/// fallback over `MaxFallbackCandidates` nodes and is assigned.
 	#[benchmark]
@@ -256,6 +332,71 @@ mod benchmarks {
 				Some(JobStatus::Assigned { .. }) | Some(JobStatus::Expired)
 			));
 		}
+	}
+
+	/// `n` submitted results reach the end of their attestation window with a majority of
+	/// the validator set accepting: each settles with a subsidy, a renewable bonus and AICG
+	/// rewards for `MaxValidators` verifiers, the costliest deadline path.
+	#[benchmark]
+	fn on_initialize_settle(n: Linear<0, { T::MaxDeadlinesPerBlock::get() }>) {
+		<T as Config>::Currency::set_balance(&T::CommunityFund::get(), budget::<T>());
+		T::Subsidies::activate_for_benchmark(budget::<T>() / 10u32.into());
+		let set = validators::<T>();
+		let majority = usize::try_from(T::Validators::count() / 2 + 1).unwrap_or_default();
+		let votes: alloc::vec::Vec<(T::AccountId, bool)> =
+			set.iter().take(majority).map(|v| (v.clone(), true)).collect();
+		let metrics = QuantisedMetrics {
+			score: Perbill::from_percent(87),
+			loss_millionths: 1,
+			eval_samples: 1,
+		};
+		let mut ids = alloc::vec::Vec::new();
+		for i in 0..n {
+			let (node_id, worker) = node::<T>(i);
+			let job_id = assigned::<T>(node_id);
+			assert!(Pallet::<T>::submit_result(
+				RawOrigin::Signed(worker).into(),
+				job_id,
+				H256::repeat_byte(9),
+				metrics
+			)
+			.is_ok());
+			Attestations::<T>::insert(job_id, BoundedVec::truncate_from(votes.clone()));
+			ids.push(job_id);
+		}
+		let now = frame_system::Pallet::<T>::block_number();
+		let deadline = now.saturating_add(T::AttestationWindow::get());
+		frame_system::Pallet::<T>::set_block_number(deadline);
+
+		#[block]
+		{
+			Pallet::<T>::on_initialize(deadline);
+		}
+
+		for id in ids {
+			assert!(Receipts::<T>::contains_key(id));
+		}
+	}
+
+	/// `p` finished jobs are due for pruning, and one more entry is read and found not due.
+	#[benchmark]
+	fn on_initialize_prune(p: Linear<0, { T::MaxPrunePerBlock::get() }>) {
+		for _ in 0..p {
+			let (user, job_id) = submitted::<T>();
+			assert!(Pallet::<T>::cancel_job(RawOrigin::Signed(user).into(), job_id).is_ok());
+		}
+		let due = frame_system::Pallet::<T>::block_number().saturating_add(T::JobRetention::get());
+		let tail = RetiredTail::<T>::get();
+		Retired::<T>::insert(tail, (JobId::MAX, due.saturating_add(1u32.into())));
+		RetiredTail::<T>::put(tail.saturating_add(1));
+		frame_system::Pallet::<T>::set_block_number(due);
+
+		#[block]
+		{
+			Pallet::<T>::on_initialize(due);
+		}
+
+		assert_eq!(RetiredHead::<T>::get(), u64::from(p));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::ExtBuilder.build(), crate::mock::Test);

@@ -1,10 +1,11 @@
 //! The pallet's invariants, checked after every test and by `try-runtime`.
 
-use crate::{pallet::*, BalanceOf, JobStatus};
-use aicchain_primitives::NodeId;
+use crate::{pallet::*, BalanceOf, JobStatus, MarketTotals};
+use aicchain_primitives::{JobId, NodeId};
 use alloc::vec::Vec;
 use frame_support::{ensure, traits::fungible::InspectHold};
-use sp_runtime::traits::Saturating;
+use frame_system::pallet_prelude::BlockNumberFor;
+use sp_runtime::traits::{Get, Saturating};
 
 impl<T: Config> Pallet<T> {
 	/// - each account's held `JobEscrow` equals the budgets of its open jobs;
@@ -13,7 +14,9 @@ impl<T: Config> Pallet<T> {
 	/// - each node's running jobs and GPUs are exactly those of the open jobs assigned to it,
 	///   and every assigned job has its matched terms;
 	/// - proposals exist only for pending jobs, attestations only for submitted results;
-	/// - a job is settled exactly when it has a receipt, whose cost splits exactly.
+	/// - declines: see [`Self::check_declines`];
+	/// - a job is settled exactly when it has a receipt, whose cost splits exactly;
+	/// - retention and totals: see [`Self::check_retention`].
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		let mut escrow: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
 		let mut running: Vec<(NodeId, u32, u32)> = Vec::new();
@@ -79,6 +82,7 @@ impl<T: Config> Pallet<T> {
 				.map(|j| matches!(j.status, JobStatus::ResultSubmitted { .. }));
 			ensure!(awaiting == Some(true), "attestations for a job not awaiting them");
 		}
+		Self::check_declines()?;
 		for (_, receipt) in Receipts::<T>::iter() {
 			ensure!(
 				receipt.provider_amount.saturating_add(receipt.fund_amount) == receipt.cost,
@@ -89,6 +93,86 @@ impl<T: Config> Pallet<T> {
 				"user payment and subsidy do not add up to the cost"
 			);
 		}
+		Self::check_retention()
+	}
+
+	/// Totals and the pruning queue. Pruned jobs cannot be recounted, so the totals are
+	/// checked only where a recount of what is stored holds:
+	/// - the jobs that did not end (`NextJobId` less the ended ones counted in `Totals`) are
+	///   exactly the open jobs stored: open jobs are never pruned, and each end is counted once;
+	/// - every count and sum in `Totals` is at least that of the ended jobs and receipts still
+	///   stored;
+	/// - the pruning queue holds exactly the finished jobs still stored, each once, between
+	///   `RetiredHead` and `RetiredTail`, due no later than the entry after it, and no later
+	///   than `JobRetention` from now.
+	pub fn check_retention() -> Result<(), sp_runtime::TryRuntimeError> {
+		let totals = Totals::<T>::get();
+		let mut stored = MarketTotals::<BalanceOf<T>>::default();
+		let mut open = 0u64;
+		for (_, job) in Jobs::<T>::iter() {
+			if job.status.is_open() {
+				open = open.saturating_add(1);
+			}
+			stored.count_end(&job.status);
+		}
+		for (_, receipt) in Receipts::<T>::iter() {
+			stored.count_receipt(&receipt);
+		}
+		ensure!(totals.ended_jobs() <= NextJobId::<T>::get(), "more jobs ended than submitted");
+		ensure!(
+			NextJobId::<T>::get().saturating_sub(totals.ended_jobs()) == open,
+			"jobs not counted as ended differ from the open jobs stored"
+		);
+		ensure!(
+			totals.settled_jobs >= stored.settled_jobs
+				&& totals.failed_jobs >= stored.failed_jobs
+				&& totals.unverified_jobs >= stored.unverified_jobs
+				&& totals.expired_jobs >= stored.expired_jobs
+				&& totals.cancelled_jobs >= stored.cancelled_jobs,
+			"totals count fewer ended jobs than are stored"
+		);
+		ensure!(
+			totals.volume >= stored.volume
+				&& totals.provider_earnings >= stored.provider_earnings
+				&& totals.fund_income >= stored.fund_income
+				&& totals.subsidies_paid >= stored.subsidies_paid
+				&& totals.renewable_bonuses >= stored.renewable_bonuses
+				&& totals.carbon_grams >= stored.carbon_grams
+				&& totals.carbon_reduction_grams >= stored.carbon_reduction_grams,
+			"totals are below the sums of the receipts stored"
+		);
+
+		let (head, tail) = (RetiredHead::<T>::get(), RetiredTail::<T>::get());
+		ensure!(head <= tail, "pruning queue head past its tail");
+		let finished = stored.ended_jobs();
+		ensure!(
+			tail.saturating_sub(head) == finished,
+			"pruning queue length differs from the finished jobs stored"
+		);
+		let latest =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::JobRetention::get());
+		let mut entries: Vec<(u64, JobId, BlockNumberFor<T>)> = Vec::new();
+		for (position, (job_id, due)) in Retired::<T>::iter() {
+			ensure!((head..tail).contains(&position), "pruning queue entry outside head..tail");
+			let job = Jobs::<T>::get(job_id).ok_or("queued for pruning but not stored")?;
+			ensure!(!job.status.is_open(), "open job queued for pruning");
+			ensure!(due <= latest, "job retained longer than JobRetention");
+			entries.push((position, job_id, due));
+		}
+		entries.sort_by_key(|(position, _, _)| *position);
+		for pair in entries.windows(2) {
+			if let [(_, _, due_a), (_, _, due_b)] = pair {
+				ensure!(due_a <= due_b, "pruning queue out of order");
+			}
+		}
+		let mut ids: Vec<JobId> = entries.iter().map(|(_, job_id, _)| *job_id).collect();
+		ids.sort();
+		ids.dedup();
+		// Every entry is a stored finished job, each once, as many as there are: all of them.
+		ensure!(
+			u64::try_from(ids.len()).unwrap_or(u64::MAX) == finished,
+			"pruning queue misses or repeats a finished job"
+		);
 		Ok(())
 	}
 }

@@ -13,8 +13,12 @@
 //!    the job expires and the budget is refunded.
 //! 2. **Assigned**: the terms the node offered (price, renewable share, carbon intensity) are
 //!    fixed in the job; a later `update_node` does not change what this job pays or reports. Only
-//!    the node's worker key may `submit_result` within `ResultTimeout`; otherwise the job times
-//!    out: the user is refunded and the provider's bond is slashed to the community fund.
+//!    the node's worker key may `submit_result`, by a deadline that scales with the work asked
+//!    for ([`Pallet::result_deadline`]: `ResultTimeout` plus the job's `gpu_hours` in blocks,
+//!    at most `MaxResultTimeout`); otherwise the job times out: the user is refunded and the
+//!    provider's bond is slashed to the community fund. A provider that cannot run the job
+//!    `decline_job`s it instead: no slash, no reputation change, and the job goes back to
+//!    matching, never to be offered to that node again (see below).
 //! 3. **ResultSubmitted**: validators' workers (never the provider's own) `attest`. Only votes
 //!    of accounts that are validators *now* count. A majority of the whole validator set
 //!    accepting settles the job; a majority rejecting refunds the user and slashes the bond.
@@ -38,12 +42,40 @@
 //! plain compute reservation) carries no evidence of work the validators can check: it is paid
 //! as the user agreed, but earns no AICG, no subsidy and no renewable bonus.
 //!
+//! ## Jobs a provider can run
+//!
+//! A provider is slashed for a job it does not deliver, so the chain accepts only jobs every
+//! honest provider can deliver:
+//!
+//! - **Spec limits**: a training spec must be within the limits the compute engine trains
+//!   ([`aicchain_primitives::limits`], checked by [`aicchain_primitives::validate_training_spec`]
+//!   on both sides), or `submit_job` fails `InvalidTrainingSpec`.
+//! - **Known datasets**: a training spec must name a dataset in [`Datasets`], or `submit_job`
+//!   (and the `quote`) fails `DatasetUnknown`. The list is curated by `DatasetOrigin` (root or
+//!   governance), not by users: a job naming a dataset no provider can fetch would otherwise be
+//!   a free way to make providers fail and be slashed, while the user is refunded in full. The
+//!   engine's built-in datasets are registered at genesis.
+//! - **Declining**: the assigned node's owner or bound worker key may `decline_job` a job it
+//!   cannot run (e.g. its engine refuses it): its slot is freed without a slash or a reputation
+//!   change, the node is recorded in [`Declined`] (proposals for it fail `NodeDeclinedJob`, and
+//!   the fallback and the workers skip it), and the job goes back to `Pending` with a fresh
+//!   proposal window. After `MaxDeclines` declines the job expires with a full refund. A
+//!   provider gains nothing by declining and can only delay a job by one window per decline.
+//! - **Deadlines that scale**: the result is due `ResultTimeout + gpu_hours × BlocksPerHour`
+//!   blocks after assignment (capped by `MaxResultTimeout`), not a flat timeout that a long job
+//!   cannot meet.
+//!
 //! ## Deadlines and spam
 //!
 //! Deadlines live in a per-block queue ([`Deadlines`]) that `on_initialize` drains, so no job
 //! is ever stuck and no block reads more than `MaxDeadlinesPerBlock` jobs. A stage that ends
 //! early (cancel, majority assignment, result, majority verdict) frees its slot at once, and a
 //! job needs at least `MinJobBudget` held in escrow, so filling the queue ties up real AICC.
+//!
+//! Finished jobs do not stay forever: each is queued when it ends and pruned with its receipt
+//! `JobRetention` blocks later, at most `MaxPrunePerBlock` per block in `on_initialize` and more
+//! with a block's unused weight in `on_idle` (see `retention.rs`). Receipts remain in the
+//! `JobSettled` event and in archive state; market figures are running [`Totals`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -56,21 +88,30 @@ mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
+mod spec_tests;
+#[cfg(test)]
 mod tests;
 pub mod weights;
 pub use weights::WeightInfo;
 mod worker;
+#[cfg(test)]
+mod worker_tests;
 pub use worker::{WorkerSigner, ENGINE_URL_KEY};
 pub mod runtime_api;
 pub use runtime_api::{MarketStats, Quote};
+mod datasets;
 mod invariants;
 mod matching;
 mod settlement;
 pub(crate) use settlement::Failure;
+mod retention;
+pub use retention::MarketTotals;
+#[cfg(test)]
+mod retention_tests;
 
 use aicchain_primitives::{
-	ContributionRewards, JobId, JobRequirements, NodeId, QuantisedMetrics, SubsidyHandler,
-	SubsidyId,
+	ContributionRewards, DatasetInfo, JobId, JobRequirements, NodeId, QuantisedMetrics,
+	SubsidyHandler, SubsidyId,
 };
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::traits::fungible::{Inspect, InspectHold, Mutate, MutateHold};
@@ -116,7 +157,7 @@ pub enum JobStatus<Balance> {
 	TimedOut { node: NodeId },
 	/// Attestations were tied or missing when the window closed: refunded, no slash.
 	Unverified { node: NodeId },
-	/// No eligible node: refunded.
+	/// No eligible node (or declined `MaxDeclines` times): refunded.
 	Expired,
 	/// Cancelled by the user before assignment: refunded.
 	Cancelled,
@@ -297,8 +338,6 @@ pub mod pallet {
 		type MaxLatencyMs: Get<u32>;
 		#[pallet::constant]
 		type MaxGpuHours: Get<u32>;
-		#[pallet::constant]
-		type MaxEpochs: Get<u32>;
 
 		/// Most validators counted per job (bounds proposals and attestations).
 		#[pallet::constant]
@@ -313,12 +352,34 @@ pub mod pallet {
 		/// Blocks for validators to propose an assignment.
 		#[pallet::constant]
 		type ProposalWindow: Get<BlockNumberFor<Self>>;
-		/// Blocks for the assigned node to submit its result.
+		/// Blocks for the assigned node to submit its result, on top of the job's own length
+		/// (see `BlocksPerHour`): the margin to fetch the data, start and publish.
 		#[pallet::constant]
 		type ResultTimeout: Get<BlockNumberFor<Self>>;
+		/// Blocks in an hour: a job of `gpu_hours` hours gets `gpu_hours × BlocksPerHour` blocks
+		/// more than `ResultTimeout` to submit its result.
+		#[pallet::constant]
+		type BlocksPerHour: Get<BlockNumberFor<Self>>;
+		/// The longest a result may be waited for after assignment, however long the job.
+		#[pallet::constant]
+		type MaxResultTimeout: Get<BlockNumberFor<Self>>;
+		/// Most times a job may be declined by assigned providers before it expires (refunded).
+		/// Bounds [`Declined`].
+		#[pallet::constant]
+		type MaxDeclines: Get<u32>;
+		/// Who curates the datasets training jobs may name (root or governance).
+		type DatasetOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 		/// Blocks for validators to attest a result.
 		#[pallet::constant]
 		type AttestationWindow: Get<BlockNumberFor<Self>>;
+		/// Blocks a finished job and its receipt stay in state (and readable through the
+		/// `ComputeApi::job` runtime API) before `on_initialize` prunes them. They stay forever in
+		/// archive nodes' state and in the job's final event (`JobSettled` carries the receipt).
+		#[pallet::constant]
+		type JobRetention: Get<BlockNumberFor<Self>>;
+		/// Most finished jobs one block's `on_initialize` prunes.
+		#[pallet::constant]
+		type MaxPrunePerBlock: Get<u32>;
 
 		/// Share of the cost paid to the provider; the rest goes to the community fund.
 		#[pallet::constant]
@@ -394,6 +455,55 @@ pub mod pallet {
 	pub type Receipts<T: Config> =
 		StorageMap<_, Twox64Concat, JobId, JobReceipt<T::AccountId, BalanceOf<T>>, OptionQuery>;
 
+	/// The datasets training jobs may name, by the blake2-256 hash of their file (curated by
+	/// `DatasetOrigin`).
+	#[pallet::storage]
+	pub type Datasets<T: Config> = StorageMap<_, Blake2_128Concat, H256, DatasetInfo, OptionQuery>;
+
+	/// Nodes that declined an open job: it is never offered to them again. Removed when the job
+	/// ends.
+	#[pallet::storage]
+	pub type Declined<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, BoundedVec<NodeId, T::MaxDeclines>, ValueQuery>;
+
+	/// The datasets known from genesis (the engine's built-in ones on dev chains).
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// Datasets to register: content hash and description.
+		pub datasets: alloc::vec::Vec<(H256, DatasetInfo)>,
+		#[serde(skip)]
+		pub _config: core::marker::PhantomData<T>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			for (hash, info) in &self.datasets {
+				Datasets::<T>::insert(hash, info);
+			}
+		}
+	}
+
+	/// Running market totals, kept as jobs end and receipts are written (pruning does not
+	/// change them), so `market_stats` reads them instead of every job.
+	#[pallet::storage]
+	pub type Totals<T: Config> = StorageValue<_, MarketTotals<BalanceOf<T>>, ValueQuery>;
+
+	/// Position of the oldest entry of the queue of finished jobs awaiting pruning.
+	#[pallet::storage]
+	pub type RetiredHead<T: Config> = StorageValue<_, u64, ValueQuery>;
+
+	/// Position the next finished job takes in the pruning queue.
+	#[pallet::storage]
+	pub type RetiredTail<T: Config> = StorageValue<_, u64, ValueQuery>;
+
+	/// The pruning queue: finished jobs and the block from which they may be pruned, in the
+	/// order they finished (the retention is constant, so that order is also the pruning order).
+	#[pallet::storage]
+	pub type Retired<T: Config> =
+		StorageMap<_, Twox64Concat, u64, (JobId, BlockNumberFor<T>), OptionQuery>;
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -414,7 +524,8 @@ pub mod pallet {
 		},
 		/// A validator's worker attested a result.
 		ResultAttested { job_id: JobId, verifier: T::AccountId, accepted: bool },
-		/// A job was paid out.
+		/// A job was paid out. Carries the receipt (what the user paid is `cost - subsidy`; the
+		/// metrics are in `ResultSubmitted`), which stays readable here after the job is pruned.
 		JobSettled {
 			job_id: JobId,
 			node_id: NodeId,
@@ -424,7 +535,12 @@ pub mod pallet {
 			fund_amount: BalanceOf<T>,
 			renewable_bonus: BalanceOf<T>,
 			subsidy: BalanceOf<T>,
+			subsidy_id: Option<SubsidyId>,
 			refund: BalanceOf<T>,
+			model_hash: H256,
+			energy_wh: u64,
+			carbon_grams: u64,
+			carbon_reduction_grams: u64,
 		},
 		/// Verifiers rejected a result: the user was refunded and the bond slashed.
 		JobRejected { job_id: JobId, node_id: NodeId, refund: BalanceOf<T>, slashed: BalanceOf<T> },
@@ -432,8 +548,16 @@ pub mod pallet {
 		JobTimedOut { job_id: JobId, node_id: NodeId, refund: BalanceOf<T>, slashed: BalanceOf<T> },
 		/// The attestation window closed without a decision: the user was refunded.
 		JobUnverified { job_id: JobId, node_id: NodeId, refund: BalanceOf<T> },
-		/// No eligible node was found in time: the user was refunded.
+		/// No eligible node was found in time (or every node it was given declined it): the
+		/// user was refunded.
 		JobExpired { job_id: JobId, refund: BalanceOf<T> },
+		/// The assigned node declined the job: no slash; the job is back to matching (or
+		/// expired, after `MaxDeclines` declines) and is never offered to that node again.
+		JobDeclined { job_id: JobId, node_id: NodeId },
+		/// A dataset became available to training jobs.
+		DatasetRegistered { hash: H256 },
+		/// A dataset may no longer be named by new training jobs.
+		DatasetRemoved { hash: H256 },
 	}
 
 	#[pallet::error]
@@ -446,8 +570,8 @@ pub mod pallet {
 		LatencyOutOfRange,
 		/// GPU-hours zero or above `MaxGpuHours`.
 		GpuHoursOutOfRange,
-		/// The training spec has zero epochs (or more than `MaxEpochs`), zero hidden units or
-		/// layers, or a zero learning rate.
+		/// The training spec is outside the limits the compute engine trains
+		/// (`aicchain_primitives::limits`: hidden units, layers, epochs, learning rate).
 		InvalidTrainingSpec,
 		/// The budget is below `MinJobBudget`.
 		BudgetBelowMinimum,
@@ -495,6 +619,19 @@ pub mod pallet {
 		NoFreeCapacity,
 		/// The node's price for this job is above the budget.
 		PriceAboveBudget,
+		/// The node missed its heartbeats or its bond is below the minimum; it is out of the
+		/// matching index.
+		NodeDormant,
+		/// The node's worker key has not accepted the binding.
+		WorkerNotBound,
+		/// The training spec names a dataset the chain does not know.
+		DatasetUnknown,
+		/// This dataset is registered already.
+		DatasetAlreadyKnown,
+		/// Only the assigned node's owner or bound worker key may do this.
+		NotAssignedProvider,
+		/// The node declined this job; it is not offered to it again.
+		NodeDeclinedJob,
 	}
 
 	impl<T> From<Ineligible> for Error<T> {
@@ -502,7 +639,9 @@ pub mod pallet {
 			match reason {
 				Ineligible::NotFound => Error::NodeNotFound,
 				Ineligible::NotActive => Error::NodeNotActive,
+				Ineligible::Dormant => Error::NodeDormant,
 				Ineligible::NotLive => Error::NodeNotLive,
+				Ineligible::WorkerNotBound => Error::WorkerNotBound,
 				Ineligible::TooFewGpus => Error::TooFewGpus,
 				Ineligible::BandwidthTooLow => Error::BandwidthTooLow,
 				Ineligible::LatencyTooHigh => Error::LatencyTooHigh,
@@ -520,7 +659,13 @@ pub mod pallet {
 			for job_id in due {
 				Self::process_deadline(job_id, now);
 			}
-			<T as Config>::WeightInfo::on_initialize(count)
+			let pruned = Self::prune(now);
+			Self::deadlines_weight(count)
+				.saturating_add(<T as Config>::WeightInfo::on_initialize_prune(pruned))
+		}
+
+		fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+			Self::prune_idle(now, remaining)
 		}
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
@@ -538,8 +683,8 @@ pub mod pallet {
 		/// Submit a job; `budget` is held until the job ends.
 		///
 		/// Origin: any signed account. Errors: `GpusOutOfRange`, `BandwidthOutOfRange`,
-		/// `LatencyOutOfRange`, `GpuHoursOutOfRange`, `InvalidTrainingSpec`, `BudgetBelowMinimum`,
-		/// `InsufficientBalance`, `DeadlineQueueFull`.
+		/// `LatencyOutOfRange`, `GpuHoursOutOfRange`, `InvalidTrainingSpec`, `DatasetUnknown`,
+		/// `BudgetBelowMinimum`, `InsufficientBalance`, `DeadlineQueueFull`.
 		#[pallet::call_index(0)]
 		#[pallet::weight(<T as Config>::WeightInfo::submit_job())]
 		pub fn submit_job(
@@ -587,7 +732,7 @@ pub mod pallet {
 			Proposals::<T>::remove(job_id);
 			Self::unschedule(job_id, job.deadline);
 			job.status = JobStatus::Cancelled;
-			Jobs::<T>::insert(job_id, job);
+			Self::retire(job_id, job, None);
 			Self::deposit_event(Event::JobCancelled { job_id, refund });
 			Ok(())
 		}
@@ -596,9 +741,10 @@ pub mod pallet {
 		/// node proposed by a majority of the validator set is assigned at once.
 		///
 		/// Origin: a current validator's worker key. Errors: `NotValidatorWorker`,
-		/// `JobNotFound`, `JobNotPending`, `AlreadyProposed`, the node's eligibility errors
-		/// (`NodeNotFound`, `NodeNotActive`, `NodeNotLive`, `TooFewGpus`, `BandwidthTooLow`,
-		/// `LatencyTooHigh`, `NotRenewableEnough`, `NoFreeCapacity`), `PriceAboveBudget`.
+		/// `JobNotFound`, `JobNotPending`, `AlreadyProposed`, `NodeDeclinedJob`, the node's
+		/// eligibility errors (`NodeNotFound`, `NodeNotActive`, `NodeDormant`, `NodeNotLive`,
+		/// `WorkerNotBound`, `TooFewGpus`, `BandwidthTooLow`, `LatencyTooHigh`,
+		/// `NotRenewableEnough`, `NoFreeCapacity`), `PriceAboveBudget`.
 		#[pallet::call_index(2)]
 		#[pallet::weight(<T as Config>::WeightInfo::propose_assignment())]
 		pub fn propose_assignment(
@@ -612,6 +758,7 @@ pub mod pallet {
 			ensure!(job.status == JobStatus::Pending, Error::<T>::JobNotPending);
 			let mut proposals = Proposals::<T>::get(job_id);
 			ensure!(proposals.iter().all(|(p, _)| *p != who), Error::<T>::AlreadyProposed);
+			ensure!(!Self::has_declined(job_id, node_id), Error::<T>::NodeDeclinedJob);
 			let now = frame_system::Pallet::<T>::block_number();
 			let cost = Self::check_node_for_job(&job, node_id, now)?;
 			// Proposals of accounts that left the set count for nothing: make room for current ones.
@@ -708,6 +855,59 @@ pub mod pallet {
 			} else {
 				Attestations::<T>::insert(job_id, attestations);
 			}
+			Ok(())
+		}
+
+		/// Decline an assigned job the node cannot run (e.g. its engine refuses the spec):
+		/// frees the node's slot without a slash or a reputation change, and sends the job back
+		/// to matching with a fresh `ProposalWindow`; the job is never offered to this node
+		/// again. The `MaxDeclines`-th decline (or a full deadline queue) expires the job
+		/// instead, refunding the user in full.
+		///
+		/// Origin: the assigned node's owner or bound worker key. Errors: `JobNotFound`,
+		/// `JobNotAssigned`, `NotAssignedProvider`.
+		#[pallet::call_index(5)]
+		#[pallet::weight(<T as Config>::WeightInfo::decline_job())]
+		pub fn decline_job(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::JobNotFound)?;
+			let JobStatus::Assigned { node, .. } = job.status else {
+				return Err(Error::<T>::JobNotAssigned.into());
+			};
+			let provider = pallet_compute_registry::Nodes::<T>::get(node)
+				.is_some_and(|n| n.owner == who || (n.worker_bound && n.worker == who));
+			ensure!(provider, Error::<T>::NotAssignedProvider);
+			let now = frame_system::Pallet::<T>::block_number();
+			Self::decline(job_id, job, node, now)
+		}
+
+		/// Make a dataset available to training jobs, under the blake2-256 hash of its file.
+		///
+		/// Origin: `DatasetOrigin`. Errors: `DatasetAlreadyKnown`.
+		#[pallet::call_index(6)]
+		#[pallet::weight(<T as Config>::WeightInfo::register_dataset())]
+		pub fn register_dataset(
+			origin: OriginFor<T>,
+			hash: H256,
+			info: DatasetInfo,
+		) -> DispatchResult {
+			T::DatasetOrigin::ensure_origin(origin)?;
+			ensure!(!Datasets::<T>::contains_key(hash), Error::<T>::DatasetAlreadyKnown);
+			Datasets::<T>::insert(hash, info);
+			Self::deposit_event(Event::DatasetRegistered { hash });
+			Ok(())
+		}
+
+		/// Stop new training jobs from naming a dataset (jobs already submitted keep it).
+		///
+		/// Origin: `DatasetOrigin`. Errors: `DatasetUnknown`.
+		#[pallet::call_index(7)]
+		#[pallet::weight(<T as Config>::WeightInfo::remove_dataset())]
+		pub fn remove_dataset(origin: OriginFor<T>, hash: H256) -> DispatchResult {
+			T::DatasetOrigin::ensure_origin(origin)?;
+			ensure!(Datasets::<T>::contains_key(hash), Error::<T>::DatasetUnknown);
+			Datasets::<T>::remove(hash);
+			Self::deposit_event(Event::DatasetRemoved { hash });
 			Ok(())
 		}
 	}

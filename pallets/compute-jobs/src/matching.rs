@@ -32,15 +32,23 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::GpuHoursOutOfRange
 		);
 		if let Some(training) = &req.training {
-			ensure!(
-				(1..=T::MaxEpochs::get()).contains(&training.epochs)
-					&& training.hidden_units > 0
-					&& training.hidden_layers > 0
-					&& training.learning_rate_millionths > 0,
-				Error::<T>::InvalidTrainingSpec
-			);
+			Self::ensure_runnable_spec(training)?;
 		}
 		Ok(())
+	}
+
+	/// When the result of a job assigned at `now` is due: `ResultTimeout` plus the job's length
+	/// (`gpu_hours`, the wall-clock hours all of its GPUs run, as it is priced) in blocks, at
+	/// most `MaxResultTimeout` after `now`.
+	pub fn result_deadline(req: &JobRequirements, now: BlockNumberFor<T>) -> BlockNumberFor<T> {
+		let run = T::BlocksPerHour::get().saturating_mul(req.gpu_hours.into());
+		let timeout = T::ResultTimeout::get().saturating_add(run).min(T::MaxResultTimeout::get());
+		now.saturating_add(timeout)
+	}
+
+	/// Whether `node_id` declined `job_id` (it is never offered the job again).
+	pub fn has_declined(job_id: JobId, node_id: NodeId) -> bool {
+		Declined::<T>::get(job_id).contains(&node_id)
 	}
 
 	/// More than half of the current validator set.
@@ -116,13 +124,17 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The fallback's and the workers' candidates for a job: up to `MaxFallbackCandidates`
-	/// nodes of the classes that can fit it, read from the job's sampled offset onwards.
+	/// nodes of the classes that can fit it, read from the job's sampled offset onwards, less
+	/// the nodes that declined it.
 	pub fn candidate_sample(job_id: JobId, job: &JobOf<T>) -> Vec<NodeId> {
-		Registry::<T>::candidates_from(
+		let declined = Declined::<T>::get(job_id);
+		let mut sample = Registry::<T>::candidates_from(
 			job.requirements.gpus,
 			T::MaxFallbackCandidates::get(),
 			Self::sample_offset(job_id),
-		)
+		);
+		sample.retain(|node_id| !declined.contains(node_id));
+		sample
 	}
 
 	/// The deterministic fallback: the lowest `price × (1000 + carbon) / (1 + reputation)`
@@ -175,13 +187,16 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		tally.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-		tally.into_iter().find_map(|(node_id, _)| {
-			Self::check_node_for_job(job, node_id, now).ok().map(|cost| (node_id, cost))
-		})
+		let declined = Declined::<T>::get(job_id);
+		tally.into_iter().filter(|(node_id, _)| !declined.contains(node_id)).find_map(
+			|(node_id, _)| {
+				Self::check_node_for_job(job, node_id, now).ok().map(|cost| (node_id, cost))
+			},
+		)
 	}
 
 	/// Assigns a pending job: takes the node's GPUs, fixes its terms in the job, and moves the
-	/// job's deadline to the end of `ResultTimeout`.
+	/// job's deadline to its [`Self::result_deadline`].
 	pub(crate) fn assign(
 		job_id: JobId,
 		mut job: JobOf<T>,
@@ -192,7 +207,7 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let node =
 			pallet_compute_registry::Nodes::<T>::get(node_id).ok_or(Error::<T>::NodeNotFound)?;
-		let deadline = Self::free_deadline(now.saturating_add(T::ResultTimeout::get()))?;
+		let deadline = Self::free_deadline(Self::result_deadline(&job.requirements, now))?;
 		Registry::<T>::reserve_slot(node_id, job.requirements.gpus)?;
 		Self::unschedule(job_id, job.deadline);
 		Self::schedule(job_id, deadline);
@@ -202,6 +217,72 @@ impl<T: Config> Pallet<T> {
 		job.terms = Some(MatchedTerms::of(&node.spec));
 		Jobs::<T>::insert(job_id, job);
 		Self::deposit_event(Event::JobAssigned { job_id, node_id, cost, rule });
+		Ok(())
+	}
+
+	/// The assigned node `node_id` declines `job`: its slot and GPUs are freed (no slash, no
+	/// reputation change) and it joins the job's [`Declined`] list. The job goes back to
+	/// `Pending` with its terms cleared and a fresh proposal window; the `MaxDeclines`-th decline,
+	/// or a deadline queue too full for the new window, expires it with a full refund instead.
+	pub(crate) fn decline(
+		job_id: JobId,
+		mut job: JobOf<T>,
+		node_id: NodeId,
+		now: BlockNumberFor<T>,
+	) -> DispatchResult {
+		let gpus = job.requirements.gpus;
+		pallet_compute_registry::Nodes::<T>::mutate(node_id, |node| {
+			if let Some(node) = node {
+				node.active_jobs = node.active_jobs.saturating_sub(1);
+				node.active_gpus = node.active_gpus.saturating_sub(gpus);
+			}
+		});
+		Self::unschedule(job_id, job.deadline);
+		job.status = JobStatus::Pending;
+		job.terms = None;
+		Self::deposit_event(Event::JobDeclined { job_id, node_id });
+		let mut declined = Declined::<T>::get(job_id);
+		let room = declined.try_push(node_id).is_ok()
+			&& u32::try_from(declined.len()).unwrap_or(u32::MAX) < T::MaxDeclines::get();
+		let deadline = if room {
+			Self::free_deadline(now.saturating_add(T::ProposalWindow::get())).ok()
+		} else {
+			None
+		};
+		match deadline {
+			Some(deadline) => {
+				Self::schedule(job_id, deadline);
+				job.deadline = deadline;
+				Declined::<T>::insert(job_id, declined);
+				Jobs::<T>::insert(job_id, job);
+				Ok(())
+			},
+			None => Self::expire(job_id, job),
+		}
+	}
+
+	/// Invariants of [`Declined`]: lists exist only for open jobs, are not empty, hold each
+	/// node once and fewer than `MaxDeclines` nodes (the last decline expires the job), and a
+	/// job is never assigned to a node that declined it.
+	pub fn check_declines() -> Result<(), sp_runtime::TryRuntimeError> {
+		for (job_id, declined) in Declined::<T>::iter() {
+			let job = Jobs::<T>::get(job_id).ok_or("declines of a job that is not stored")?;
+			ensure!(job.status.is_open(), "declines kept for a finished job");
+			ensure!(!declined.is_empty(), "empty declines list stored");
+			ensure!(
+				u32::try_from(declined.len()).unwrap_or(u32::MAX) < T::MaxDeclines::get(),
+				"a job declined MaxDeclines times is still open"
+			);
+			let mut nodes = declined.to_vec();
+			nodes.sort();
+			nodes.dedup();
+			ensure!(nodes.len() == declined.len(), "a node declined the same job twice");
+			if let JobStatus::Assigned { node, .. } | JobStatus::ResultSubmitted { node, .. } =
+				job.status
+			{
+				ensure!(!declined.contains(&node), "job assigned to a node that declined it");
+			}
+		}
 		Ok(())
 	}
 }

@@ -2,8 +2,8 @@
 
 use crate::{self as pallet_compute_jobs, ValidatorWorkers};
 use aicchain_primitives::{
-	JobRequirements, ModelKind, NodeSpec, QuantisedMetrics, Region, SustainabilityPreference,
-	TrainingSpec,
+	datasets::CREDIT_SCORING_HASH, JobRequirements, ModelKind, NodeSpec, QuantisedMetrics, Region,
+	SustainabilityPreference, TrainingSpec,
 };
 use core::cell::RefCell;
 use frame_support::{derive_impl, parameter_types, traits::ConstU32};
@@ -36,6 +36,14 @@ pub const INITIAL: Balance = 100_000 * UNIT;
 pub const FUND_INITIAL: Balance = 10_000 * UNIT;
 pub const PROPOSAL_WINDOW: u64 = 3;
 pub const RESULT_TIMEOUT: u64 = 20;
+/// Blocks per hour of a job's length, added to `RESULT_TIMEOUT`.
+pub const BLOCKS_PER_HOUR: u64 = 2;
+/// The longest a result is waited for.
+pub const MAX_RESULT_TIMEOUT: u64 = 1_500;
+/// Blocks from assignment to the result deadline of the demo job (10 hours).
+pub const DEMO_RESULT_TIMEOUT: u64 = RESULT_TIMEOUT + 10 * BLOCKS_PER_HOUR;
+/// Declines after which a job expires.
+pub const MAX_DECLINES: u32 = 3;
 pub const ATTESTATION_WINDOW: u64 = 5;
 /// The registry's price floor per GPU-hour.
 pub const MIN_PRICE: Balance = UNIT / 100;
@@ -109,6 +117,7 @@ impl pallet_balances::Config for Test {
 
 parameter_types! {
 	pub const NodeBond: Balance = BOND;
+	pub const MinNodeBond: Balance = BOND / 2;
 	pub const HeartbeatTimeout: u64 = 100;
 	pub const UnbondingPeriod: u64 = 10;
 	pub const CommunityFund: AccountId = FUND;
@@ -124,6 +133,7 @@ impl pallet_compute_registry::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type NodeBond = NodeBond;
+	type MinNodeBond = MinNodeBond;
 	type MaxNodes = ConstU32<16>;
 	type MaxNodesPerOwner = ConstU32<4>;
 	type MaxNodesPerClass = ConstU32<8>;
@@ -149,13 +159,18 @@ impl pallet_compute_jobs::Config for Test {
 	type MinLatencyMs = ConstU32<5>;
 	type MaxLatencyMs = ConstU32<20>;
 	type MaxGpuHours = ConstU32<1_000>;
-	type MaxEpochs = ConstU32<1_000>;
 	type MaxValidators = ConstU32<8>;
 	type MaxDeadlinesPerBlock = ConstU32<4>;
 	type MaxFallbackCandidates = ConstU32<8>;
 	type ProposalWindow = ProposalWindow;
 	type ResultTimeout = ResultTimeout;
+	type BlocksPerHour = frame_support::traits::ConstU64<BLOCKS_PER_HOUR>;
+	type MaxResultTimeout = frame_support::traits::ConstU64<MAX_RESULT_TIMEOUT>;
+	type MaxDeclines = ConstU32<MAX_DECLINES>;
+	type DatasetOrigin = frame_system::EnsureRoot<AccountId>;
 	type AttestationWindow = AttestationWindow;
+	type JobRetention = frame_support::traits::ConstU64<50>;
+	type MaxPrunePerBlock = ConstU32<4>;
 	type ProviderShare = ProviderShare;
 	type RenewableBonus = RenewableBonus;
 	type SlashOnFailure = SlashOnFailure;
@@ -228,7 +243,8 @@ pub fn spec(gpus: u32, price: Balance, renewable: u8, carbon: u32) -> NodeSpec<B
 	}
 }
 
-/// The seed demo's job: 8 GPUs, 100 Mbps, 15 ms, 10 GPU-hours, credit-scoring MLP.
+/// The seed demo's job: 8 GPUs, 100 Mbps, 15 ms, 10 hours, credit-scoring MLP (a dataset the
+/// mock's genesis registers).
 pub fn demo_requirements() -> JobRequirements {
 	JobRequirements {
 		gpus: 8,
@@ -237,7 +253,7 @@ pub fn demo_requirements() -> JobRequirements {
 		gpu_hours: 10,
 		sustainability: SustainabilityPreference::PreferRenewable,
 		training: Some(TrainingSpec {
-			dataset: H256::repeat_byte(1),
+			dataset: H256(CREDIT_SCORING_HASH),
 			model: ModelKind::MlpClassifier,
 			hidden_units: 32,
 			hidden_layers: 2,
@@ -279,6 +295,12 @@ impl ExtBuilder {
 				(OUTSIDER, INITIAL),
 				(FUND, FUND_INITIAL),
 			],
+			..Default::default()
+		}
+		.assimilate_storage(&mut storage)
+		.unwrap();
+		pallet_compute_jobs::GenesisConfig::<Test> {
+			datasets: aicchain_primitives::datasets::shipped(),
 			..Default::default()
 		}
 		.assimilate_storage(&mut storage)

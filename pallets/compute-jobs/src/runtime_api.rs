@@ -1,13 +1,13 @@
 //! Reads of the compute market for RPC clients (`ComputeApi`), executed by the node off-chain.
 
-use crate::{pallet::*, BalanceOf, BlockNumberOf, Job, JobReceipt, JobStatus};
+use crate::{pallet::*, BalanceOf, BlockNumberOf, Job, JobReceipt};
 use aicchain_primitives::{JobId, JobRequirements, NodeId, SustainabilityPreference};
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
 use frame_support::traits::Get;
 use pallet_compute_registry::{NodeInfo, NodeStatus, Pallet as Registry};
 use scale_info::TypeInfo;
-use sp_runtime::{traits::Saturating, Percent};
+use sp_runtime::Percent;
 
 /// What a job with given requirements would cost now, and where.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug, Default)]
@@ -28,20 +28,32 @@ pub struct Quote<Balance> {
 	pub reference_carbon_grams: u64,
 }
 
-/// Market-wide figures.
+/// Market-wide figures, read in O(1) from running totals (nothing scans nodes or jobs).
 #[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug, Default)]
 pub struct MarketStats<Balance> {
+	/// Registered nodes (active, dormant or unbonding).
 	pub nodes: u32,
+	/// Active nodes: those in the matching index. A node that misses its heartbeats is made
+	/// dormant and leaves this count, so there is no separate count of live nodes.
 	pub active_nodes: u32,
-	pub live_nodes: u32,
+	/// Active nodes with at least half their energy from renewables.
 	pub renewable_nodes: u32,
+	/// GPUs of the active nodes.
 	pub total_gpus: u64,
 	pub jobs_submitted: u64,
-	pub open_jobs: u32,
-	pub settled_jobs: u32,
-	pub failed_jobs: u32,
+	/// Jobs pending, assigned or awaiting attestations.
+	pub open_jobs: u64,
+	pub settled_jobs: u64,
+	/// Rejected or timed out (bond slashed).
+	pub failed_jobs: u64,
+	/// Refunded without a decision of the validators.
+	pub unverified_jobs: u64,
+	/// Refunded because no eligible node was found.
+	pub expired_jobs: u64,
+	pub cancelled_jobs: u64,
 	/// Sum of settled jobs' costs.
 	pub volume: Balance,
+	/// Paid to providers: their share, subsidies and renewable bonuses.
 	pub provider_earnings: Balance,
 	pub fund_income: Balance,
 	pub subsidies_paid: Balance,
@@ -54,6 +66,15 @@ pub struct MarketStats<Balance> {
 pub type JobDetails<AccountId, Balance, BlockNumber> =
 	(Job<AccountId, Balance, BlockNumber>, Option<JobReceipt<AccountId, Balance>>);
 
+/// One page of nodes, and where the next page starts.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct NodesPage<AccountId, Balance, BlockNumber> {
+	/// Matching nodes, by increasing id.
+	pub nodes: Vec<(NodeId, NodeInfo<AccountId, Balance, BlockNumber>)>,
+	/// The id to pass as `from` for the next page; `None` once every id was read.
+	pub next: Option<NodeId>,
+}
+
 sp_api::decl_runtime_apis! {
 	/// Reads of the compute market for RPC clients.
 	pub trait ComputeApi<AccountId, Balance, BlockNumber>
@@ -65,15 +86,17 @@ sp_api::decl_runtime_apis! {
 		/// Price range, eligible nodes and carbon of a job; `Err(error name)` for requirements
 		/// the chain would refuse.
 		fn quote(requirements: JobRequirements) -> Result<Quote<Balance>, Vec<u8>>;
-		/// Registered nodes with at least `min_gpus` GPUs (live ones only if asked), by id, one
-		/// page at a time.
+		/// Registered nodes with at least `min_gpus` GPUs (active and live ones only if asked),
+		/// by id from `from`: at most `limit` (up to [`MAX_PAGE_SIZE`]) of them, reading at
+		/// most [`MAX_SCAN`] ids. Pass the returned `next` as `from` to continue.
 		fn nodes(
 			min_gpus: u32,
 			only_live: bool,
-			page: u32,
-			page_size: u32,
-		) -> Vec<(NodeId, NodeInfo<AccountId, Balance, BlockNumber>)>;
-		/// A job and its receipt.
+			from: NodeId,
+			limit: u32,
+		) -> NodesPage<AccountId, Balance, BlockNumber>;
+		/// A job and its receipt; `None` for an unknown id or a job finished more than
+		/// `JobRetention` blocks ago (pruned: its `JobSettled` event and archive state keep it).
 		fn job(job_id: JobId) -> Option<JobDetails<AccountId, Balance, BlockNumber>>;
 		/// Market-wide figures.
 		fn market_stats() -> MarketStats<Balance>;
@@ -82,6 +105,8 @@ sp_api::decl_runtime_apis! {
 
 /// Most nodes one `nodes` page returns.
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// Most node ids one `nodes` call reads, matching or not.
+pub const MAX_SCAN: u32 = 10 * MAX_PAGE_SIZE;
 
 impl<T: Config> Pallet<T> {
 	/// See [`ComputeApi::quote`].
@@ -132,23 +157,35 @@ impl<T: Config> Pallet<T> {
 		Ok(quote)
 	}
 
-	/// See [`ComputeApi::nodes`].
+	/// See [`ComputeApi::nodes`]: reads ids `from..NextNodeId` in order, one storage read
+	/// each, until `limit` matches or [`MAX_SCAN`] reads; never iterates the whole map.
 	pub fn nodes_page(
 		min_gpus: u32,
 		only_live: bool,
-		page: u32,
-		page_size: u32,
-	) -> Vec<(NodeId, pallet_compute_registry::NodeInfoOf<T>)> {
+		from: NodeId,
+		limit: u32,
+	) -> NodesPage<T::AccountId, BalanceOf<T>, BlockNumberOf<T>> {
 		let now = frame_system::Pallet::<T>::block_number();
-		let size = page_size.clamp(1, MAX_PAGE_SIZE) as usize;
-		let mut nodes: Vec<_> = pallet_compute_registry::Nodes::<T>::iter()
-			.filter(|(_, n)| n.spec.gpu_count >= min_gpus)
-			.filter(|(_, n)| {
-				!only_live || (n.status == NodeStatus::Active && Registry::<T>::is_live(n, now))
-			})
-			.collect();
-		nodes.sort_by_key(|(id, _)| *id);
-		nodes.into_iter().skip((page as usize).saturating_mul(size)).take(size).collect()
+		let limit = usize::try_from(limit.clamp(1, MAX_PAGE_SIZE)).unwrap_or(1);
+		let end = pallet_compute_registry::NextNodeId::<T>::get();
+		let mut page = NodesPage { nodes: Vec::new(), next: None };
+		let mut id = from;
+		let mut read = 0u32;
+		while id < end {
+			if page.nodes.len() >= limit || read >= MAX_SCAN {
+				page.next = Some(id);
+				break;
+			}
+			read = read.saturating_add(1);
+			if let Some(node) = pallet_compute_registry::Nodes::<T>::get(id) {
+				let live = node.status == NodeStatus::Active && Registry::<T>::is_live(&node, now);
+				if node.spec.gpu_count >= min_gpus && (!only_live || live) {
+					page.nodes.push((id, node));
+				}
+			}
+			id = id.saturating_add(1);
+		}
+		page
 	}
 
 	/// See [`ComputeApi::job`].
@@ -158,52 +195,31 @@ impl<T: Config> Pallet<T> {
 		Jobs::<T>::get(job_id).map(|job| (job, Receipts::<T>::get(job_id)))
 	}
 
-	/// See [`ComputeApi::market_stats`].
+	/// See [`ComputeApi::market_stats`]: the registry's running totals of active nodes, the
+	/// node count, and this pallet's [`Totals`]. O(1) reads.
 	pub fn market_stats() -> MarketStats<BalanceOf<T>> {
-		let now = frame_system::Pallet::<T>::block_number();
-		let mut stats = MarketStats::<BalanceOf<T>> {
-			jobs_submitted: NextJobId::<T>::get(),
-			..Default::default()
-		};
-		for (_, node) in pallet_compute_registry::Nodes::<T>::iter() {
-			stats.nodes = stats.nodes.saturating_add(1);
-			if node.status == NodeStatus::Active {
-				stats.active_nodes = stats.active_nodes.saturating_add(1);
-				stats.total_gpus = stats.total_gpus.saturating_add(u64::from(node.spec.gpu_count));
-				if Registry::<T>::is_live(&node, now) {
-					stats.live_nodes = stats.live_nodes.saturating_add(1);
-				}
-				if node.spec.renewable_share >= Percent::from_percent(50) {
-					stats.renewable_nodes = stats.renewable_nodes.saturating_add(1);
-				}
-			}
+		let nodes = Registry::<T>::active_totals();
+		let totals = Totals::<T>::get();
+		let jobs_submitted = NextJobId::<T>::get();
+		MarketStats {
+			nodes: pallet_compute_registry::NodeCount::<T>::get(),
+			active_nodes: nodes.nodes,
+			renewable_nodes: nodes.renewable_nodes,
+			total_gpus: nodes.gpus,
+			jobs_submitted,
+			open_jobs: jobs_submitted.saturating_sub(totals.ended_jobs()),
+			settled_jobs: totals.settled_jobs,
+			failed_jobs: totals.failed_jobs,
+			unverified_jobs: totals.unverified_jobs,
+			expired_jobs: totals.expired_jobs,
+			cancelled_jobs: totals.cancelled_jobs,
+			volume: totals.volume,
+			provider_earnings: totals.provider_earnings,
+			fund_income: totals.fund_income,
+			subsidies_paid: totals.subsidies_paid,
+			renewable_bonuses: totals.renewable_bonuses,
+			carbon_grams: totals.carbon_grams,
+			carbon_reduction_grams: totals.carbon_reduction_grams,
 		}
-		for (_, job) in Jobs::<T>::iter() {
-			match job.status {
-				JobStatus::Settled { .. } => {
-					stats.settled_jobs = stats.settled_jobs.saturating_add(1)
-				},
-				JobStatus::Rejected { .. } | JobStatus::TimedOut { .. } => {
-					stats.failed_jobs = stats.failed_jobs.saturating_add(1)
-				},
-				ref s if s.is_open() => stats.open_jobs = stats.open_jobs.saturating_add(1),
-				_ => {},
-			}
-		}
-		for (_, r) in Receipts::<T>::iter() {
-			stats.volume = stats.volume.saturating_add(r.cost);
-			stats.provider_earnings = stats
-				.provider_earnings
-				.saturating_add(r.provider_amount)
-				.saturating_add(r.renewable_bonus)
-				.saturating_add(r.subsidy);
-			stats.fund_income = stats.fund_income.saturating_add(r.fund_amount);
-			stats.subsidies_paid = stats.subsidies_paid.saturating_add(r.subsidy);
-			stats.renewable_bonuses = stats.renewable_bonuses.saturating_add(r.renewable_bonus);
-			stats.carbon_grams = stats.carbon_grams.saturating_add(r.carbon_grams);
-			stats.carbon_reduction_grams =
-				stats.carbon_reduction_grams.saturating_add(r.carbon_reduction_grams);
-		}
-		stats
 	}
 }

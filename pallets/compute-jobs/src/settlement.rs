@@ -1,6 +1,6 @@
 //! Deadlines and the ends of a job: the per-block deadline queue, what happens when a stage's
 //! window closes, refunds, failures (slash) and settlement (payments, subsidy, bonus, AICG
-//! rewards, receipt).
+//! rewards, receipt). Every end goes through `retire` (see `retention.rs`).
 
 use crate::{pallet::*, AssignmentRule, BalanceOf, JobOf, JobReceipt, JobStatus, MatchedTerms};
 use aicchain_primitives::{ContributionRewards, JobId, NodeId, SubsidyHandler};
@@ -137,10 +137,10 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	fn expire(job_id: JobId, mut job: JobOf<T>) -> DispatchResult {
+	pub(crate) fn expire(job_id: JobId, mut job: JobOf<T>) -> DispatchResult {
 		let refund = Self::refund(&job)?;
 		job.status = JobStatus::Expired;
-		Jobs::<T>::insert(job_id, job);
+		Self::retire(job_id, job, None);
 		Self::deposit_event(Event::JobExpired { job_id, refund });
 		Ok(())
 	}
@@ -149,7 +149,7 @@ impl<T: Config> Pallet<T> {
 		let refund = Self::refund(&job)?;
 		Registry::<T>::finish_job(node, job.requirements.gpus, false);
 		job.status = JobStatus::Unverified { node };
-		Jobs::<T>::insert(job_id, job);
+		Self::retire(job_id, job, None);
 		Self::deposit_event(Event::JobUnverified { job_id, node_id: node, refund });
 		Ok(())
 	}
@@ -187,7 +187,7 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::JobTimedOut { job_id, node_id: node, refund, slashed });
 			},
 		}
-		Jobs::<T>::insert(job_id, job);
+		Self::retire(job_id, job, None);
 		Ok(())
 	}
 
@@ -282,26 +282,24 @@ impl<T: Config> Pallet<T> {
 		let carbon_grams = energy_wh.saturating_mul(u64::from(terms.carbon_intensity)) / 1_000;
 		let reference_grams =
 			energy_wh.saturating_mul(u64::from(T::ReferenceGridIntensity::get())) / 1_000;
-		Receipts::<T>::insert(
-			job_id,
-			JobReceipt {
-				node: node_id,
-				provider: node.owner.clone(),
-				cost,
-				provider_amount,
-				fund_amount,
-				renewable_bonus,
-				subsidy,
-				subsidy_id,
-				user_paid,
-				saving: refund,
-				energy_wh,
-				carbon_grams,
-				carbon_reduction_grams: reference_grams.saturating_sub(carbon_grams),
-				model_hash,
-				metrics,
-			},
-		);
+		let carbon_reduction_grams = reference_grams.saturating_sub(carbon_grams);
+		let receipt = JobReceipt {
+			node: node_id,
+			provider: node.owner.clone(),
+			cost,
+			provider_amount,
+			fund_amount,
+			renewable_bonus,
+			subsidy,
+			subsidy_id,
+			user_paid,
+			saving: refund,
+			energy_wh,
+			carbon_grams,
+			carbon_reduction_grams,
+			model_hash,
+			metrics,
+		};
 		Registry::<T>::finish_job(node_id, job.requirements.gpus, true);
 		if verified_work {
 			// What the fund keeps from this job: its share less what it paid back out.
@@ -309,7 +307,7 @@ impl<T: Config> Pallet<T> {
 			T::Rewards::reward(Some(&node.owner), verifiers, kept);
 		}
 		job.status = JobStatus::Settled { node: node_id };
-		Jobs::<T>::insert(job_id, job);
+		Self::retire(job_id, job, Some(receipt));
 		Self::deposit_event(Event::JobSettled {
 			job_id,
 			node_id,
@@ -319,7 +317,12 @@ impl<T: Config> Pallet<T> {
 			fund_amount,
 			renewable_bonus,
 			subsidy,
+			subsidy_id,
 			refund,
+			model_hash,
+			energy_wh,
+			carbon_grams,
+			carbon_reduction_grams,
 		});
 		Ok(())
 	}

@@ -14,6 +14,7 @@ fn demo_nodes() -> (NodeId, NodeId, NodeId) {
 	let register = |owner, worker, spec| {
 		let id = pallet_compute_registry::NextNodeId::<Test>::get();
 		assert_ok!(Registry::register_node(RuntimeOrigin::signed(owner), spec, worker));
+		assert_ok!(Registry::accept_worker(RuntimeOrigin::signed(worker), id));
 		id
 	};
 	(
@@ -222,7 +223,7 @@ fn a_majority_of_proposals_assigns_the_node() {
 				.into(),
 		);
 		assert_eq!(pallet_compute_registry::Nodes::<Test>::get(a).map(|n| n.active_jobs), Some(1));
-		assert_eq!(Jobs::<Test>::get(job).map(|j| j.deadline), Some(1 + RESULT_TIMEOUT));
+		assert_eq!(Jobs::<Test>::get(job).map(|j| j.deadline), Some(1 + DEMO_RESULT_TIMEOUT));
 		assert!(!Proposals::<Test>::contains_key(job));
 	});
 }
@@ -259,8 +260,15 @@ fn propose_assignment_enforces_every_hard_constraint() {
 		let register = |owner, worker, spec| {
 			let id = pallet_compute_registry::NextNodeId::<Test>::get();
 			assert_ok!(Registry::register_node(RuntimeOrigin::signed(owner), spec, worker));
+			assert_ok!(Registry::accept_worker(RuntimeOrigin::signed(worker), id));
 			id
 		};
+		let unbound = pallet_compute_registry::NextNodeId::<Test>::get();
+		assert_ok!(Registry::register_node(
+			RuntimeOrigin::signed(GRID),
+			spec(8, UNIT, 90, 40),
+			206
+		));
 		let few_gpus = register(SOLAR_A, 201, spec(4, UNIT, 90, 40));
 		let slow = register(SOLAR_A, 202, NodeSpec { bandwidth_mbps: 60, ..spec(8, UNIT, 90, 40) });
 		let laggy = register(SOLAR_A, 203, NodeSpec { latency_ms: 18, ..spec(8, UNIT, 90, 40) });
@@ -269,6 +277,7 @@ fn propose_assignment_enforces_every_hard_constraint() {
 		let job = submit(BUDGET);
 		let propose = |node| ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, node);
 		assert_noop!(propose(999), Error::NodeNotFound);
+		assert_noop!(propose(unbound), Error::WorkerNotBound);
 		assert_noop!(propose(few_gpus), Error::TooFewGpus);
 		assert_noop!(propose(slow), Error::BandwidthTooLow);
 		assert_noop!(propose(laggy), Error::LatencyTooHigh);
@@ -469,7 +478,12 @@ fn majority_acceptance_settles_90_10_with_bonus_and_receipt() {
 				fund_amount,
 				renewable_bonus: bonus,
 				subsidy: 0,
+				subsidy_id: None,
 				refund: BUDGET - cost,
+				model_hash: H256::repeat_byte(9),
+				energy_wh: 32_000,
+				carbon_grams: 1_280,
+				carbon_reduction_grams: 13_920,
 			}
 			.into(),
 		);
@@ -530,7 +544,9 @@ fn no_result_in_time_times_out_refunds_and_slashes() {
 	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
 		let job = assigned_job(a);
-		run_to_block(1 + RESULT_TIMEOUT);
+		run_to_block(DEMO_RESULT_TIMEOUT);
+		assert!(matches!(status(job), JobStatus::Assigned { .. }));
+		run_to_block(1 + DEMO_RESULT_TIMEOUT);
 		assert_eq!(status(job), JobStatus::TimedOut { node: a });
 		assert_eq!(Balances::balance(&USER), INITIAL);
 		assert_eq!(Balances::balance(&FUND), FUND_INITIAL + BOND / 10);

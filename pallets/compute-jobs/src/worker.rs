@@ -3,15 +3,19 @@
 //! - **Pending jobs** (validator key): ask the compute engine to score the eligible candidates
 //!   with its learned policy and sign `propose_assignment` for its pick.
 //! - **Assigned jobs** whose node's worker key is local (provider): queue the training in the
-//!   engine, and once it has finished, sign `submit_result` with the model hash and metrics.
+//!   engine, and once it has finished, sign `submit_result` with the model hash and metrics. When
+//!   the engine refuses the job (unknown dataset, a spec it cannot train), sign `decline_job`
+//!   at once: the job goes back to matching instead of timing out (which would slash the bond).
 //! - **Submitted results** (validator key, never the provider's): queue a verification in the
 //!   engine (fetch or rebuild the model, re-evaluate it) and sign `attest` with its verdict.
 //! - **Outcomes**: report how jobs the engine selected for ended, so the policy learns.
 //! - **Heartbeats** for the local provider nodes.
 //!
-//! Engine calls only enqueue or poll (never wait for training), each with a short deadline; at
-//! most one transaction per key per block (nonces), and a persistent offchain-storage claim per
-//! action and job so that overlapping worker runs never do the same work twice.
+//! Engine calls only enqueue or poll (never wait for training), each with a short deadline. A
+//! run signs as many transactions as there is work, up to [`MAX_TRANSACTIONS_PER_RUN`] (the
+//! runtime's signer gives each its own nonce, so several per key and block are fine); a
+//! persistent offchain-storage claim per action and job makes sure overlapping worker runs
+//! never do the same work twice.
 
 use crate::{pallet::*, JobOf, JobStatus, ValidatorWorkers};
 use aicchain_primitives::{
@@ -39,16 +43,21 @@ pub const ENGINE_URL_KEY: &[u8] = b"aicchain::engine-url";
 /// How long one engine request may take.
 const ENGINE_TIMEOUT_MS: u64 = 3_000;
 /// Blocks to wait for a signed transaction to land before trying the same action again.
-const RETRY_AFTER_BLOCKS: u32 = 5;
+pub(crate) const RETRY_AFTER_BLOCKS: u32 = 5;
+/// Most transactions one run signs, all local keys together, so that a run stays short; the
+/// rest waits for the next block's run.
+pub(crate) const MAX_TRANSACTIONS_PER_RUN: u32 = 32;
 /// Heartbeat when the last one is older than this share of the timeout.
 const HEARTBEAT_AT: Perbill = Perbill::from_percent(50);
 
 /// Signs and submits this pallet's calls with the worker keys in the node's keystore. The
-/// runtime implements it with `frame_system::offchain::Signer`; tests record the calls.
+/// runtime implements it with `CreateSignedTransaction` and its own nonce tracking (several
+/// transactions per key and block); tests record the calls.
 pub trait WorkerSigner<AccountId, Call> {
 	/// Accounts of the worker (`aicc`) keys this node holds.
 	fn local_accounts() -> Vec<AccountId>;
-	/// Signs `call` with `account`'s worker key and sends it to the transaction pool.
+	/// Signs `call` with `account`'s worker key and sends it to the transaction pool. Must
+	/// support several calls per account in one run (each with its own nonce).
 	fn submit(account: &AccountId, call: Call) -> bool;
 }
 
@@ -68,6 +77,7 @@ enum Action {
 	Train,
 	Attest,
 	Heartbeat,
+	Decline,
 }
 
 /// Errors talking to the engine (logged; the next block tries again).
@@ -94,31 +104,42 @@ impl<T: Config> Pallet<T> {
 			return;
 		}
 		let validator = accounts.iter().find(|a| T::Validators::is_validator_worker(a)).cloned();
-		let mut used: BTreeSet<T::AccountId> = BTreeSet::new();
-		Self::heartbeats(now, &accounts, &mut used);
+		// Transactions this run may still sign (each job's handler signs at most one).
+		let mut left = MAX_TRANSACTIONS_PER_RUN;
+		Self::heartbeats(now, &accounts, &mut left);
 		// A job can sit in several blocks' queues (a stage ended early); visit it once.
 		let open: BTreeSet<JobId> = Deadlines::<T>::iter_values().flatten().collect();
 		for job_id in open {
+			if left == 0 {
+				log::debug!(
+					target: LOG_TARGET,
+					"{MAX_TRANSACTIONS_PER_RUN} transactions signed: the other jobs wait for the next block",
+				);
+				break;
+			}
 			let Some(job) = Jobs::<T>::get(job_id) else { continue };
 			let result = match job.status.clone() {
 				JobStatus::Pending => match &validator {
-					Some(v) if !used.contains(v) => Self::propose(now, job_id, &job, v, &mut used),
-					_ => Ok(()),
+					Some(v) => Self::propose(now, job_id, &job, v, &mut left),
+					None => Ok(()),
 				},
 				JobStatus::Assigned { node, .. } => {
-					let worker = pallet_compute_registry::Nodes::<T>::get(node).map(|n| n.worker);
+					// Only a key that accepted the binding works for the node.
+					let worker = pallet_compute_registry::Nodes::<T>::get(node)
+						.filter(|n| n.worker_bound)
+						.map(|n| n.worker);
 					match worker {
-						Some(w) if accounts.contains(&w) && !used.contains(&w) => {
-							Self::produce_result(now, job_id, &job, &w, &mut used)
+						Some(w) if accounts.contains(&w) => {
+							Self::produce_result(now, job_id, &job, &w, &mut left)
 						},
 						_ => Ok(()),
 					}
 				},
 				JobStatus::ResultSubmitted { node, model_hash, metrics, .. } => match &validator {
-					Some(v) if !used.contains(v) => {
-						Self::verify(now, job_id, &job, node, model_hash, metrics, v, &mut used)
+					Some(v) => {
+						Self::verify(now, job_id, &job, node, model_hash, metrics, v, &mut left)
 					},
-					_ => Ok(()),
+					None => Ok(()),
 				},
 				_ => Ok(()),
 			};
@@ -145,7 +166,7 @@ impl<T: Config> Pallet<T> {
 		job_id: JobId,
 		job: &JobOf<T>,
 		validator: &T::AccountId,
-		used: &mut BTreeSet<T::AccountId>,
+		left: &mut u32,
 	) -> Result<(), EngineError> {
 		if Proposals::<T>::get(job_id).iter().any(|(p, _)| p == validator)
 			|| !Self::may_act(Action::Propose, job_id, now)
@@ -166,7 +187,7 @@ impl<T: Config> Pallet<T> {
 			EngineResponse::Selected { node_id, scores } => {
 				log::info!(target: LOG_TARGET, "job {job_id}: policy picks node {node_id} (scores {scores:?})");
 				let call = Call::<T>::propose_assignment { job_id, node_id };
-				Self::send(Action::Propose, job_id, validator, call, used);
+				Self::send(Action::Propose, job_id, validator, call, left);
 			},
 			EngineResponse::Error(message) => log::warn!(
 				target: LOG_TARGET,
@@ -212,7 +233,7 @@ impl<T: Config> Pallet<T> {
 		job_id: JobId,
 		job: &JobOf<T>,
 		worker: &T::AccountId,
-		used: &mut BTreeSet<T::AccountId>,
+		left: &mut u32,
 	) -> Result<(), EngineError> {
 		let Some(spec) = job.requirements.training.clone() else {
 			// A plain compute reservation has no model: report completion.
@@ -220,7 +241,7 @@ impl<T: Config> Pallet<T> {
 				let metrics =
 					QuantisedMetrics { score: Perbill::one(), loss_millionths: 0, eval_samples: 1 };
 				let call = Call::<T>::submit_result { job_id, model_hash: H256::zero(), metrics };
-				Self::send(Action::Train, job_id, worker, call, used);
+				Self::send(Action::Train, job_id, worker, call, left);
 			}
 			return Ok(());
 		};
@@ -230,13 +251,21 @@ impl<T: Config> Pallet<T> {
 			{
 				log::info!(target: LOG_TARGET, "job {job_id}: trained model {model_hash:?}, submitting");
 				let call = Call::<T>::submit_result { job_id, model_hash, metrics };
-				Self::send(Action::Train, job_id, worker, call, used);
+				Self::send(Action::Train, job_id, worker, call, left);
 			},
-			EngineResponse::Task(TaskStatus::Failed(reason)) => log::warn!(
-				target: LOG_TARGET,
-				"job {job_id}: training failed: {}",
-				alloc::string::String::from_utf8_lossy(&reason)
-			),
+			// The engine refuses the job (unknown dataset, a spec it cannot train): give it
+			// back now rather than let it time out, which would slash the node's bond.
+			EngineResponse::Task(TaskStatus::Failed(reason)) => {
+				log::warn!(
+					target: LOG_TARGET,
+					"job {job_id}: the engine refuses it ({}): declining",
+					alloc::string::String::from_utf8_lossy(&reason)
+				);
+				if Self::may_act(Action::Decline, job_id, now) {
+					let call = Call::<T>::decline_job { job_id };
+					Self::send(Action::Decline, job_id, worker, call, left);
+				}
+			},
 			_ => {},
 		}
 		Ok(())
@@ -251,7 +280,7 @@ impl<T: Config> Pallet<T> {
 		model_hash: H256,
 		metrics: QuantisedMetrics,
 		validator: &T::AccountId,
-		used: &mut BTreeSet<T::AccountId>,
+		left: &mut u32,
 	) -> Result<(), EngineError> {
 		let own = pallet_compute_registry::Nodes::<T>::get(node)
 			.is_none_or(|n| n.owner == *validator || n.worker == *validator);
@@ -291,7 +320,7 @@ impl<T: Config> Pallet<T> {
 		if let Some(accept) = verdict {
 			if Self::may_act(Action::Attest, job_id, now) {
 				let call = Call::<T>::attest { job_id, accept };
-				Self::send(Action::Attest, job_id, validator, call, used);
+				Self::send(Action::Attest, job_id, validator, call, left);
 			}
 		}
 		Ok(())
@@ -328,22 +357,24 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Heartbeats for the local provider nodes (found through the registry's worker index)
-	/// whose last one is older than half the timeout.
-	fn heartbeats(
-		now: BlockNumberFor<T>,
-		accounts: &[T::AccountId],
-		used: &mut BTreeSet<T::AccountId>,
-	) {
+	/// Heartbeats for the local provider nodes (found through the registry's index of bound
+	/// worker keys) whose last one is older than half the timeout; dormant nodes too, so that a
+	/// node that was offline comes back into matching by itself.
+	fn heartbeats(now: BlockNumberFor<T>, accounts: &[T::AccountId], left: &mut u32) {
 		let due = HEARTBEAT_AT * <T as pallet_compute_registry::Config>::HeartbeatTimeout::get();
 		for worker in accounts {
 			let Some(node_id) = pallet_compute_registry::NodeByWorker::<T>::get(worker) else {
 				continue;
 			};
 			let Some(node) = pallet_compute_registry::Nodes::<T>::get(node_id) else { continue };
-			if node.status == pallet_compute_registry::NodeStatus::Active
-				&& !used.contains(worker)
-				&& now.saturating_sub(node.last_heartbeat) >= due
+			// A dormant node's heartbeat brings it back into matching (if its bond allows).
+			let running = matches!(
+				node.status,
+				pallet_compute_registry::NodeStatus::Active
+					| pallet_compute_registry::NodeStatus::Dormant
+			);
+			if *left > 0
+				&& running && now.saturating_sub(node.last_heartbeat) >= due
 				&& Self::may_act(Action::Heartbeat, u64::from(node_id), now)
 			{
 				let call = pallet_compute_registry::Call::<T>::heartbeat { node_id };
@@ -352,16 +383,23 @@ impl<T: Config> Pallet<T> {
 					pallet_compute_registry::Call<T>,
 				>>::submit(worker, call)
 				{
-					used.insert(worker.clone());
+					*left = left.saturating_sub(1);
+				} else {
+					Self::release(Action::Heartbeat, u64::from(node_id));
 				}
 			}
 		}
 	}
 
+	/// The offchain-storage key of the claim on `(action, job)`.
+	fn claim_key(action: Action, job_id: JobId) -> Vec<u8> {
+		(b"aicchain::worker::claim", action, job_id).encode()
+	}
+
 	/// Claims `(action, job)` for this block in persistent offchain storage; false when a run
 	/// claimed it less than `RETRY_AFTER_BLOCKS` ago (its transaction may still be in flight).
 	fn may_act(action: Action, job_id: JobId, now: BlockNumberFor<T>) -> bool {
-		let key = (b"aicchain::worker::claim", action, job_id).encode();
+		let key = Self::claim_key(action, job_id);
 		let claim = StorageValueRef::persistent(&key);
 		let result =
 			claim.mutate(|previous: Result<Option<BlockNumberFor<T>>, StorageRetrievalError>| {
@@ -378,17 +416,18 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	fn send(
-		action: Action,
-		job_id: JobId,
-		account: &T::AccountId,
-		call: Call<T>,
-		used: &mut BTreeSet<T::AccountId>,
-	) {
+	/// Gives up a claim whose transaction never reached the pool, so the next run tries again.
+	fn release(action: Action, job_id: JobId) {
+		StorageValueRef::persistent(&Self::claim_key(action, job_id)).clear();
+	}
+
+	/// Signs and submits `call`, counting it against the run's transactions.
+	fn send(action: Action, job_id: JobId, account: &T::AccountId, call: Call<T>, left: &mut u32) {
 		if <T::WorkerSigner as WorkerSigner<T::AccountId, Call<T>>>::submit(account, call) {
-			used.insert(account.clone());
+			*left = left.saturating_sub(1);
 		} else {
 			log::warn!(target: LOG_TARGET, "job {job_id}: could not sign or submit {action:?}");
+			Self::release(action, job_id);
 		}
 	}
 

@@ -1,5 +1,6 @@
 //! Benchmarks of the registry's calls, each in its worst case: full owner lists and full GPU
-//! class buckets, so that the `retain` and `try_push` over them cost the most.
+//! class buckets, so that the `retain` and `try_push` over them cost the most, and the paths
+//! that move a node in or out of the matching index (and its totals).
 
 use super::*;
 use aicchain_primitives::Region;
@@ -43,6 +44,8 @@ fn fill_indices<T: Config>(owner: &T::AccountId, gpus: u32) {
 	NodesByGpuClass::<T>::insert(gpu_class(gpus), BoundedVec::truncate_from(bucket));
 }
 
+/// Registers a node of `gpus` GPUs with full indices; its worker key (`worker`, 0) is only
+/// proposed.
 fn registered<T: Config>(gpus: u32) -> (T::AccountId, NodeId) {
 	let owner = funded::<T>("owner", 0);
 	fill_indices::<T>(&owner, gpus);
@@ -57,6 +60,14 @@ fn registered<T: Config>(gpus: u32) -> (T::AccountId, NodeId) {
 	(owner, id)
 }
 
+/// Moves the chain past the node's heartbeat timeout: the node is no longer live.
+fn past_timeout<T: Config>() {
+	let later = frame_system::Pallet::<T>::block_number()
+		.saturating_add(T::HeartbeatTimeout::get())
+		.saturating_add(1u32.into());
+	frame_system::Pallet::<T>::set_block_number(later);
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -65,7 +76,8 @@ mod benchmarks {
 	fn register_node() {
 		let owner = funded::<T>("owner", 0);
 		fill_indices::<T>(&owner, 8);
-		let worker: T::AccountId = account("worker", 0, 0);
+		// The owner as its own worker: bound at once, one more write.
+		let worker = owner.clone();
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner.clone()), spec::<T>(8), worker.clone());
@@ -117,16 +129,62 @@ mod benchmarks {
 		assert!(T::Currency::balance_on_hold(&HoldReason::NodeBond.into(), &owner) == 0u32.into());
 	}
 
+	/// The costly path: a dormant node back into its (otherwise full) class.
 	#[benchmark]
 	fn heartbeat() {
 		let (owner, id) = registered::<T>(8);
-		let later = frame_system::Pallet::<T>::block_number().saturating_add(5u32.into());
-		frame_system::Pallet::<T>::set_block_number(later);
+		past_timeout::<T>();
+		assert!(Pallet::<T>::drop_if_dead(id, frame_system::Pallet::<T>::block_number()));
+		let later = frame_system::Pallet::<T>::block_number();
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), id);
 
-		assert_eq!(Nodes::<T>::get(id).map(|n| n.last_heartbeat), Some(later));
+		let node = Nodes::<T>::get(id);
+		assert_eq!(node.as_ref().map(|n| n.last_heartbeat), Some(later));
+		assert_eq!(node.map(|n| n.status), Some(NodeStatus::Active));
+	}
+
+	#[benchmark]
+	fn accept_worker() {
+		let (_, id) = registered::<T>(8);
+		let worker: T::AccountId = account("worker", 0, 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(worker.clone()), id);
+
+		assert_eq!(NodeByWorker::<T>::get(&worker), Some(id));
+	}
+
+	/// The costly path: the top-up makes a dormant node active again.
+	#[benchmark]
+	fn top_up_bond() {
+		let (owner, id) = registered::<T>(8);
+		let sink: T::AccountId = funded::<T>("sink", 0);
+		assert!(Pallet::<T>::slash_bond(id, T::NodeBond::get(), &sink).is_ok());
+		if let Some(mut node) = Nodes::<T>::get(id) {
+			if node.status == NodeStatus::Active {
+				Pallet::<T>::make_dormant(id, &mut node);
+				Nodes::<T>::insert(id, node);
+			}
+		}
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id, T::NodeBond::get());
+
+		assert_eq!(Nodes::<T>::get(id).map(|n| n.status), Some(NodeStatus::Active));
+	}
+
+	#[benchmark]
+	fn prune_dead_node() {
+		let (_, id) = registered::<T>(8);
+		past_timeout::<T>();
+		let caller: T::AccountId = account("caller", 0, 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id);
+
+		assert_eq!(Nodes::<T>::get(id).map(|n| n.status), Some(NodeStatus::Dormant));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::ExtBuilder.build(), crate::mock::Test);

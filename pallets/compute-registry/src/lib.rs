@@ -5,14 +5,32 @@
 //! with. Registering holds a bond in AICC (fungible holds, reason [`HoldReason::NodeBond`]);
 //! the jobs pallet can slash it to the community fund when a node fails a job.
 //!
+//! - Worker consent: a worker key signs for a node only once it has agreed to. Naming yourself
+//!   (`worker == owner`) binds at once; any other key is only *proposed* (`worker_bound ==
+//!   false`, not in [`NodeByWorker`]) until that key calls `accept_worker`. Until then the node
+//!   is ineligible ([`Ineligible::WorkerNotBound`]) and the key cannot heartbeat for it. So no
+//!   one can make a validator's (or another provider's) worker key train and heartbeat for
+//!   their node, and a proposal by a stranger never blocks the key's real binding.
 //! - Liveness: a node that has not sent a `heartbeat` for `HeartbeatTimeout` blocks is not
 //!   eligible for new jobs.
+//! - Dormant nodes: an active node that is not live (anyone may show it with the free
+//!   `prune_dead_node`, and the jobs pallet with [`Pallet::drop_if_dead`]) or whose bond was
+//!   slashed below `MinNodeBond` becomes [`NodeStatus::Dormant`]: still registered and bonded,
+//!   but out of the matching index, so dead nodes cannot fill the buckets and hide live ones. A
+//!   heartbeat (with the bond at least `MinNodeBond`) or a `top_up_bond` (while live) brings it
+//!   back.
+//! - Minimum bond: `MinNodeBond`. Slashes below it take a node out of matching until its owner
+//!   tops the bond up, so a node that has lost its bond cannot keep taking jobs with nothing
+//!   left at stake.
 //! - Reputation: a `Perbill` that job outcomes move up or down.
 //! - Leaving: `deregister_node` stops new assignments and starts an unbonding delay;
 //!   `withdraw_bond` releases the bond once it has passed.
 //! - Matching index: active nodes are kept in [`NodesByGpuClass`] buckets (GPU count rounded down
 //!   to a power of two), so matching reads only the buckets that can satisfy a job, never the whole
 //!   registry, and at most `MaxNodesPerClass` nodes per bucket.
+//! - Running totals: [`pallet::ActiveTotals`] counts the indexed (active) nodes, their GPUs and
+//!   the renewable ones (at least 50% renewable energy), kept in step with the index, so market
+//!   statistics never scan the registry ([`Pallet::active_totals`]).
 //! - Capacity is counted in GPUs: the jobs running on a node never need more GPUs than it has
 //!   (and never more than `MaxJobsPerNode` jobs).
 //! - Price floor: `MinPricePerGpuHour`. A node offered for free would let its owner buy its own
@@ -24,19 +42,26 @@ extern crate alloc;
 
 pub use pallet::*;
 
+#[cfg(test)]
+mod attack_tests;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod index;
+mod invariants;
+mod jobs;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
 mod tests;
+mod types;
 pub mod weights;
+pub use types::{
+	gpu_class, ActiveTotals, Ineligible, NodeInfo, NodeStatus, GPU_CLASSES, RENEWABLE_SHARE,
+};
 pub use weights::WeightInfo;
 
-use aicchain_primitives::{spec_meets_requirements, JobRequirements, NodeId, NodeSpec};
-use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use aicchain_primitives::{NodeId, NodeSpec};
 use frame_support::traits::fungible::{Inspect, InspectHold, Mutate, MutateHold};
-use scale_info::TypeInfo;
 use sp_runtime::Perbill;
 
 /// Balance type of the bond currency.
@@ -48,87 +73,12 @@ pub type BlockNumberOf<T> = frame_system::pallet_prelude::BlockNumberFor<T>;
 pub type NodeInfoOf<T> =
 	NodeInfo<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberOf<T>>;
 
-/// Number of GPU-count buckets: 1, 2-3, 4-7, 8-15, 16-31, 32-63, 64-127, 128+.
-pub const GPU_CLASSES: u8 = 8;
-
-/// The bucket of a GPU count: `floor(log2(gpus))`, capped at the last class.
-pub fn gpu_class(gpus: u32) -> u8 {
-	let log2 = u32::BITS.saturating_sub(gpus.leading_zeros()).saturating_sub(1);
-	u8::try_from(log2).unwrap_or(u8::MAX).min(GPU_CLASSES.saturating_sub(1))
-}
-
-/// Where a node is in its life cycle.
-#[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Debug,
-)]
-pub enum NodeStatus<BlockNumber> {
-	/// Accepts jobs while live.
-	Active,
-	/// Deregistered; the bond can be withdrawn from `unlock_at`.
-	Unbonding { unlock_at: BlockNumber },
-}
-
-/// A registered node.
-#[derive(
-	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
-)]
-pub struct NodeInfo<AccountId, Balance, BlockNumber> {
-	/// The provider: pays the bond and manages the node.
-	pub owner: AccountId,
-	/// The key the node's off-chain worker signs results with.
-	pub worker: AccountId,
-	/// What the node offers.
-	pub spec: NodeSpec<Balance>,
-	/// AICC held from the owner for this node (less anything slashed).
-	pub bond: Balance,
-	/// Life-cycle status.
-	pub status: NodeStatus<BlockNumber>,
-	/// Block of the last heartbeat (or of registration).
-	pub last_heartbeat: BlockNumber,
-	/// Track record, moved by job outcomes.
-	pub reputation: Perbill,
-	/// Jobs assigned and not yet settled.
-	pub active_jobs: u32,
-	/// GPUs those jobs hold: never more than `spec.gpu_count`.
-	pub active_gpus: u32,
-	/// Jobs settled successfully.
-	pub completed_jobs: u32,
-	/// Jobs rejected or timed out.
-	pub failed_jobs: u32,
-}
-
-/// Why a node cannot take a job.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Ineligible {
-	NotFound,
-	NotActive,
-	NotLive,
-	TooFewGpus,
-	BandwidthTooLow,
-	LatencyTooHigh,
-	NotRenewableEnough,
-	NoFreeCapacity,
-}
-
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use alloc::vec::Vec;
-	use frame_support::{
-		pallet_prelude::*,
-		traits::tokens::{Fortitude, Precision, Restriction},
-	};
+	use frame_support::{pallet_prelude::*, traits::tokens::Precision};
 	use frame_system::pallet_prelude::*;
-	use sp_runtime::traits::{Saturating, Zero};
+	use sp_runtime::traits::Saturating;
 
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
@@ -146,6 +96,11 @@ pub mod pallet {
 		/// Bond held for each registered node.
 		#[pallet::constant]
 		type NodeBond: Get<BalanceOf<Self>>;
+
+		/// Least bond an active node keeps: a slash below it makes the node dormant until its
+		/// owner tops the bond up. At most `NodeBond`.
+		#[pallet::constant]
+		type MinNodeBond: Get<BalanceOf<Self>>;
 
 		/// Most nodes in the registry.
 		#[pallet::constant]
@@ -208,7 +163,8 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// The node a worker key signs for (one node per worker key).
+	/// The node a worker key signs for (one node per worker key). Only bound workers are here:
+	/// a key merely proposed by a node's owner is not, until it calls `accept_worker`.
 	#[pallet::storage]
 	pub type NodeByWorker<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, NodeId, OptionQuery>;
@@ -218,10 +174,16 @@ pub mod pallet {
 	pub type NodesByGpuClass<T: Config> =
 		StorageMap<_, Twox64Concat, u8, BoundedVec<NodeId, T::MaxNodesPerClass>, ValueQuery>;
 
+	/// Totals over the nodes in [`NodesByGpuClass`], so that market statistics need not scan
+	/// the registry. (The struct is [`crate::ActiveTotals`].)
+	#[pallet::storage]
+	pub type ActiveTotals<T: Config> = StorageValue<_, crate::ActiveTotals, ValueQuery>;
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
-		/// A node joined the registry and its bond was held.
+		/// A node joined the registry and its bond was held. Its worker is bound at once if it
+		/// is the owner, otherwise only proposed until it calls `accept_worker`.
 		NodeRegistered {
 			node_id: NodeId,
 			owner: T::AccountId,
@@ -240,6 +202,15 @@ pub mod pallet {
 		BondSlashed { node_id: NodeId, amount: BalanceOf<T>, to: T::AccountId },
 		/// A job outcome moved a node's reputation.
 		ReputationUpdated { node_id: NodeId, reputation: Perbill },
+		/// The proposed worker key accepted to sign for the node, and is now bound to it.
+		WorkerAccepted { node_id: NodeId, worker: T::AccountId },
+		/// A node left the matching index: it missed its heartbeats or its bond fell below
+		/// `MinNodeBond`.
+		NodeDormant { node_id: NodeId },
+		/// A dormant node is back in the matching index.
+		NodeReactivated { node_id: NodeId },
+		/// The owner added `amount` to a node's bond.
+		BondToppedUp { node_id: NodeId, amount: BalanceOf<T> },
 	}
 
 	#[pallet::error]
@@ -248,7 +219,7 @@ pub mod pallet {
 		NodeNotFound,
 		/// Only the node's owner may do this.
 		NotNodeOwner,
-		/// Only the node's owner or worker key may do this.
+		/// Only the node's owner or its bound worker key may do this.
 		NotNodeOwnerOrWorker,
 		/// The spec has zero GPUs, zero GPU memory, zero bandwidth or an empty region.
 		InvalidSpec,
@@ -262,7 +233,7 @@ pub mod pallet {
 		TooManyNodesForOwner,
 		/// The GPU class bucket of this spec is full.
 		GpuClassFull,
-		/// This worker key already signs for another node.
+		/// This worker key already signs for a node (this one or another).
 		WorkerAlreadyBound,
 		/// The node is deregistered.
 		NodeNotActive,
@@ -274,10 +245,21 @@ pub mod pallet {
 		BondStillLocked,
 		/// The node has no free job slot, or too few free GPUs.
 		NoFreeCapacity,
+		/// Only the worker key the node's owner proposed may accept it.
+		NotProposedWorker,
+		/// The node is live (or not active): there is nothing to prune.
+		NodeIsLive,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn integrity_test() {
+			assert!(
+				T::MinNodeBond::get() <= T::NodeBond::get(),
+				"MinNodeBond above NodeBond: every new node would be dormant"
+			);
+		}
+
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
@@ -288,9 +270,11 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Register a compute node with `spec`, signing results with `worker`.
 		///
-		/// Origin: the provider (signed). Holds `NodeBond` from the provider.
-		/// Errors: `InvalidSpec`, `WorkerAlreadyBound`, `TooManyNodes`, `TooManyNodesForOwner`,
-		/// `GpuClassFull`, `InsufficientBond`.
+		/// Origin: the provider (signed). Holds `NodeBond` from the provider. If `worker` is the
+		/// provider itself it is bound at once; otherwise it is only proposed, and the node
+		/// takes no jobs until `worker` calls `accept_worker`.
+		/// Errors: `InvalidSpec`, `PriceBelowFloor`, `WorkerAlreadyBound`, `TooManyNodes`,
+		/// `TooManyNodesForOwner`, `GpuClassFull`, `InsufficientBond`.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register_node())]
 		pub fn register_node(
@@ -300,22 +284,25 @@ pub mod pallet {
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
 			Self::ensure_valid_spec(&spec)?;
+			// Only bound keys are indexed: a key someone else merely proposed is still free.
 			ensure!(!NodeByWorker::<T>::contains_key(&worker), Error::<T>::WorkerAlreadyBound);
 			let count = NodeCount::<T>::get();
 			ensure!(count < T::MaxNodes::get(), Error::<T>::TooManyNodes);
 			let mut owned = NodesByOwner::<T>::get(&owner);
-			let mut bucket = NodesByGpuClass::<T>::get(gpu_class(spec.gpu_count));
 			let node_id = NextNodeId::<T>::get();
 			owned.try_push(node_id).map_err(|_| Error::<T>::TooManyNodesForOwner)?;
-			bucket.try_push(node_id).map_err(|_| Error::<T>::GpuClassFull)?;
+			// Calls are transactional: a failure below undoes the index insertion.
+			Self::index_insert(node_id, &spec)?;
 			let bond = T::NodeBond::get();
 			T::Currency::hold(&HoldReason::NodeBond.into(), &owner, bond)
 				.map_err(|_| Error::<T>::InsufficientBond)?;
 
 			let now = frame_system::Pallet::<T>::block_number();
-			NodesByGpuClass::<T>::insert(gpu_class(spec.gpu_count), bucket);
+			let worker_bound = worker == owner;
+			if worker_bound {
+				NodeByWorker::<T>::insert(&worker, node_id);
+			}
 			NodesByOwner::<T>::insert(&owner, owned);
-			NodeByWorker::<T>::insert(&worker, node_id);
 			Nodes::<T>::insert(
 				node_id,
 				NodeInfo {
@@ -330,6 +317,7 @@ pub mod pallet {
 					active_gpus: 0,
 					completed_jobs: 0,
 					failed_jobs: 0,
+					worker_bound,
 				},
 			);
 			NodeCount::<T>::put(count.saturating_add(1));
@@ -338,11 +326,11 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Replace the spec of an active node.
+		/// Replace the spec of an active or dormant node (a dormant one stays out of the index).
 		///
 		/// Origin: the node's owner. Errors: `NodeNotFound`, `NotNodeOwner`, `NodeNotActive`,
-		/// `InvalidSpec`, `GpuClassFull`, and `NodeBusy` when it would drop below the GPUs that
-		/// running jobs were matched on.
+		/// `InvalidSpec`, `PriceBelowFloor`, `GpuClassFull`, and `NodeBusy` when it would drop
+		/// below the GPUs that running jobs were matched on.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::update_node())]
 		pub fn update_node(
@@ -353,7 +341,10 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let mut node = Nodes::<T>::get(node_id).ok_or(Error::<T>::NodeNotFound)?;
 			ensure!(node.owner == who, Error::<T>::NotNodeOwner);
-			ensure!(node.status == NodeStatus::Active, Error::<T>::NodeNotActive);
+			ensure!(
+				matches!(node.status, NodeStatus::Active | NodeStatus::Dormant),
+				Error::<T>::NodeNotActive
+			);
 			Self::ensure_valid_spec(&spec)?;
 			// Running jobs were matched on this hardware: it may grow, not shrink, under them.
 			// (Price and energy figures may change: jobs keep the terms they were matched on.)
@@ -361,15 +352,11 @@ pub mod pallet {
 				node.active_jobs == 0 || spec.gpu_count >= node.spec.gpu_count,
 				Error::<T>::NodeBusy
 			);
-			let (old_class, new_class) =
-				(gpu_class(node.spec.gpu_count), gpu_class(spec.gpu_count));
-			if old_class != new_class {
-				let mut new_bucket = NodesByGpuClass::<T>::get(new_class);
-				new_bucket.try_push(node_id).map_err(|_| Error::<T>::GpuClassFull)?;
-				NodesByGpuClass::<T>::mutate(old_class, |bucket| {
-					bucket.retain(|id| *id != node_id)
-				});
-				NodesByGpuClass::<T>::insert(new_class, new_bucket);
+			if node.status == NodeStatus::Active {
+				// Moves the node to its new class (or the end of its own) and updates the totals;
+				// a full class fails the call, which undoes the removal.
+				Self::index_remove(node_id, &node.spec);
+				Self::index_insert(node_id, &spec)?;
 			}
 			node.spec = spec;
 			Nodes::<T>::insert(node_id, node);
@@ -380,21 +367,24 @@ pub mod pallet {
 		/// Leave the market: the node gets no new jobs and its bond unlocks after
 		/// `UnbondingPeriod` blocks.
 		///
-		/// Origin: the node's owner. Errors: `NodeNotFound`, `NotNodeOwner`, `NodeNotActive`,
-		/// `NodeBusy` (jobs still running).
+		/// Origin: the node's owner. Errors: `NodeNotFound`, `NotNodeOwner`, `NodeNotActive`
+		/// (already unbonding), `NodeBusy` (jobs still running).
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::deregister_node())]
 		pub fn deregister_node(origin: OriginFor<T>, node_id: NodeId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut node = Nodes::<T>::get(node_id).ok_or(Error::<T>::NodeNotFound)?;
 			ensure!(node.owner == who, Error::<T>::NotNodeOwner);
-			ensure!(node.status == NodeStatus::Active, Error::<T>::NodeNotActive);
+			ensure!(
+				matches!(node.status, NodeStatus::Active | NodeStatus::Dormant),
+				Error::<T>::NodeNotActive
+			);
 			ensure!(node.active_jobs == 0, Error::<T>::NodeBusy);
 			let unlock_at =
 				frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
-			NodesByGpuClass::<T>::mutate(gpu_class(node.spec.gpu_count), |bucket| {
-				bucket.retain(|id| *id != node_id)
-			});
+			if node.status == NodeStatus::Active {
+				Self::index_remove(node_id, &node.spec);
+			}
 			node.status = NodeStatus::Unbonding { unlock_at };
 			Nodes::<T>::insert(node_id, node);
 			Self::deposit_event(Event::NodeDeregistered { node_id, unlock_at });
@@ -432,7 +422,10 @@ pub mod pallet {
 					}
 				}
 			});
-			NodeByWorker::<T>::remove(&node.worker);
+			// A proposed key was never indexed, and may since be bound to another node.
+			if node.worker_bound && NodeByWorker::<T>::get(&node.worker) == Some(node_id) {
+				NodeByWorker::<T>::remove(&node.worker);
+			}
 			Nodes::<T>::remove(node_id);
 			NodeCount::<T>::mutate(|count| *count = count.saturating_sub(1));
 			Self::deposit_event(Event::BondWithdrawn {
@@ -443,23 +436,113 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Report that the node is alive.
+		/// Report that the node is alive. A dormant node whose bond is at least `MinNodeBond`
+		/// goes back into the matching index.
 		///
-		/// Origin: the node's owner or its worker key. Errors: `NodeNotFound`,
-		/// `NotNodeOwnerOrWorker`, `NodeNotActive`.
+		/// Origin: the node's owner or its bound worker key (a merely proposed key may not).
+		/// Errors: `NodeNotFound`, `NotNodeOwnerOrWorker`, `NodeNotActive`, `GpuClassFull` (a
+		/// dormant node whose class is full).
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::heartbeat())]
 		pub fn heartbeat(origin: OriginFor<T>, node_id: NodeId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Nodes::<T>::try_mutate(node_id, |maybe_node| -> DispatchResult {
-				let node = maybe_node.as_mut().ok_or(Error::<T>::NodeNotFound)?;
-				ensure!(node.owner == who || node.worker == who, Error::<T>::NotNodeOwnerOrWorker);
-				ensure!(node.status == NodeStatus::Active, Error::<T>::NodeNotActive);
-				node.last_heartbeat = frame_system::Pallet::<T>::block_number();
-				Ok(())
-			})?;
+			let mut node = Nodes::<T>::get(node_id).ok_or(Error::<T>::NodeNotFound)?;
+			ensure!(
+				node.owner == who || (node.worker_bound && node.worker == who),
+				Error::<T>::NotNodeOwnerOrWorker
+			);
+			node.last_heartbeat = frame_system::Pallet::<T>::block_number();
+			match node.status {
+				NodeStatus::Active => {},
+				NodeStatus::Dormant => {
+					if node.bond >= T::MinNodeBond::get() {
+						Self::reactivate(node_id, &mut node)?;
+					}
+				},
+				NodeStatus::Unbonding { .. } => return Err(Error::<T>::NodeNotActive.into()),
+			}
+			Nodes::<T>::insert(node_id, node);
 			Self::deposit_event(Event::Heartbeat { node_id });
 			Ok(())
+		}
+
+		/// Accept to sign for `node_id`, whose owner proposed this key as its worker: binds the
+		/// key to the node, which may then take jobs.
+		///
+		/// Origin: the proposed worker key. Errors: `NodeNotFound`, `NotProposedWorker`,
+		/// `NodeNotActive` (unbonding), `WorkerAlreadyBound` (bound to this node already, or
+		/// meanwhile to another).
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::accept_worker())]
+		pub fn accept_worker(origin: OriginFor<T>, node_id: NodeId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut node = Nodes::<T>::get(node_id).ok_or(Error::<T>::NodeNotFound)?;
+			ensure!(node.worker == who, Error::<T>::NotProposedWorker);
+			ensure!(!node.worker_bound, Error::<T>::WorkerAlreadyBound);
+			ensure!(
+				!matches!(node.status, NodeStatus::Unbonding { .. }),
+				Error::<T>::NodeNotActive
+			);
+			ensure!(!NodeByWorker::<T>::contains_key(&who), Error::<T>::WorkerAlreadyBound);
+			node.worker_bound = true;
+			NodeByWorker::<T>::insert(&who, node_id);
+			Nodes::<T>::insert(node_id, node);
+			Self::deposit_event(Event::WorkerAccepted { node_id, worker: who });
+			Ok(())
+		}
+
+		/// Hold `amount` more AICC as the node's bond. A dormant node that is live and whose
+		/// bond reaches `MinNodeBond` goes back into the matching index.
+		///
+		/// Origin: the node's owner. Errors: `NodeNotFound`, `NotNodeOwner`, `NodeNotActive`
+		/// (unbonding), `InsufficientBond` (the owner cannot cover `amount`), `GpuClassFull` (a
+		/// node to reactivate whose class is full).
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::top_up_bond())]
+		pub fn top_up_bond(
+			origin: OriginFor<T>,
+			node_id: NodeId,
+			amount: BalanceOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut node = Nodes::<T>::get(node_id).ok_or(Error::<T>::NodeNotFound)?;
+			ensure!(node.owner == who, Error::<T>::NotNodeOwner);
+			ensure!(
+				!matches!(node.status, NodeStatus::Unbonding { .. }),
+				Error::<T>::NodeNotActive
+			);
+			T::Currency::hold(&HoldReason::NodeBond.into(), &who, amount)
+				.map_err(|_| Error::<T>::InsufficientBond)?;
+			node.bond = node.bond.saturating_add(amount);
+			Self::deposit_event(Event::BondToppedUp { node_id, amount });
+			let now = frame_system::Pallet::<T>::block_number();
+			if node.status == NodeStatus::Dormant
+				&& Self::is_live(&node, now)
+				&& node.bond >= T::MinNodeBond::get()
+			{
+				Self::reactivate(node_id, &mut node)?;
+			}
+			Nodes::<T>::insert(node_id, node);
+			Ok(())
+		}
+
+		/// Take a node that missed its heartbeats out of the matching index (it becomes
+		/// dormant), so that dead nodes cannot fill the buckets and hide live ones. Free when
+		/// it prunes.
+		///
+		/// Origin: anyone (signed). Errors: `NodeNotFound`, `NodeIsLive` (the node is live, or
+		/// not active).
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::prune_dead_node())]
+		pub fn prune_dead_node(
+			origin: OriginFor<T>,
+			node_id: NodeId,
+		) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			ensure!(Nodes::<T>::contains_key(node_id), Error::<T>::NodeNotFound);
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(Self::drop_if_dead(node_id, now), Error::<T>::NodeIsLive);
+			Ok(Pays::No.into())
 		}
 	}
 
@@ -476,200 +559,6 @@ pub mod pallet {
 				spec.price_per_gpu_hour >= T::MinPricePerGpuHour::get(),
 				Error::<T>::PriceBelowFloor
 			);
-			Ok(())
-		}
-
-		/// Whether `node` has heartbeaten within `HeartbeatTimeout` blocks of `now`.
-		pub fn is_live(node: &NodeInfoOf<T>, now: BlockNumberFor<T>) -> bool {
-			now.saturating_sub(node.last_heartbeat) <= T::HeartbeatTimeout::get()
-		}
-
-		/// Checks every hard constraint except price (which depends on the job's budget).
-		pub fn check_eligible(
-			node_id: NodeId,
-			req: &JobRequirements,
-			now: BlockNumberFor<T>,
-		) -> Result<NodeInfoOf<T>, Ineligible> {
-			let node = Nodes::<T>::get(node_id).ok_or(Ineligible::NotFound)?;
-			if node.status != NodeStatus::Active {
-				return Err(Ineligible::NotActive);
-			}
-			if !Self::is_live(&node, now) {
-				return Err(Ineligible::NotLive);
-			}
-			if !spec_meets_requirements(&node.spec, req) {
-				let spec = &node.spec;
-				return Err(if spec.gpu_count < req.gpus {
-					Ineligible::TooFewGpus
-				} else if spec.bandwidth_mbps < req.min_bandwidth_mbps {
-					Ineligible::BandwidthTooLow
-				} else if spec.latency_ms > req.max_latency_ms {
-					Ineligible::LatencyTooHigh
-				} else {
-					Ineligible::NotRenewableEnough
-				});
-			}
-			// After the spec: a node too small for the job is `TooFewGpus`, not busy.
-			if !Self::has_room(&node, req.gpus) {
-				return Err(Ineligible::NoFreeCapacity);
-			}
-			Ok(node)
-		}
-
-		/// Active nodes that may have enough GPUs for `gpus`, from the GPU-class index: at most
-		/// `limit` ids, reading only the buckets from `gpus`'s class upwards.
-		pub fn candidates(gpus: u32, limit: u32) -> Vec<NodeId> {
-			let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-			let mut out = Vec::new();
-			for class in gpu_class(gpus)..GPU_CLASSES {
-				for node_id in NodesByGpuClass::<T>::get(class) {
-					if out.len() >= limit {
-						return out;
-					}
-					out.push(node_id);
-				}
-			}
-			out
-		}
-
-		/// Whether `node` can take one more job of `gpus` GPUs: a free job slot and enough free
-		/// GPUs.
-		pub fn has_room(node: &NodeInfoOf<T>, gpus: u32) -> bool {
-			node.active_jobs < T::MaxJobsPerNode::get()
-				&& node.active_gpus.checked_add(gpus).is_some_and(|g| g <= node.spec.gpu_count)
-		}
-
-		/// Like [`Self::candidates`], but the `limit` ids are read from position `offset` (modulo
-		/// the number of indexed ids) onwards, wrapping around: callers draw `offset` at random so
-		/// that the nodes first in the index cannot hide the others. Each class bucket is one
-		/// storage read, however many ids it holds.
-		pub fn candidates_from(gpus: u32, limit: u32, offset: u32) -> Vec<NodeId> {
-			let all = Self::candidates(gpus, u32::MAX);
-			let limit = usize::try_from(limit).unwrap_or(usize::MAX).min(all.len());
-			if all.is_empty() {
-				return all;
-			}
-			let start = usize::try_from(offset).unwrap_or(0) % all.len();
-			all.iter().cycle().skip(start).take(limit).copied().collect()
-		}
-
-		/// Takes a job slot and `gpus` GPUs on a node (called when a job is assigned to it).
-		pub fn reserve_slot(node_id: NodeId, gpus: u32) -> DispatchResult {
-			Nodes::<T>::try_mutate(node_id, |maybe_node| {
-				let node = maybe_node.as_mut().ok_or(Error::<T>::NodeNotFound)?;
-				ensure!(Self::has_room(node, gpus), Error::<T>::NoFreeCapacity);
-				node.active_jobs = node.active_jobs.saturating_add(1);
-				node.active_gpus = node.active_gpus.saturating_add(gpus);
-				Ok(())
-			})
-		}
-
-		/// Frees a job slot and its `gpus` GPUs, and moves reputation by the outcome: a success
-		/// closes 10% of the gap to 100%, a failure removes 20% of the current reputation.
-		pub fn finish_job(node_id: NodeId, gpus: u32, success: bool) {
-			let Some(mut node) = Nodes::<T>::get(node_id) else { return };
-			node.active_jobs = node.active_jobs.saturating_sub(1);
-			node.active_gpus = node.active_gpus.saturating_sub(gpus);
-			if success {
-				node.completed_jobs = node.completed_jobs.saturating_add(1);
-				let gap = Perbill::one().saturating_sub(node.reputation);
-				node.reputation = node.reputation.saturating_add(Perbill::from_percent(10) * gap);
-			} else {
-				node.failed_jobs = node.failed_jobs.saturating_add(1);
-				let cut = Perbill::from_percent(20) * node.reputation;
-				node.reputation = node.reputation.saturating_sub(cut);
-			}
-			let reputation = node.reputation;
-			Nodes::<T>::insert(node_id, node);
-			Self::deposit_event(Event::ReputationUpdated { node_id, reputation });
-		}
-
-		/// Moves up to `amount` of a node's bond to `to`; returns what was moved.
-		pub fn slash_bond(
-			node_id: NodeId,
-			amount: BalanceOf<T>,
-			to: &T::AccountId,
-		) -> Result<BalanceOf<T>, DispatchError> {
-			let mut node = Nodes::<T>::get(node_id).ok_or(Error::<T>::NodeNotFound)?;
-			let amount = amount.min(node.bond);
-			if amount.is_zero() {
-				return Ok(amount);
-			}
-			let slashed = T::Currency::transfer_on_hold(
-				&HoldReason::NodeBond.into(),
-				&node.owner,
-				to,
-				amount,
-				Precision::BestEffort,
-				Restriction::Free,
-				Fortitude::Force,
-			)?;
-			node.bond = node.bond.saturating_sub(slashed);
-			Nodes::<T>::insert(node_id, node);
-			Self::deposit_event(Event::BondSlashed { node_id, amount: slashed, to: to.clone() });
-			Ok(slashed)
-		}
-
-		/// Invariants, checked after every test and by `try-runtime`:
-		/// - `NodeCount` equals the number of nodes, all below `NextNodeId`;
-		/// - each owner's held `NodeBond` equals the sum of its nodes' bonds;
-		/// - the owner and worker indices point at the nodes that name them;
-		/// - the GPU-class index holds exactly the active nodes, each in its own class;
-		/// - no node runs more jobs than `MaxJobsPerNode` or more GPUs than it has, and a node
-		///   without jobs holds no GPUs.
-		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			let mut count: u32 = 0;
-			let mut active: u32 = 0;
-			for (node_id, node) in Nodes::<T>::iter() {
-				count = count.saturating_add(1);
-				ensure!(node_id < NextNodeId::<T>::get(), "node id at or above NextNodeId");
-				ensure!(node.active_jobs <= T::MaxJobsPerNode::get(), "node runs too many jobs");
-				ensure!(node.active_gpus <= node.spec.gpu_count, "node runs more GPUs than it has");
-				ensure!(
-					node.active_jobs > 0 || node.active_gpus == 0,
-					"node without jobs holds GPUs"
-				);
-				ensure!(
-					NodesByOwner::<T>::get(&node.owner).contains(&node_id),
-					"node missing from its owner's list"
-				);
-				ensure!(
-					NodeByWorker::<T>::get(&node.worker) == Some(node_id),
-					"worker index does not point at the node"
-				);
-				let indexed =
-					NodesByGpuClass::<T>::get(gpu_class(node.spec.gpu_count)).contains(&node_id);
-				match node.status {
-					NodeStatus::Active => {
-						active = active.saturating_add(1);
-						ensure!(indexed, "active node missing from its GPU class");
-					},
-					NodeStatus::Unbonding { .. } => {
-						ensure!(!indexed, "unbonding node still in the matching index");
-					},
-				}
-			}
-			ensure!(count == NodeCount::<T>::get(), "NodeCount does not match the nodes");
-			let indexed: u32 = NodesByGpuClass::<T>::iter_values()
-				.map(|bucket| u32::try_from(bucket.len()).unwrap_or(u32::MAX))
-				.fold(0u32, |a, b| a.saturating_add(b));
-			ensure!(indexed == active, "GPU class index holds nodes that are not active");
-			for (owner, owned) in NodesByOwner::<T>::iter() {
-				let mut bonds = BalanceOf::<T>::zero();
-				for node_id in owned.iter() {
-					let node = Nodes::<T>::get(node_id).ok_or("owner lists a missing node")?;
-					ensure!(node.owner == owner, "owner lists a node it does not own");
-					bonds = bonds.saturating_add(node.bond);
-				}
-				ensure!(
-					T::Currency::balance_on_hold(&HoldReason::NodeBond.into(), &owner) == bonds,
-					"held NodeBond differs from the sum of the owner's node bonds"
-				);
-			}
-			for (worker, node_id) in NodeByWorker::<T>::iter() {
-				let node = Nodes::<T>::get(node_id).ok_or("worker index names a missing node")?;
-				ensure!(node.worker == worker, "worker index names a node with another worker");
-			}
 			Ok(())
 		}
 	}

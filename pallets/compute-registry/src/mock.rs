@@ -19,6 +19,8 @@ pub const POOR: AccountId = 9;
 pub const ALICE_WORKER: AccountId = 101;
 
 pub const BOND: Balance = 1_000;
+/// Half the bond, as in the runtime.
+pub const MIN_BOND: Balance = BOND / 2;
 pub const INITIAL_BALANCE: Balance = 100_000;
 pub const HEARTBEAT_TIMEOUT: u64 = 20;
 pub const UNBONDING_PERIOD: u64 = 10;
@@ -63,6 +65,11 @@ impl pallet_balances::Config for Test {
 
 parameter_types! {
 	pub const NodeBond: Balance = BOND;
+	pub const MinNodeBond: Balance = MIN_BOND;
+	// Storage-backed, so that a test can raise them (`MaxNodes::set(&64)`).
+	pub storage MaxNodes: u32 = 8;
+	pub storage MaxNodesPerOwner: u32 = 3;
+	pub storage MaxNodesPerClass: u32 = 4;
 	pub const HeartbeatTimeout: u64 = HEARTBEAT_TIMEOUT;
 	pub const UnbondingPeriod: u64 = UNBONDING_PERIOD;
 }
@@ -71,9 +78,10 @@ impl pallet_compute_registry::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type NodeBond = NodeBond;
-	type MaxNodes = ConstU32<8>;
-	type MaxNodesPerOwner = ConstU32<3>;
-	type MaxNodesPerClass = ConstU32<4>;
+	type MinNodeBond = MinNodeBond;
+	type MaxNodes = MaxNodes;
+	type MaxNodesPerOwner = MaxNodesPerOwner;
+	type MaxNodesPerClass = MaxNodesPerClass;
 	type MaxJobsPerNode = ConstU32<2>;
 	type MinPricePerGpuHour = frame_support::traits::ConstU128<MIN_PRICE>;
 	type HeartbeatTimeout = HeartbeatTimeout;

@@ -8,17 +8,21 @@ use sp_runtime::{DispatchError, Perbill, Percent};
 
 type Error = crate::Error<Test>;
 
-fn register(owner: AccountId, worker: AccountId, gpus: u32) -> NodeId {
+/// Registers a node whose worker key accepts it (at once when it is the owner).
+pub(crate) fn register(owner: AccountId, worker: AccountId, gpus: u32) -> NodeId {
 	let id = NextNodeId::<Test>::get();
 	assert_ok!(Registry::register_node(RuntimeOrigin::signed(owner), spec(gpus), worker));
+	if worker != owner {
+		assert_ok!(Registry::accept_worker(RuntimeOrigin::signed(worker), id));
+	}
 	id
 }
 
-fn held(who: AccountId) -> Balance {
+pub(crate) fn held(who: AccountId) -> Balance {
 	Balances::balance_on_hold(&HoldReason::NodeBond.into(), &who)
 }
 
-fn req(gpus: u32) -> JobRequirements {
+pub(crate) fn req(gpus: u32) -> JobRequirements {
 	JobRequirements {
 		gpus,
 		min_bandwidth_mbps: 100,
@@ -48,15 +52,23 @@ fn register_node_holds_bond_and_indexes_the_node() {
 		assert_eq!(node.bond, BOND);
 		assert_eq!(node.status, NodeStatus::Active);
 		assert_eq!(node.reputation, Perbill::from_percent(50));
+		assert!(node.worker_bound);
 		assert_eq!(held(ALICE), BOND);
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - BOND);
 		assert_eq!(NodeByWorker::<Test>::get(ALICE_WORKER), Some(id));
 		assert_eq!(NodesByOwner::<Test>::get(ALICE).into_inner(), vec![id]);
 		assert_eq!(NodesByGpuClass::<Test>::get(3).into_inner(), vec![id]);
 		assert_eq!(NodeCount::<Test>::get(), 1);
-		System::assert_last_event(
+		assert_eq!(
+			Registry::active_totals(),
+			ActiveTotals { nodes: 1, gpus: 8, renewable_nodes: 1 }
+		);
+		System::assert_has_event(
 			Event::NodeRegistered { node_id: id, owner: ALICE, worker: ALICE_WORKER, bond: BOND }
 				.into(),
+		);
+		System::assert_last_event(
+			Event::WorkerAccepted { node_id: id, worker: ALICE_WORKER }.into(),
 		);
 	});
 }

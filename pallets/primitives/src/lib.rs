@@ -8,6 +8,11 @@
 
 extern crate alloc;
 
+pub mod datasets;
+pub mod limits;
+pub use datasets::{DatasetInfo, DatasetName};
+pub use limits::{validate_training_spec, SpecError};
+
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_core::{ConstU32, H256};
@@ -89,12 +94,13 @@ pub enum ModelKind {
 	MlpRegressor,
 }
 
-/// What to train: dataset, model and hyper-parameters, all integers.
+/// What to train: dataset, model and hyper-parameters, all integers. The hyper-parameters are
+/// bounded by [`limits`] ([`validate_training_spec`]), for the chain and the engine alike.
 #[derive(
 	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
 )]
 pub struct TrainingSpec {
-	/// blake2-256 content hash of the dataset file.
+	/// blake2-256 content hash of the dataset file: one the chain knows ([`DatasetInfo`]).
 	pub dataset: H256,
 	/// Model family.
 	pub model: ModelKind,
@@ -121,7 +127,9 @@ pub struct JobRequirements {
 	pub min_bandwidth_mbps: u32,
 	/// Highest acceptable latency, in milliseconds.
 	pub max_latency_ms: u32,
-	/// Length of the job, in hours on all of its GPUs.
+	/// Length of the job in (wall-clock) hours, during which all of its `gpus` run: the job
+	/// uses `gpus × gpu_hours` GPU-hours, which is what it is priced on, and its result is due
+	/// `gpu_hours` (plus a margin) after it is assigned.
 	pub gpu_hours: u32,
 	/// Energy preference.
 	pub sustainability: SustainabilityPreference,

@@ -1,0 +1,324 @@
+//! Attack 4, "slashing honest providers for free": jobs the engine cannot run (specs past its
+//! limits, unknown datasets), providers that could not decline them, and a flat result timeout
+//! whatever the length of the job.
+
+use crate::{mock::*, *};
+use aicchain_primitives::{
+	datasets::{CREDIT_SCORING_HASH, ENERGY_LOAD_HASH},
+	limits, DatasetInfo, DatasetName, TrainingSpec,
+};
+use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
+use sp_runtime::{DispatchError, Perbill};
+
+type Error = crate::Error<Test>;
+const BUDGET: Balance = 200 * UNIT;
+
+/// Registers a node whose worker key accepted the binding.
+fn register(owner: AccountId, worker: AccountId, gpus: u32, price: Balance) -> NodeId {
+	let id = pallet_compute_registry::NextNodeId::<Test>::get();
+	assert_ok!(Registry::register_node(
+		RuntimeOrigin::signed(owner),
+		spec(gpus, price, 90, 40),
+		worker
+	));
+	if worker != owner {
+		assert_ok!(Registry::accept_worker(RuntimeOrigin::signed(worker), id));
+	}
+	id
+}
+
+/// The seed demo's three providers, each with its own worker key.
+fn three_nodes() -> [(NodeId, AccountId, AccountId); 3] {
+	[
+		(register(SOLAR_A, SOLAR_A_WORKER, 8, 2 * UNIT), SOLAR_A, SOLAR_A_WORKER),
+		(register(SOLAR_B, SOLAR_B_WORKER, 16, 2 * UNIT), SOLAR_B, SOLAR_B_WORKER),
+		(register(GRID, GRID_WORKER, 8, 2 * UNIT), GRID, GRID_WORKER),
+	]
+}
+
+fn submit(requirements: JobRequirements) -> JobId {
+	let id = NextJobId::<Test>::get();
+	assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), requirements, BUDGET));
+	id
+}
+
+/// Assigns `job` to `node` by a majority of proposals.
+fn assign(job: JobId, node: NodeId) {
+	assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, node));
+	assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), job, node));
+	assert!(matches!(status(job), JobStatus::Assigned { node: n, .. } if n == node));
+}
+
+fn status(job: JobId) -> JobStatus<Balance> {
+	Jobs::<Test>::get(job).expect("job").status
+}
+
+fn escrow(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &who)
+}
+
+fn training(requirements: &JobRequirements) -> TrainingSpec {
+	requirements.training.clone().expect("a training job")
+}
+
+fn with_training(spec: TrainingSpec) -> JobRequirements {
+	JobRequirements { training: Some(spec), ..demo_requirements() }
+}
+
+/// What a provider keeps track of: bond, reputation, failures, running jobs and GPUs.
+fn standing(node: NodeId) -> (Balance, Perbill, u32, u32, u32) {
+	let n = pallet_compute_registry::Nodes::<Test>::get(node).expect("node");
+	(n.bond, n.reputation, n.failed_jobs, n.active_jobs, n.active_gpus)
+}
+
+/// Attack 4: before this change the chain checked only lower bounds (and `MaxEpochs`), so it
+/// accepted 255 hidden layers, a width of `u32::MAX` or a learning rate of 1,000: the engine
+/// refused to train them, the provider timed out and was slashed 10% and lost reputation, and
+/// the user was refunded in full. Now the chain refuses what the engine refuses, by the same
+/// function (`aicchain_primitives::validate_training_spec`), and accepts a spec at the limits.
+#[test]
+fn a_spec_past_the_engines_limits_is_refused_at_submit() {
+	ExtBuilder::default().build_and_execute(|| {
+		let good = training(&demo_requirements());
+		for broken in [
+			TrainingSpec { hidden_units: limits::MAX_HIDDEN_UNITS + 1, ..good.clone() },
+			TrainingSpec { hidden_units: u32::MAX, ..good.clone() },
+			TrainingSpec { hidden_layers: limits::MAX_HIDDEN_LAYERS + 1, ..good.clone() },
+			TrainingSpec { hidden_layers: u8::MAX, ..good.clone() },
+			TrainingSpec { epochs: limits::MAX_EPOCHS + 1, ..good.clone() },
+			TrainingSpec {
+				learning_rate_millionths: limits::MAX_LEARNING_RATE_MILLIONTHS + 1,
+				..good.clone()
+			},
+			TrainingSpec { hidden_units: 0, ..good.clone() },
+		] {
+			assert_noop!(
+				ComputeJobs::submit_job(
+					RuntimeOrigin::signed(USER),
+					with_training(broken.clone()),
+					BUDGET
+				),
+				Error::InvalidTrainingSpec
+			);
+			assert_eq!(
+				ComputeJobs::quote(with_training(broken)).err(),
+				Some(b"InvalidTrainingSpec".to_vec())
+			);
+		}
+		let at_limits = TrainingSpec {
+			hidden_units: limits::MAX_HIDDEN_UNITS,
+			hidden_layers: limits::MAX_HIDDEN_LAYERS,
+			epochs: limits::MAX_EPOCHS,
+			learning_rate_millionths: limits::MAX_LEARNING_RATE_MILLIONTHS,
+			..good
+		};
+		submit(with_training(at_limits));
+	});
+}
+
+/// Attack 4: before this change a job could name any hash as its dataset: no provider's engine
+/// could fetch it, so whoever was assigned timed out and was slashed while the user got a full
+/// refund. Now only datasets registered on-chain (by root/governance) may be named, and the
+/// quote agrees with `submit_job`.
+#[test]
+fn an_unknown_dataset_is_refused_and_only_root_curates_the_list() {
+	ExtBuilder::default().build_and_execute(|| {
+		// Genesis registered the engine's two built-in datasets.
+		for hash in [CREDIT_SCORING_HASH, ENERGY_LOAD_HASH] {
+			assert!(Datasets::<Test>::contains_key(H256(hash)));
+		}
+		let unknown = H256::repeat_byte(0xee);
+		let job =
+			with_training(TrainingSpec { dataset: unknown, ..training(&demo_requirements()) });
+		assert_noop!(
+			ComputeJobs::submit_job(RuntimeOrigin::signed(USER), job.clone(), BUDGET),
+			Error::DatasetUnknown
+		);
+		assert_eq!(ComputeJobs::quote(job.clone()).err(), Some(b"DatasetUnknown".to_vec()));
+
+		let info = DatasetInfo {
+			name: DatasetName::truncate_from(b"private.csv".to_vec()),
+			rows: 500,
+			columns: 4,
+		};
+		// Users cannot add datasets for providers to fail on.
+		assert_noop!(
+			ComputeJobs::register_dataset(RuntimeOrigin::signed(USER), unknown, info.clone()),
+			DispatchError::BadOrigin
+		);
+		assert_ok!(ComputeJobs::register_dataset(RuntimeOrigin::root(), unknown, info.clone()));
+		System::assert_last_event(Event::DatasetRegistered { hash: unknown }.into());
+		assert_eq!(Datasets::<Test>::get(unknown), Some(info.clone()));
+		assert_noop!(
+			ComputeJobs::register_dataset(RuntimeOrigin::root(), unknown, info),
+			Error::DatasetAlreadyKnown
+		);
+		assert!(ComputeJobs::quote(job.clone()).is_ok());
+		let submitted = submit(job.clone());
+
+		assert_noop!(
+			ComputeJobs::remove_dataset(RuntimeOrigin::signed(USER), unknown),
+			DispatchError::BadOrigin
+		);
+		assert_ok!(ComputeJobs::remove_dataset(RuntimeOrigin::root(), unknown));
+		System::assert_last_event(Event::DatasetRemoved { hash: unknown }.into());
+		assert_noop!(
+			ComputeJobs::remove_dataset(RuntimeOrigin::root(), unknown),
+			Error::DatasetUnknown
+		);
+		assert_noop!(
+			ComputeJobs::submit_job(RuntimeOrigin::signed(USER), job, BUDGET),
+			Error::DatasetUnknown
+		);
+		// A job submitted while the dataset was known keeps it.
+		assert_eq!(status(submitted), JobStatus::Pending);
+	});
+}
+
+/// Attack 4: before this change a provider assigned a job it could not run had no way out but
+/// to let it time out: 10% of its bond slashed and a fifth of its reputation gone. Now it
+/// declines: nothing slashed, reputation and counters untouched, its slot freed, the budget
+/// still held, and the job back to matching with a fresh proposal window, where the node that
+/// declined is never proposed, sampled or chosen again.
+#[test]
+fn a_declined_job_is_not_slashed_and_goes_back_to_matching_without_the_decliner() {
+	ExtBuilder::default().build_and_execute(|| {
+		let [(a, _, a_worker), (b, ..), (c, ..)] = three_nodes();
+		let job = submit(demo_requirements());
+		assign(job, a);
+		let before = standing(a);
+		assert_eq!((before.3, before.4), (1, 8));
+		run_to_block(5);
+
+		assert_ok!(ComputeJobs::decline_job(RuntimeOrigin::signed(a_worker), job));
+		System::assert_has_event(Event::JobDeclined { job_id: job, node_id: a }.into());
+		let after = standing(a);
+		assert_eq!((after.0, after.1, after.2), (before.0, before.1, before.2), "no slash");
+		assert_eq!((after.3, after.4), (0, 0), "slot and GPUs freed");
+		let stored = Jobs::<Test>::get(job).expect("job");
+		assert_eq!(stored.status, JobStatus::Pending);
+		assert_eq!(stored.terms, None);
+		assert_eq!(stored.deadline, 5 + PROPOSAL_WINDOW);
+		assert_eq!(escrow(USER), BUDGET);
+		assert_eq!(Declined::<Test>::get(job).to_vec(), vec![a]);
+
+		// Never offered to the decliner again: proposals fail, the sample skips it.
+		assert_noop!(
+			ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, a),
+			Error::NodeDeclinedJob
+		);
+		let pending = Jobs::<Test>::get(job).expect("job");
+		let sample = ComputeJobs::candidate_sample(job, &pending);
+		assert!(!sample.contains(&a) && sample.contains(&b) && sample.contains(&c));
+
+		// Nobody proposes: the fallback picks among the others (A would be cheapest and
+		// cleanest).
+		run_to_block(5 + PROPOSAL_WINDOW);
+		let JobStatus::Assigned { node, .. } = status(job) else { panic!("reassigned") };
+		assert_ne!(node, a);
+		assert_eq!(Declined::<Test>::get(job).to_vec(), vec![a]);
+	});
+}
+
+/// Attack 4 (griefing by declining): each decline costs the job one proposal window and the
+/// decliner earns nothing; after `MaxDeclines` declines the job expires with a full refund and
+/// no provider is slashed. The owner key may decline as well as the worker key.
+#[test]
+fn a_job_declined_max_declines_times_expires_refunded() {
+	ExtBuilder::default().build_and_execute(|| {
+		let nodes = three_nodes();
+		assert_eq!(nodes.len() as u32, MAX_DECLINES);
+		let job = submit(demo_requirements());
+		let bonds: Vec<Balance> = nodes.iter().map(|(n, ..)| standing(*n).0).collect();
+		for (i, (node, owner, worker)) in nodes.iter().enumerate() {
+			assign(job, *node);
+			// Alternate the owner and the worker key.
+			let who = if i % 2 == 0 { *worker } else { *owner };
+			assert_ok!(ComputeJobs::decline_job(RuntimeOrigin::signed(who), job));
+		}
+		assert_eq!(status(job), JobStatus::Expired);
+		System::assert_has_event(Event::JobExpired { job_id: job, refund: BUDGET }.into());
+		assert_eq!(escrow(USER), 0);
+		assert_eq!(Balances::free_balance(USER), INITIAL);
+		assert!(!Declined::<Test>::contains_key(job), "cleaned up when the job ends");
+		for ((node, ..), bond) in nodes.iter().zip(bonds) {
+			let (now_bond, _, failed, jobs, gpus) = standing(*node);
+			assert_eq!((now_bond, failed, jobs, gpus), (bond, 0, 0, 0));
+		}
+	});
+}
+
+/// Attack 4 (the decline must not be a way to grief others): only the assigned node's owner or
+/// bound worker key may decline, and only an assigned job.
+#[test]
+fn decline_by_a_stranger_or_of_a_job_not_assigned_fails() {
+	ExtBuilder::default().build_and_execute(|| {
+		let [(a, _, a_worker), (_, b_owner, b_worker), _] = three_nodes();
+		assert_noop!(
+			ComputeJobs::decline_job(RuntimeOrigin::signed(a_worker), 99),
+			Error::JobNotFound
+		);
+		let job = submit(demo_requirements());
+		assert_noop!(
+			ComputeJobs::decline_job(RuntimeOrigin::signed(a_worker), job),
+			Error::JobNotAssigned
+		);
+		assign(job, a);
+		for stranger in [OUTSIDER, USER, V1, b_owner, b_worker] {
+			assert_noop!(
+				ComputeJobs::decline_job(RuntimeOrigin::signed(stranger), job),
+				Error::NotAssignedProvider
+			);
+		}
+		assert_noop!(
+			ComputeJobs::decline_job(RuntimeOrigin::none(), job),
+			DispatchError::BadOrigin
+		);
+		assert_ok!(ComputeJobs::submit_result(
+			RuntimeOrigin::signed(a_worker),
+			job,
+			H256::repeat_byte(9),
+			metrics()
+		));
+		assert_noop!(
+			ComputeJobs::decline_job(RuntimeOrigin::signed(a_worker), job),
+			Error::JobNotAssigned
+		);
+	});
+}
+
+/// Attack 4: before this change every job had the same `ResultTimeout` (10 minutes on the
+/// runtime), even one of 10,000 GPU-hours: its provider could not deliver in time and was
+/// slashed. Now the result is due after `ResultTimeout` plus the job's length in blocks, capped
+/// by `MaxResultTimeout`.
+#[test]
+fn result_deadlines_scale_with_the_work() {
+	ExtBuilder::default().build_and_execute(|| {
+		let [_, (b, ..), _] = three_nodes();
+		// 10,000 GPU-hours on 16 GPUs: 625 hours of wall-clock time.
+		let long = JobRequirements { gpus: 16, gpu_hours: 625, ..demo_requirements() };
+		let job = NextJobId::<Test>::get();
+		assert_ok!(ComputeJobs::submit_job(
+			RuntimeOrigin::signed(USER),
+			long.clone(),
+			40_000 * UNIT
+		));
+		assign(job, b);
+		let deadline = Jobs::<Test>::get(job).expect("job").deadline;
+		assert_eq!(deadline, 1 + RESULT_TIMEOUT + 625 * BLOCKS_PER_HOUR);
+		// The flat timeout would have expired long before.
+		run_to_block(1 + RESULT_TIMEOUT + 1);
+		assert!(matches!(status(job), JobStatus::Assigned { .. }));
+
+		let at = |gpu_hours| {
+			let req = JobRequirements { gpu_hours, ..demo_requirements() };
+			ComputeJobs::result_deadline(&req, 100)
+		};
+		// A 1-hour job keeps about the base.
+		assert_eq!(at(1), 100 + RESULT_TIMEOUT + BLOCKS_PER_HOUR);
+		assert_eq!(at(10), 100 + DEMO_RESULT_TIMEOUT);
+		// However long the job, no result is waited for longer than `MaxResultTimeout`.
+		assert_eq!(at(1_000), 100 + MAX_RESULT_TIMEOUT);
+		assert_eq!(at(u32::MAX), 100 + MAX_RESULT_TIMEOUT);
+	});
+}

@@ -1,0 +1,311 @@
+//! Off-chain worker tests: bursts of work in one block, the per-run cap, declining a job the
+//! engine refuses, and heartbeats that bring a dormant node back.
+
+use crate::{
+	mock::*,
+	worker::{MAX_TRANSACTIONS_PER_RUN, RETRY_AFTER_BLOCKS},
+	*,
+};
+use aicchain_primitives::engine_api::{EngineRequest, EngineResponse, TaskStatus};
+use codec::Encode;
+use frame_support::{assert_ok, traits::UnfilteredDispatchable};
+use sp_core::offchain::testing::{OffchainState, PendingRequest};
+use sp_runtime::{offchain::storage::StorageValueRef, Perbill};
+
+type State = std::sync::Arc<parking_lot::RwLock<OffchainState>>;
+
+const BUDGET: Balance = 200 * UNIT;
+
+/// Registers a node whose worker key accepted the binding.
+fn register(owner: AccountId, worker: AccountId, gpus: u32, price: Balance) -> NodeId {
+	let id = pallet_compute_registry::NextNodeId::<Test>::get();
+	assert_ok!(Registry::register_node(
+		RuntimeOrigin::signed(owner),
+		spec(gpus, price, 90, 40),
+		worker
+	));
+	if worker != owner {
+		assert_ok!(Registry::accept_worker(RuntimeOrigin::signed(worker), id));
+	}
+	id
+}
+
+/// Solar A (8 GPUs), solar B (16) and grid (8), each with room for two 4-GPU jobs.
+fn nodes() -> (NodeId, NodeId, NodeId) {
+	(
+		register(SOLAR_A, SOLAR_A_WORKER, 8, 2 * UNIT),
+		register(SOLAR_B, SOLAR_B_WORKER, 16, 2 * UNIT),
+		register(GRID, GRID_WORKER, 8, 2 * UNIT),
+	)
+}
+
+/// The demo training job on 4 GPUs.
+fn submit_small_job() -> JobId {
+	let id = NextJobId::<Test>::get();
+	let requirements = JobRequirements { gpus: 4, ..demo_requirements() };
+	assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), requirements, BUDGET));
+	id
+}
+
+/// A 4-GPU job assigned to `node` by a majority of proposals.
+fn assigned_job(node: NodeId) -> JobId {
+	let job = submit_small_job();
+	assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, node));
+	assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), job, node));
+	assert!(matches!(Jobs::<Test>::get(job).expect("job").status, JobStatus::Assigned { .. }));
+	job
+}
+
+fn configure_engine() {
+	StorageValueRef::persistent(crate::ENGINE_URL_KEY).set(&b"http://engine".to_vec());
+}
+
+/// The engine answers `request` with `response` (requests must come in this order).
+fn expect(state: &State, request: EngineRequest, response: EngineResponse) {
+	state.write().expect_request(PendingRequest {
+		method: "POST".into(),
+		uri: "http://engine/ocw".into(),
+		headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+		body: request.encode(),
+		response: Some(response.encode()),
+		sent: true,
+		..Default::default()
+	});
+}
+
+fn no_outcomes(state: &State) {
+	expect(state, EngineRequest::PendingOutcomes, EngineResponse::PendingOutcomes(vec![]));
+}
+
+/// The engine picks `node` for `job` among the candidates the worker will offer.
+fn expect_selection(state: &State, job: JobId, node: NodeId) {
+	let stored = Jobs::<Test>::get(job).expect("job");
+	let candidates = ComputeJobs::candidate_features(job, &stored, System::block_number());
+	assert!(!candidates.is_empty(), "job {job} has candidates");
+	expect(
+		state,
+		EngineRequest::Select {
+			job_id: job,
+			requirements: stored.requirements.clone(),
+			budget: stored.budget,
+			candidates,
+		},
+		EngineResponse::Selected { node_id: node, scores: vec![(node, Perbill::one())] },
+	);
+}
+
+fn proposals_sent() -> Vec<JobId> {
+	RecordingSigner::take_submitted()
+		.into_iter()
+		.map(|(who, call)| match call {
+			RuntimeCall::ComputeJobs(Call::propose_assignment { job_id, .. }) if who == V1 => {
+				job_id
+			},
+			other => panic!("unexpected {other:?}"),
+		})
+		.collect()
+}
+
+/// Attack 10: before this change, the worker signed at most one transaction per key per block
+/// (the signer took the nonce from chain state, so a second one would have collided): with five
+/// pending jobs one run proposed for one of them, and a burst of jobs went by with most never
+/// proposed for. Now one run proposes for all five.
+#[test]
+fn one_run_proposes_for_every_pending_job() {
+	ExtBuilder.build_and_execute_offchain(|state| {
+		let (solar_a, _, _) = nodes();
+		let jobs: Vec<JobId> = (0..5).map(|_| submit_small_job()).collect();
+		configure_engine();
+		RecordingSigner::set_local_keys(vec![V1]);
+		for &job in &jobs {
+			expect_selection(&state, job, solar_a);
+		}
+		no_outcomes(&state);
+		ComputeJobs::run_worker(System::block_number());
+		assert_eq!(proposals_sent(), jobs);
+	});
+}
+
+/// Attack 10: before this change, a validator attested one submitted result per block, so of
+/// five results submitted together most ended `Unverified` (unpaid) when their window closed.
+/// Now one run attests all five, and each attestation is accepted on chain.
+#[test]
+fn one_run_attests_every_submitted_result() {
+	ExtBuilder.build_and_execute_offchain(|state| {
+		let (solar_a, solar_b, grid) = nodes();
+		let placed =
+			[(solar_a, SOLAR_A_WORKER), (solar_a, SOLAR_A_WORKER), (solar_b, SOLAR_B_WORKER)]
+				.into_iter()
+				.chain([(solar_b, SOLAR_B_WORKER), (grid, GRID_WORKER)]);
+		let mut jobs = Vec::new();
+		for (node, worker) in placed {
+			let job = assigned_job(node);
+			assert_ok!(ComputeJobs::submit_result(
+				RuntimeOrigin::signed(worker),
+				job,
+				H256::repeat_byte(9),
+				metrics()
+			));
+			jobs.push(job);
+		}
+		configure_engine();
+		RecordingSigner::set_local_keys(vec![V3]);
+		let spec = demo_requirements().training.expect("training job");
+		for &job in &jobs {
+			expect(
+				&state,
+				EngineRequest::Verify {
+					job_id: job,
+					spec: spec.clone(),
+					model_hash: H256::repeat_byte(9),
+					metrics: metrics(),
+				},
+				EngineResponse::Task(TaskStatus::Verified { accept: true, reason: Vec::new() }),
+			);
+		}
+		no_outcomes(&state);
+		ComputeJobs::run_worker(System::block_number());
+		let sent = RecordingSigner::take_submitted();
+		let expected: Vec<_> = jobs
+			.iter()
+			.map(|&job_id| (V3, RuntimeCall::ComputeJobs(Call::attest { job_id, accept: true })))
+			.collect();
+		assert_eq!(sent, expected);
+		for (who, call) in sent {
+			assert_ok!(call.dispatch_bypass_filter(RuntimeOrigin::signed(who)));
+		}
+		for job in jobs {
+			assert_eq!(Attestations::<Test>::get(job).len(), 1);
+		}
+	});
+}
+
+/// A run signs at most `MAX_TRANSACTIONS_PER_RUN` transactions; the next run carries on with
+/// the rest, and never repeats what the first one claimed.
+#[test]
+fn a_run_signs_at_most_the_cap_and_the_next_one_carries_on() {
+	ExtBuilder.build_and_execute_offchain(|state| {
+		let (solar_a, _, _) = nodes();
+		// Four deadline slots per block in the mock: submit over several blocks (no deadline is
+		// processed, so every job stays pending).
+		let mut jobs = Vec::new();
+		let mut block = System::block_number();
+		while jobs.len() < MAX_TRANSACTIONS_PER_RUN as usize + 4 {
+			System::set_block_number(block);
+			for _ in 0..4 {
+				jobs.push(submit_small_job());
+			}
+			block += 1;
+		}
+		configure_engine();
+		RecordingSigner::set_local_keys(vec![V1]);
+		let (first, rest) = jobs.split_at(MAX_TRANSACTIONS_PER_RUN as usize);
+		for &job in first {
+			expect_selection(&state, job, solar_a);
+		}
+		no_outcomes(&state);
+		ComputeJobs::run_worker(System::block_number());
+		assert_eq!(proposals_sent(), first);
+
+		for &job in rest {
+			expect_selection(&state, job, solar_a);
+		}
+		no_outcomes(&state);
+		ComputeJobs::run_worker(System::block_number());
+		assert_eq!(proposals_sent(), rest);
+	});
+}
+
+/// When the engine refuses an assigned job (here: a dataset it does not have), the provider's
+/// worker declines it at once, so the job goes back to matching instead of timing out with the
+/// node's bond slashed.
+#[test]
+fn provider_declines_a_job_its_engine_refuses() {
+	ExtBuilder.build_and_execute_offchain(|state| {
+		let (solar_a, _, _) = nodes();
+		let job = assigned_job(solar_a);
+		configure_engine();
+		RecordingSigner::set_local_keys(vec![SOLAR_A_WORKER]);
+		let train = EngineRequest::Train {
+			job_id: job,
+			spec: demo_requirements().training.expect("training job"),
+		};
+		let refused = EngineResponse::Task(TaskStatus::Failed(b"unknown dataset".to_vec()));
+		expect(&state, train.clone(), refused.clone());
+		ComputeJobs::run_worker(System::block_number());
+		let sent = RecordingSigner::take_submitted();
+		assert_eq!(
+			sent,
+			vec![(SOLAR_A_WORKER, RuntimeCall::ComputeJobs(Call::decline_job { job_id: job }))]
+		);
+		// The bound worker key may decline: the job is open for matching again, nothing slashed.
+		let bond = pallet_compute_registry::Nodes::<Test>::get(solar_a).expect("node").bond;
+		for (who, call) in sent {
+			assert_ok!(call.dispatch_bypass_filter(RuntimeOrigin::signed(who)));
+		}
+		assert_eq!(Jobs::<Test>::get(job).expect("job").status, JobStatus::Pending);
+		assert_eq!(pallet_compute_registry::Nodes::<Test>::get(solar_a).expect("node").bond, bond);
+	});
+}
+
+/// The claim on a decline lasts `RETRY_AFTER_BLOCKS`: overlapping runs decline once.
+#[test]
+fn a_refused_job_is_declined_once_per_retry_period() {
+	ExtBuilder.build_and_execute_offchain(|state| {
+		let (solar_a, _, _) = nodes();
+		let job = assigned_job(solar_a);
+		configure_engine();
+		RecordingSigner::set_local_keys(vec![SOLAR_A_WORKER]);
+		let train = EngineRequest::Train {
+			job_id: job,
+			spec: demo_requirements().training.expect("training job"),
+		};
+		let refused = EngineResponse::Task(TaskStatus::Failed(b"unknown dataset".to_vec()));
+		expect(&state, train.clone(), refused.clone());
+		ComputeJobs::run_worker(System::block_number());
+		assert_eq!(RecordingSigner::take_submitted().len(), 1);
+		expect(&state, train.clone(), refused.clone());
+		ComputeJobs::run_worker(System::block_number());
+		assert!(RecordingSigner::take_submitted().is_empty());
+		// Still assigned after the retry period (the decline was lost): decline again.
+		System::set_block_number(System::block_number() + u64::from(RETRY_AFTER_BLOCKS));
+		expect(&state, train, refused);
+		ComputeJobs::run_worker(System::block_number());
+		assert_eq!(
+			RecordingSigner::take_submitted(),
+			vec![(SOLAR_A_WORKER, RuntimeCall::ComputeJobs(Call::decline_job { job_id: job }))]
+		);
+	});
+}
+
+/// A node pruned as dead (dormant) gets its heartbeat from its worker as soon as the worker
+/// runs again, which brings it back into matching.
+#[test]
+fn worker_heartbeats_a_dormant_node_back_into_matching() {
+	ExtBuilder.build_and_execute_offchain(|_state| {
+		let (solar_a, _, _) = nodes();
+		let timeout = <Test as pallet_compute_registry::Config>::HeartbeatTimeout::get();
+		System::set_block_number(System::block_number() + timeout + 1);
+		assert_ok!(Registry::prune_dead_node(RuntimeOrigin::signed(OUTSIDER), solar_a));
+		let node = pallet_compute_registry::Nodes::<Test>::get(solar_a).expect("node");
+		assert_eq!(node.status, pallet_compute_registry::NodeStatus::Dormant);
+		RecordingSigner::set_local_keys(vec![SOLAR_A_WORKER]);
+		// No open job: no engine request.
+		ComputeJobs::run_worker(System::block_number());
+		let sent = RecordingSigner::take_submitted();
+		assert_eq!(
+			sent,
+			vec![(
+				SOLAR_A_WORKER,
+				RuntimeCall::Registry(pallet_compute_registry::Call::heartbeat {
+					node_id: solar_a
+				})
+			)]
+		);
+		for (who, call) in sent {
+			assert_ok!(call.dispatch_bypass_filter(RuntimeOrigin::signed(who)));
+		}
+		let node = pallet_compute_registry::Nodes::<Test>::get(solar_a).expect("node");
+		assert_eq!(node.status, pallet_compute_registry::NodeStatus::Active);
+	});
+}

@@ -1,0 +1,101 @@
+//! Datasets the chain knows: a training job may only name a dataset registered on-chain (by
+//! governance), so that every provider's engine can fetch what it is asked to train on. The
+//! engine ships two datasets, generated deterministically (`aicchain-worker datasets` prints
+//! their hashes; a test in the engine keeps the constants below equal to them).
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_core::{ConstU32, H256};
+use sp_runtime::BoundedVec;
+
+/// Longest dataset name.
+pub type MaxDatasetNameLen = ConstU32<32>;
+/// A dataset's name (ASCII, at most [`MaxDatasetNameLen`] bytes), e.g. `credit-scoring.csv`.
+pub type DatasetName = BoundedVec<u8, MaxDatasetNameLen>;
+
+/// What the chain records of a dataset it knows, keyed by the blake2-256 hash of its file.
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub struct DatasetInfo {
+	/// The file's name.
+	pub name: DatasetName,
+	/// Data rows (the header not counted).
+	pub rows: u32,
+	/// Columns: the features and the target (last).
+	pub columns: u32,
+}
+
+/// blake2-256 of the engine's built-in `credit-scoring.csv`.
+pub const CREDIT_SCORING_HASH: [u8; 32] = [
+	0x34, 0x28, 0xb2, 0x1b, 0xbf, 0x00, 0x1b, 0x1d, 0xe1, 0xc7, 0x1e, 0xd9, 0x0f, 0x92, 0x7e, 0xcb,
+	0x5d, 0x31, 0xf7, 0x4e, 0xa7, 0x90, 0x16, 0x3d, 0xc0, 0xde, 0xd7, 0x7c, 0x78, 0x06, 0x60, 0x14,
+];
+/// File name of the credit scoring dataset.
+pub const CREDIT_SCORING_NAME: &[u8] = b"credit-scoring.csv";
+/// Rows of the credit scoring dataset.
+pub const CREDIT_SCORING_ROWS: u32 = 3_000;
+/// Columns of the credit scoring dataset: 8 features and the default label.
+pub const CREDIT_SCORING_COLUMNS: u32 = 9;
+
+/// blake2-256 of the engine's built-in `energy-load.csv`.
+pub const ENERGY_LOAD_HASH: [u8; 32] = [
+	0x7d, 0x10, 0xf3, 0x1f, 0x1f, 0x11, 0x23, 0x3a, 0x43, 0x9e, 0xc5, 0x8c, 0x59, 0xeb, 0xf8, 0xc7,
+	0xab, 0x5f, 0x7d, 0x39, 0xaf, 0x47, 0x1a, 0x09, 0xbf, 0x46, 0x85, 0x2a, 0x17, 0xc1, 0xe9, 0xb8,
+];
+/// File name of the energy load dataset.
+pub const ENERGY_LOAD_NAME: &[u8] = b"energy-load.csv";
+/// Rows of the energy load dataset.
+pub const ENERGY_LOAD_ROWS: u32 = 2_000;
+/// Columns of the energy load dataset: 6 features and the load.
+pub const ENERGY_LOAD_COLUMNS: u32 = 7;
+
+/// The datasets the engine ships, as the chain registers them at genesis.
+pub fn shipped() -> alloc::vec::Vec<(H256, DatasetInfo)> {
+	alloc::vec![
+		(
+			H256(CREDIT_SCORING_HASH),
+			DatasetInfo {
+				name: DatasetName::truncate_from(CREDIT_SCORING_NAME.to_vec()),
+				rows: CREDIT_SCORING_ROWS,
+				columns: CREDIT_SCORING_COLUMNS,
+			},
+		),
+		(
+			H256(ENERGY_LOAD_HASH),
+			DatasetInfo {
+				name: DatasetName::truncate_from(ENERGY_LOAD_NAME.to_vec()),
+				rows: ENERGY_LOAD_ROWS,
+				columns: ENERGY_LOAD_COLUMNS,
+			},
+		),
+	]
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn shipped_names_fit_and_hashes_differ() {
+		let shipped = shipped();
+		assert_eq!(shipped.len(), 2);
+		for (_, info) in &shipped {
+			assert!(!info.name.is_empty());
+			assert!(info.columns >= 2 && info.rows >= 10);
+		}
+		assert_eq!(shipped[0].1.name.as_slice(), CREDIT_SCORING_NAME);
+		assert_eq!(shipped[1].1.name.as_slice(), ENERGY_LOAD_NAME);
+		assert_ne!(shipped[0].0, shipped[1].0);
+	}
+}

@@ -1,0 +1,152 @@
+//! The limits of a training spec, shared by the chain (which refuses a job past them at
+//! submission) and the compute engine (which refuses to train it), so the two cannot disagree:
+//! a spec the chain accepts is one every honest provider's engine runs.
+
+use crate::TrainingSpec;
+
+/// Largest hidden layer the engine trains.
+pub const MAX_HIDDEN_UNITS: u32 = 1_024;
+/// Most hidden layers the engine trains.
+pub const MAX_HIDDEN_LAYERS: u8 = 8;
+/// Most epochs the engine runs.
+pub const MAX_EPOCHS: u32 = 1_000;
+/// Smallest learning rate, in millionths (0.000001).
+pub const MIN_LEARNING_RATE_MILLIONTHS: u32 = 1;
+/// Largest learning rate, in millionths (1.0).
+pub const MAX_LEARNING_RATE_MILLIONTHS: u32 = 1_000_000;
+
+/// What is wrong with a training spec.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SpecError {
+	/// `hidden_units` outside `1..=MAX_HIDDEN_UNITS`.
+	HiddenUnitsOutOfRange,
+	/// `hidden_layers` outside `1..=MAX_HIDDEN_LAYERS`.
+	HiddenLayersOutOfRange,
+	/// `epochs` outside `1..=MAX_EPOCHS`.
+	EpochsOutOfRange,
+	/// `learning_rate_millionths` outside
+	/// `MIN_LEARNING_RATE_MILLIONTHS..=MAX_LEARNING_RATE_MILLIONTHS`.
+	LearningRateOutOfRange,
+}
+
+impl SpecError {
+	/// A short explanation naming the bound.
+	pub fn message(&self) -> &'static str {
+		match self {
+			Self::HiddenUnitsOutOfRange => "hidden_units must be 1..=1024",
+			Self::HiddenLayersOutOfRange => "hidden_layers must be 1..=8",
+			Self::EpochsOutOfRange => "epochs must be 1..=1000",
+			Self::LearningRateOutOfRange => "learning rate must be in (0, 1]",
+		}
+	}
+}
+
+impl core::fmt::Display for SpecError {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		f.write_str(self.message())
+	}
+}
+
+/// Checks the hyper-parameters of `spec` against the shared limits. The dataset (whether it is
+/// known, whether its targets suit the model kind) is checked where the data is: by the chain
+/// against its registered datasets, by the engine against the file.
+pub fn validate_training_spec(spec: &TrainingSpec) -> Result<(), SpecError> {
+	if !(1..=MAX_HIDDEN_UNITS).contains(&spec.hidden_units) {
+		return Err(SpecError::HiddenUnitsOutOfRange);
+	}
+	if !(1..=MAX_HIDDEN_LAYERS).contains(&spec.hidden_layers) {
+		return Err(SpecError::HiddenLayersOutOfRange);
+	}
+	if !(1..=MAX_EPOCHS).contains(&spec.epochs) {
+		return Err(SpecError::EpochsOutOfRange);
+	}
+	if !(MIN_LEARNING_RATE_MILLIONTHS..=MAX_LEARNING_RATE_MILLIONTHS)
+		.contains(&spec.learning_rate_millionths)
+	{
+		return Err(SpecError::LearningRateOutOfRange);
+	}
+	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::ModelKind;
+	use sp_core::H256;
+
+	fn at_lower_limits() -> TrainingSpec {
+		TrainingSpec {
+			dataset: H256::repeat_byte(1),
+			model: ModelKind::MlpClassifier,
+			hidden_units: 1,
+			hidden_layers: 1,
+			learning_rate_millionths: MIN_LEARNING_RATE_MILLIONTHS,
+			epochs: 1,
+			seed: 0,
+		}
+	}
+
+	fn at_upper_limits() -> TrainingSpec {
+		TrainingSpec {
+			hidden_units: MAX_HIDDEN_UNITS,
+			hidden_layers: MAX_HIDDEN_LAYERS,
+			learning_rate_millionths: MAX_LEARNING_RATE_MILLIONTHS,
+			epochs: MAX_EPOCHS,
+			..at_lower_limits()
+		}
+	}
+
+	#[test]
+	fn a_spec_at_each_limit_passes() {
+		assert_eq!(validate_training_spec(&at_lower_limits()), Ok(()));
+		assert_eq!(validate_training_spec(&at_upper_limits()), Ok(()));
+	}
+
+	#[test]
+	fn one_past_each_limit_fails_naming_it() {
+		let low = at_lower_limits();
+		let high = at_upper_limits();
+		for (broken, error) in [
+			(TrainingSpec { hidden_units: 0, ..low.clone() }, SpecError::HiddenUnitsOutOfRange),
+			(
+				TrainingSpec { hidden_units: MAX_HIDDEN_UNITS + 1, ..high.clone() },
+				SpecError::HiddenUnitsOutOfRange,
+			),
+			(TrainingSpec { hidden_layers: 0, ..low.clone() }, SpecError::HiddenLayersOutOfRange),
+			(
+				TrainingSpec { hidden_layers: MAX_HIDDEN_LAYERS + 1, ..high.clone() },
+				SpecError::HiddenLayersOutOfRange,
+			),
+			(
+				TrainingSpec { hidden_layers: u8::MAX, ..high.clone() },
+				SpecError::HiddenLayersOutOfRange,
+			),
+			(TrainingSpec { epochs: 0, ..low.clone() }, SpecError::EpochsOutOfRange),
+			(TrainingSpec { epochs: MAX_EPOCHS + 1, ..high.clone() }, SpecError::EpochsOutOfRange),
+			(
+				TrainingSpec { learning_rate_millionths: 0, ..low.clone() },
+				SpecError::LearningRateOutOfRange,
+			),
+			(
+				TrainingSpec {
+					learning_rate_millionths: MAX_LEARNING_RATE_MILLIONTHS + 1,
+					..high.clone()
+				},
+				SpecError::LearningRateOutOfRange,
+			),
+		] {
+			assert_eq!(validate_training_spec(&broken), Err(error), "{broken:?}");
+		}
+	}
+
+	#[test]
+	fn messages_name_the_limits() {
+		assert!(SpecError::HiddenUnitsOutOfRange
+			.message()
+			.ends_with(&alloc::format!("{MAX_HIDDEN_UNITS}")));
+		assert!(SpecError::HiddenLayersOutOfRange
+			.message()
+			.ends_with(&alloc::format!("{MAX_HIDDEN_LAYERS}")));
+		assert!(SpecError::EpochsOutOfRange.message().ends_with(&alloc::format!("{MAX_EPOCHS}")));
+	}
+}
