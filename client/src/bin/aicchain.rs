@@ -100,6 +100,9 @@ enum Command {
 		min_gpus: u32,
 	},
 	/// Register a compute node (bond: 100 AICC); its worker key defaults to the signer.
+	///
+	/// Another worker key (`--worker`) must accept with `accept-worker` before the node gets
+	/// jobs.
 	RegisterNode {
 		#[command(flatten)]
 		node: NodeArgs,
@@ -108,15 +111,18 @@ enum Command {
 		#[arg(long)]
 		worker: Option<String>,
 	},
-	/// Accept to be a node's worker key (sign with the worker key's `--suri`): binds the key to
-	/// the node its owner registered it for, which may then take jobs.
+	/// Accept to be a node's worker key (sign with the worker key's `--suri`).
+	///
+	/// Binds the key to the node its owner registered it for (`register-node --worker`); only
+	/// then may the node take jobs.
 	AcceptWorker {
 		/// The node's id.
 		#[arg(long)]
 		node: u32,
 	},
-	/// Add AICC to a node's bond (the owner signs); a node slashed below the minimum bond
-	/// takes jobs again once topped up.
+	/// Add AICC to a node's bond (the owner signs).
+	///
+	/// A node slashed below the minimum bond takes no job until it is topped up.
 	TopUpBond {
 		/// The node's id.
 		#[arg(long)]
@@ -125,8 +131,10 @@ enum Command {
 		#[arg(long)]
 		amount: String,
 	},
-	/// Give an assigned job back (the node's owner or worker signs): it goes back to matching,
-	/// without a slash, instead of timing out.
+	/// Give an assigned job back, without a slash (the node's owner or worker signs).
+	///
+	/// The job goes back to matching (never to this node again) instead of timing out, which
+	/// would slash the node's bond.
 	DeclineJob {
 		/// The job's id.
 		#[arg(long)]
