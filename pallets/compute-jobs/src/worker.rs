@@ -78,6 +78,7 @@ enum Action {
 	Attest,
 	Heartbeat,
 	Decline,
+	Prune,
 }
 
 /// Errors talking to the engine (logged; the next block tries again).
@@ -173,6 +174,7 @@ impl<T: Config> Pallet<T> {
 		{
 			return Ok(());
 		}
+		Self::prune_dead_candidates(now, job_id, job, validator, left);
 		let candidates = Self::candidate_features(job_id, job, now);
 		if candidates.is_empty() {
 			return Ok(());
@@ -197,6 +199,34 @@ impl<T: Config> Pallet<T> {
 			other => log::warn!(target: LOG_TARGET, "job {job_id}: no selection: {other:?}"),
 		}
 		Ok(())
+	}
+
+	/// Asks the chain to drop the job's sampled candidates that stopped sending heartbeats from
+	/// the matching index (`prune_dead_node`, free when it prunes), so that dead nodes never
+	/// crowd out live ones in later samples.
+	fn prune_dead_candidates(
+		now: BlockNumberFor<T>,
+		job_id: JobId,
+		job: &JobOf<T>,
+		validator: &T::AccountId,
+		left: &mut u32,
+	) {
+		for node_id in Self::candidate_sample(job_id, job) {
+			let Some(node) = pallet_compute_registry::Nodes::<T>::get(node_id) else { continue };
+			let dead = node.status == pallet_compute_registry::NodeStatus::Active
+				&& !pallet_compute_registry::Pallet::<T>::is_live(&node, now);
+			if *left == 0 || !dead || !Self::may_act(Action::Prune, u64::from(node_id), now) {
+				continue;
+			}
+			let call = pallet_compute_registry::Call::<T>::prune_dead_node { node_id };
+			if <T::WorkerSigner as WorkerSigner<T::AccountId, pallet_compute_registry::Call<T>>>::submit(
+				validator, call,
+			) {
+				*left = left.saturating_sub(1);
+			} else {
+				Self::release(Action::Prune, u64::from(node_id));
+			}
+		}
 	}
 
 	/// The eligible, affordable candidates of a job as the engine sees them.

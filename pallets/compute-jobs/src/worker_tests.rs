@@ -309,3 +309,39 @@ fn worker_heartbeats_a_dormant_node_back_into_matching() {
 		assert_eq!(node.status, pallet_compute_registry::NodeStatus::Active);
 	});
 }
+
+/// Attack 2: before this change, nodes that stopped sending heartbeats stayed in the matching
+/// index forever, so a crowd of them filled the candidate samples of every job. Now a
+/// validator's worker that meets dead candidates asks the chain to drop them
+/// (`prune_dead_node`), and they leave every later sample.
+#[test]
+fn validators_prune_dead_candidates_from_the_index() {
+	ExtBuilder.build_and_execute_offchain(|state| {
+		let (solar_a, solar_b, grid) = nodes();
+		let timeout = <Test as pallet_compute_registry::Config>::HeartbeatTimeout::get();
+		System::set_block_number(System::block_number() + timeout + 1);
+		let job = submit_small_job();
+		configure_engine();
+		RecordingSigner::set_local_keys(vec![V1]);
+		// Every candidate is dead: nothing to offer the engine, only outcomes to report.
+		no_outcomes(&state);
+		ComputeJobs::run_worker(System::block_number());
+		let sent = RecordingSigner::take_submitted();
+		let mut pruned: Vec<NodeId> = sent
+			.iter()
+			.map(|(who, call)| match call {
+				RuntimeCall::Registry(pallet_compute_registry::Call::prune_dead_node {
+					node_id,
+				}) if *who == V1 => *node_id,
+				other => panic!("unexpected {other:?}"),
+			})
+			.collect();
+		pruned.sort();
+		assert_eq!(pruned, vec![solar_a, solar_b, grid]);
+		for (who, call) in sent {
+			assert_ok!(call.dispatch_bypass_filter(RuntimeOrigin::signed(who)));
+		}
+		let stored = Jobs::<Test>::get(job).expect("job");
+		assert!(ComputeJobs::candidate_sample(job, &stored).is_empty());
+	});
+}
