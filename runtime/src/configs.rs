@@ -240,20 +240,24 @@ impl pallet_compute_jobs::Config for Runtime {
 	type MaxBandwidthMbps = ConstU32<200>;
 	type MinLatencyMs = ConstU32<5>;
 	type MaxLatencyMs = ConstU32<20>;
-	// 30 days: a result deadline never reaches past `MaxResultTimeout`.
+	// 30 days, so that a result deadline (the job's hours plus `ResultTimeout`) stays within
+	// `MaxResultTimeout`.
 	type MaxGpuHours = ConstU32<720>;
 	type MaxValidators = ConstU32<32>;
 	type MaxDeadlinesPerBlock = ConstU32<32>;
 	type MaxFallbackCandidates = ConstU32<32>;
 	type ProposalWindow = ProposalWindow;
 	// A result is due `ResultTimeout` (the margin) plus the job's hours after assignment,
-	// never more than 30 days after.
+	// never more than 31 days after.
 	type ResultTimeout = ResultTimeout;
 	type BlocksPerHour = ConstU32<HOURS>;
-	type MaxResultTimeout = ConstU32<{ 30 * DAYS }>;
+	type MaxResultTimeout = ConstU32<{ 31 * DAYS }>;
 	// A job declined by three providers expires (refunded): a griefing provider delays a job by
 	// one proposal window per decline, and earns nothing.
 	type MaxDeclines = ConstU32<3>;
+	// A provider's worker declines what its engine refuses within a few blocks; after 10
+	// minutes the job is the provider's to deliver (or be slashed for).
+	type DeclineWindow = ConstU32<{ 10 * MINUTES }>;
 	// Root (sudo, or governance once it replaces sudo) curates the datasets jobs may name: a
 	// dataset no provider can fetch would make providers fail and be slashed for free.
 	type DatasetOrigin = frame_system::EnsureRoot<AccountId>;

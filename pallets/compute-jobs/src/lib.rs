@@ -223,6 +223,9 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	pub deadline: BlockNumber,
 	/// The node's terms, fixed when the job was assigned.
 	pub terms: Option<MatchedTerms<Balance>>,
+	/// Block of the last assignment (the submission block until the job is assigned): the
+	/// provider may decline until `DeclineWindow` blocks after it.
+	pub assigned_at: BlockNumber,
 }
 
 /// How an assignment was decided.
@@ -367,6 +370,11 @@ pub mod pallet {
 		/// Bounds [`Declined`].
 		#[pallet::constant]
 		type MaxDeclines: Get<u32>;
+		/// Blocks after assignment during which the provider may decline a job. Later, it must
+		/// deliver or time out (slashed): a provider cannot hold a job to its deadline and walk
+		/// away free.
+		#[pallet::constant]
+		type DeclineWindow: Get<BlockNumberFor<Self>>;
 		/// Who curates the datasets training jobs may name (root or governance).
 		type DatasetOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 		/// Blocks for validators to attest a result.
@@ -619,6 +627,8 @@ pub mod pallet {
 		NoFreeCapacity,
 		/// The node's price for this job is above the budget.
 		PriceAboveBudget,
+		/// The job was assigned more than `DeclineWindow` blocks ago: deliver or time out.
+		DeclineWindowOver,
 		/// The node missed its heartbeats or its bond is below the minimum; it is out of the
 		/// matching index.
 		NodeDormant,
@@ -668,6 +678,17 @@ pub mod pallet {
 			Self::prune_idle(now, remaining)
 		}
 
+		fn integrity_test() {
+			// The longest job the chain accepts gets its whole length plus the margin.
+			let longest = T::BlocksPerHour::get()
+				.saturating_mul(T::MaxGpuHours::get().into())
+				.saturating_add(T::ResultTimeout::get());
+			assert!(
+				longest <= T::MaxResultTimeout::get(),
+				"MaxGpuHours hours plus ResultTimeout must fit in MaxResultTimeout"
+			);
+		}
+
 		fn offchain_worker(now: BlockNumberFor<T>) {
 			Self::run_worker(now);
 		}
@@ -709,6 +730,7 @@ pub mod pallet {
 					budget,
 					status: JobStatus::Pending,
 					submitted_at: now,
+					assigned_at: now,
 					deadline,
 					terms: None,
 				},
@@ -858,14 +880,15 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Decline an assigned job the node cannot run (e.g. its engine refuses the spec):
-		/// frees the node's slot without a slash or a reputation change, and sends the job back
+		/// Decline an assigned job the node cannot run (e.g. its engine refuses the spec),
+		/// within `DeclineWindow` blocks of the assignment: frees the node's slot without a
+		/// slash (the node's reputation drops 5%, a failure's drops 20%), and sends the job back
 		/// to matching with a fresh `ProposalWindow`; the job is never offered to this node
 		/// again. The `MaxDeclines`-th decline (or a full deadline queue) expires the job
 		/// instead, refunding the user in full.
 		///
 		/// Origin: the assigned node's owner or bound worker key. Errors: `JobNotFound`,
-		/// `JobNotAssigned`, `NotAssignedProvider`.
+		/// `JobNotAssigned`, `NotAssignedProvider`, `DeclineWindowOver`.
 		#[pallet::call_index(5)]
 		#[pallet::weight(<T as Config>::WeightInfo::decline_job())]
 		pub fn decline_job(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
@@ -878,6 +901,10 @@ pub mod pallet {
 				.is_some_and(|n| n.owner == who || (n.worker_bound && n.worker == who));
 			ensure!(provider, Error::<T>::NotAssignedProvider);
 			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(
+				now <= job.assigned_at.saturating_add(T::DeclineWindow::get()),
+				Error::<T>::DeclineWindowOver
+			);
 			Self::decline(job_id, job, node, now)
 		}
 

@@ -215,6 +215,7 @@ impl<T: Config> Pallet<T> {
 		job.status = JobStatus::Assigned { node: node_id, cost };
 		job.deadline = deadline;
 		job.terms = Some(MatchedTerms::of(&node.spec));
+		job.assigned_at = now;
 		Jobs::<T>::insert(job_id, job);
 		Self::deposit_event(Event::JobAssigned { job_id, node_id, cost, rule });
 		Ok(())
@@ -230,13 +231,7 @@ impl<T: Config> Pallet<T> {
 		node_id: NodeId,
 		now: BlockNumberFor<T>,
 	) -> DispatchResult {
-		let gpus = job.requirements.gpus;
-		pallet_compute_registry::Nodes::<T>::mutate(node_id, |node| {
-			if let Some(node) = node {
-				node.active_jobs = node.active_jobs.saturating_sub(1);
-				node.active_gpus = node.active_gpus.saturating_sub(gpus);
-			}
-		});
+		pallet_compute_registry::Pallet::<T>::release_declined(node_id, job.requirements.gpus);
 		Self::unschedule(job_id, job.deadline);
 		job.status = JobStatus::Pending;
 		job.terms = None;

@@ -39,11 +39,13 @@ pub const RESULT_TIMEOUT: u64 = 20;
 /// Blocks per hour of a job's length, added to `RESULT_TIMEOUT`.
 pub const BLOCKS_PER_HOUR: u64 = 2;
 /// The longest a result is waited for.
-pub const MAX_RESULT_TIMEOUT: u64 = 1_500;
+pub const MAX_RESULT_TIMEOUT: u64 = 2_100;
 /// Blocks from assignment to the result deadline of the demo job (10 hours).
 pub const DEMO_RESULT_TIMEOUT: u64 = RESULT_TIMEOUT + 10 * BLOCKS_PER_HOUR;
 /// Declines after which a job expires.
 pub const MAX_DECLINES: u32 = 3;
+/// Blocks after assignment during which a provider may decline.
+pub const DECLINE_WINDOW: u64 = 5;
 pub const ATTESTATION_WINDOW: u64 = 5;
 /// The registry's price floor per GPU-hour.
 pub const MIN_PRICE: Balance = UNIT / 100;
@@ -167,6 +169,7 @@ impl pallet_compute_jobs::Config for Test {
 	type BlocksPerHour = frame_support::traits::ConstU64<BLOCKS_PER_HOUR>;
 	type MaxResultTimeout = frame_support::traits::ConstU64<MAX_RESULT_TIMEOUT>;
 	type MaxDeclines = ConstU32<MAX_DECLINES>;
+	type DeclineWindow = frame_support::traits::ConstU64<DECLINE_WINDOW>;
 	type DatasetOrigin = frame_system::EnsureRoot<AccountId>;
 	type AttestationWindow = AttestationWindow;
 	type JobRetention = frame_support::traits::ConstU64<50>;

@@ -177,7 +177,7 @@ fn an_unknown_dataset_is_refused_and_only_root_curates_the_list() {
 
 /// Attack 4: before this change a provider assigned a job it could not run had no way out but
 /// to let it time out: 10% of its bond slashed and a fifth of its reputation gone. Now it
-/// declines: nothing slashed, reputation and counters untouched, its slot freed, the budget
+/// declines: nothing slashed, no failure counted, 5% of its reputation gone, its slot freed, the budget
 /// still held, and the job back to matching with a fresh proposal window, where the node that
 /// declined is never proposed, sampled or chosen again.
 #[test]
@@ -193,7 +193,9 @@ fn a_declined_job_is_not_slashed_and_goes_back_to_matching_without_the_decliner(
 		assert_ok!(ComputeJobs::decline_job(RuntimeOrigin::signed(a_worker), job));
 		System::assert_has_event(Event::JobDeclined { job_id: job, node_id: a }.into());
 		let after = standing(a);
-		assert_eq!((after.0, after.1, after.2), (before.0, before.1, before.2), "no slash");
+		assert_eq!((after.0, after.2), (before.0, before.2), "no slash, no failure");
+		// A decline costs 5% of the reputation (a failure costs 20%).
+		assert_eq!(after.1, before.1 - Perbill::from_percent(5) * before.1);
 		assert_eq!((after.3, after.4), (0, 0), "slot and GPUs freed");
 		let stored = Jobs::<Test>::get(job).expect("job");
 		assert_eq!(stored.status, JobStatus::Pending);
@@ -317,8 +319,27 @@ fn result_deadlines_scale_with_the_work() {
 		// A 1-hour job keeps about the base.
 		assert_eq!(at(1), 100 + RESULT_TIMEOUT + BLOCKS_PER_HOUR);
 		assert_eq!(at(10), 100 + DEMO_RESULT_TIMEOUT);
-		// However long the job, no result is waited for longer than `MaxResultTimeout`.
-		assert_eq!(at(1_000), 100 + MAX_RESULT_TIMEOUT);
+		// The longest job the chain accepts (`MaxGpuHours`) gets its whole length and the
+		// margin (`integrity_test`); nothing is ever waited for longer than `MaxResultTimeout`.
+		assert_eq!(at(1_000), 100 + RESULT_TIMEOUT + 1_000 * BLOCKS_PER_HOUR);
 		assert_eq!(at(u32::MAX), 100 + MAX_RESULT_TIMEOUT);
+	});
+}
+
+/// Attack 4 (declining as an escape): a provider must not hold a job until its result deadline
+/// and then walk away without the timeout's slash. It may decline only within `DeclineWindow`
+/// blocks of the assignment; later the job is its to deliver, or to time out on.
+#[test]
+fn a_job_cannot_be_declined_after_the_decline_window() {
+	ExtBuilder::default().build_and_execute(|| {
+		let [(a, _, a_worker), ..] = three_nodes();
+		let job = submit(demo_requirements());
+		assign(job, a);
+		run_to_block(1 + DECLINE_WINDOW + 1);
+		assert_noop!(
+			ComputeJobs::decline_job(RuntimeOrigin::signed(a_worker), job),
+			Error::DeclineWindowOver
+		);
+		assert!(matches!(status(job), JobStatus::Assigned { node, .. } if node == a));
 	});
 }

@@ -291,7 +291,9 @@ impl<T: Config> Pallet<T> {
 					"job {job_id}: the engine refuses it ({}): declining",
 					alloc::string::String::from_utf8_lossy(&reason)
 				);
-				if Self::may_act(Action::Decline, job_id, now) {
+				// After the decline window the chain refuses a decline: do not pay for one.
+				let open = now <= job.assigned_at.saturating_add(T::DeclineWindow::get());
+				if open && Self::may_act(Action::Decline, job_id, now) {
 					let call = Call::<T>::decline_job { job_id };
 					Self::send(Action::Decline, job_id, worker, call, left);
 				}

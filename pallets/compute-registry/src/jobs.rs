@@ -95,6 +95,20 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::ReputationUpdated { node_id, reputation });
 	}
 
+	/// Frees the job slot and `gpus` GPUs of a job the node declined, and cuts its reputation by
+	/// 5% (a failure cuts 20%): declining is no failure, but a node that declines often ranks
+	/// below the nodes that run what they are given.
+	pub fn release_declined(node_id: NodeId, gpus: u32) {
+		let Some(mut node) = Nodes::<T>::get(node_id) else { return };
+		node.active_jobs = node.active_jobs.saturating_sub(1);
+		node.active_gpus = node.active_gpus.saturating_sub(gpus);
+		let cut = Perbill::from_percent(5) * node.reputation;
+		node.reputation = node.reputation.saturating_sub(cut);
+		let reputation = node.reputation;
+		Nodes::<T>::insert(node_id, node);
+		Self::deposit_event(Event::ReputationUpdated { node_id, reputation });
+	}
+
 	/// Moves up to `amount` of a node's bond to `to`; returns what was moved. An active node
 	/// left with less than `MinNodeBond` becomes dormant (out of the matching index) until its
 	/// owner tops the bond up.

@@ -455,8 +455,11 @@ pub mod pallet {
 			match node.status {
 				NodeStatus::Active => {},
 				NodeStatus::Dormant => {
+					// Into a full class the node stays dormant, but its heartbeat counts: a
+					// failing call would be re-sent (and paid for) by its worker forever.
 					if node.bond >= T::MinNodeBond::get() {
-						Self::reactivate(node_id, &mut node)?;
+						let _stays_dormant_when_the_class_is_full =
+							Self::reactivate(node_id, &mut node);
 					}
 				},
 				NodeStatus::Unbonding { .. } => return Err(Error::<T>::NodeNotActive.into()),
