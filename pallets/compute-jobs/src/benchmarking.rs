@@ -94,14 +94,17 @@ fn fill_deadlines<T: Config>(from: BlockNumberFor<T>) {
 	}
 }
 
-/// Fills the validator set up to `MaxValidators` with funded worker keys; returns the new ones.
+/// The validators the benchmark controls (funded worker keys), after filling the set with them.
 fn validators<T: Config>() -> alloc::vec::Vec<T::AccountId> {
-	let existing = T::Validators::count();
-	(0..T::MaxValidators::get().saturating_sub(existing))
-		.map(|i| {
-			let who = funded::<T>("validator", i);
-			T::Validators::add_for_benchmark(&who);
-			who
+	(0..T::MaxValidators::get())
+		.map(|i| funded::<T>("validator", i))
+		.filter(|who| {
+			if !T::Validators::is_validator_worker(who)
+				&& T::Validators::count() < T::MaxValidators::get()
+			{
+				T::Validators::add_for_benchmark(who);
+			}
+			T::Validators::is_validator_worker(who)
 		})
 		.collect()
 }
