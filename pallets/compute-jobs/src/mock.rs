@@ -315,12 +315,7 @@ impl ExtBuilder {
 
 	/// Like `build_and_execute`, with the off-chain worker's extensions (HTTP, local storage)
 	/// whose state `test` gets to script engine responses.
-	pub fn build_and_execute_offchain(
-		self,
-		test: impl FnOnce(
-			std::sync::Arc<parking_lot::RwLock<sp_core::offchain::testing::OffchainState>>,
-		),
-	) {
+	pub fn build_and_execute_offchain(self, test: impl FnOnce(OffchainState)) {
 		use sp_core::offchain::{testing::TestOffchainExt, OffchainDbExt, OffchainWorkerExt};
 		let (offchain, state) = TestOffchainExt::new();
 		let mut ext = self.build();
@@ -357,4 +352,32 @@ pub fn run_to_block(n: u64) {
 		System::set_block_number(next);
 		ComputeJobs::on_initialize(next);
 	}
+}
+
+/// The scripted off-chain state of a worker test (HTTP requests and their responses).
+pub type OffchainState =
+	std::sync::Arc<parking_lot::RwLock<sp_core::offchain::testing::OffchainState>>;
+
+/// Points the off-chain worker at the scripted engine.
+pub fn configure_engine() {
+	sp_runtime::offchain::storage::StorageValueRef::persistent(crate::ENGINE_URL_KEY)
+		.set(&b"http://engine".to_vec());
+}
+
+/// The engine answers `request` with `response` (requests must come in this order).
+pub fn expect(
+	state: &OffchainState,
+	request: aicchain_primitives::engine_api::EngineRequest,
+	response: aicchain_primitives::engine_api::EngineResponse,
+) {
+	use codec::Encode;
+	state.write().expect_request(sp_core::offchain::testing::PendingRequest {
+		method: "POST".into(),
+		uri: "http://engine/ocw".into(),
+		headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+		body: request.encode(),
+		response: Some(response.encode()),
+		sent: true,
+		..Default::default()
+	});
 }

@@ -857,27 +857,7 @@ fn a_deadline_that_cannot_settle_rolls_back_and_refunds() {
 mod offchain_worker {
 	use super::*;
 	use aicchain_primitives::engine_api::{EngineRequest, EngineResponse, TaskStatus};
-	use codec::Encode;
-	use sp_core::offchain::testing::{OffchainState, PendingRequest};
-	use sp_runtime::{offchain::storage::StorageValueRef, Perbill};
-
-	type State = std::sync::Arc<parking_lot::RwLock<OffchainState>>;
-
-	fn configure_engine() {
-		StorageValueRef::persistent(crate::ENGINE_URL_KEY).set(&b"http://engine".to_vec());
-	}
-
-	fn expect(state: &State, request: EngineRequest, response: EngineResponse) {
-		state.write().expect_request(PendingRequest {
-			method: "POST".into(),
-			uri: "http://engine/ocw".into(),
-			headers: vec![("Content-Type".into(), "application/octet-stream".into())],
-			body: request.encode(),
-			response: Some(response.encode()),
-			sent: true,
-			..Default::default()
-		});
-	}
+	use sp_runtime::Perbill;
 
 	fn select_request(job: JobId) -> EngineRequest {
 		let stored = Jobs::<Test>::get(job).expect("job");

@@ -219,13 +219,7 @@ impl<T: Config> Pallet<T> {
 				continue;
 			}
 			let call = pallet_compute_registry::Call::<T>::prune_dead_node { node_id };
-			if <T::WorkerSigner as WorkerSigner<T::AccountId, pallet_compute_registry::Call<T>>>::submit(
-				validator, call,
-			) {
-				*left = left.saturating_sub(1);
-			} else {
-				Self::release(Action::Prune, u64::from(node_id));
-			}
+			Self::send(Action::Prune, u64::from(node_id), validator, call, left);
 		}
 	}
 
@@ -410,15 +404,7 @@ impl<T: Config> Pallet<T> {
 				&& Self::may_act(Action::Heartbeat, u64::from(node_id), now)
 			{
 				let call = pallet_compute_registry::Call::<T>::heartbeat { node_id };
-				if <T::WorkerSigner as WorkerSigner<
-					T::AccountId,
-					pallet_compute_registry::Call<T>,
-				>>::submit(worker, call)
-				{
-					*left = left.saturating_sub(1);
-				} else {
-					Self::release(Action::Heartbeat, u64::from(node_id));
-				}
+				Self::send(Action::Heartbeat, u64::from(node_id), worker, call, left);
 			}
 		}
 	}
@@ -454,12 +440,18 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Signs and submits `call`, counting it against the run's transactions.
-	fn send(action: Action, job_id: JobId, account: &T::AccountId, call: Call<T>, left: &mut u32) {
-		if <T::WorkerSigner as WorkerSigner<T::AccountId, Call<T>>>::submit(account, call) {
+	/// Signs and submits `call` for the claim `(action, id)` (a job id, or a node id for
+	/// heartbeats and prunes): one transaction fewer `left` in this run, or the claim released
+	/// so that the next run tries again.
+	fn send<C>(action: Action, id: u64, account: &T::AccountId, call: C, left: &mut u32)
+	where
+		T::WorkerSigner: WorkerSigner<T::AccountId, C>,
+	{
+		if <T::WorkerSigner as WorkerSigner<T::AccountId, C>>::submit(account, call) {
 			*left = left.saturating_sub(1);
 		} else {
-			log::warn!(target: LOG_TARGET, "job {job_id}: could not sign or submit {action:?}");
-			Self::release(action, job_id);
+			log::warn!(target: LOG_TARGET, "{action:?} {id}: could not sign or submit");
+			Self::release(action, id);
 		}
 	}
 

@@ -7,12 +7,8 @@ use crate::{
 	*,
 };
 use aicchain_primitives::engine_api::{EngineRequest, EngineResponse, TaskStatus};
-use codec::Encode;
 use frame_support::{assert_ok, traits::UnfilteredDispatchable};
-use sp_core::offchain::testing::{OffchainState, PendingRequest};
-use sp_runtime::{offchain::storage::StorageValueRef, Perbill};
-
-type State = std::sync::Arc<parking_lot::RwLock<OffchainState>>;
+use sp_runtime::Perbill;
 
 const BUDGET: Balance = 200 * UNIT;
 
@@ -56,29 +52,12 @@ fn assigned_job(node: NodeId) -> JobId {
 	job
 }
 
-fn configure_engine() {
-	StorageValueRef::persistent(crate::ENGINE_URL_KEY).set(&b"http://engine".to_vec());
-}
-
-/// The engine answers `request` with `response` (requests must come in this order).
-fn expect(state: &State, request: EngineRequest, response: EngineResponse) {
-	state.write().expect_request(PendingRequest {
-		method: "POST".into(),
-		uri: "http://engine/ocw".into(),
-		headers: vec![("Content-Type".into(), "application/octet-stream".into())],
-		body: request.encode(),
-		response: Some(response.encode()),
-		sent: true,
-		..Default::default()
-	});
-}
-
-fn no_outcomes(state: &State) {
+fn no_outcomes(state: &OffchainState) {
 	expect(state, EngineRequest::PendingOutcomes, EngineResponse::PendingOutcomes(vec![]));
 }
 
 /// The engine picks `node` for `job` among the candidates the worker will offer.
-fn expect_selection(state: &State, job: JobId, node: NodeId) {
+fn expect_selection(state: &OffchainState, job: JobId, node: NodeId) {
 	let stored = Jobs::<Test>::get(job).expect("job");
 	let candidates = ComputeJobs::candidate_features(job, &stored, System::block_number());
 	assert!(!candidates.is_empty(), "job {job} has candidates");

@@ -78,32 +78,36 @@ impl<T: Config> Pallet<T> {
 	/// Frees a job slot and its `gpus` GPUs, and moves reputation by the outcome: a success
 	/// closes 10% of the gap to 100%, a failure removes 20% of the current reputation.
 	pub fn finish_job(node_id: NodeId, gpus: u32, success: bool) {
-		let Some(mut node) = Nodes::<T>::get(node_id) else { return };
-		node.active_jobs = node.active_jobs.saturating_sub(1);
-		node.active_gpus = node.active_gpus.saturating_sub(gpus);
-		if success {
-			node.completed_jobs = node.completed_jobs.saturating_add(1);
-			let gap = Perbill::one().saturating_sub(node.reputation);
-			node.reputation = node.reputation.saturating_add(Perbill::from_percent(10) * gap);
-		} else {
-			node.failed_jobs = node.failed_jobs.saturating_add(1);
-			let cut = Perbill::from_percent(20) * node.reputation;
-			node.reputation = node.reputation.saturating_sub(cut);
-		}
-		let reputation = node.reputation;
-		Nodes::<T>::insert(node_id, node);
-		Self::deposit_event(Event::ReputationUpdated { node_id, reputation });
+		Self::release_slot(node_id, gpus, |node| {
+			if success {
+				node.completed_jobs = node.completed_jobs.saturating_add(1);
+				let gap = Perbill::one().saturating_sub(node.reputation);
+				node.reputation = node.reputation.saturating_add(Perbill::from_percent(10) * gap);
+			} else {
+				node.failed_jobs = node.failed_jobs.saturating_add(1);
+				let cut = Perbill::from_percent(20) * node.reputation;
+				node.reputation = node.reputation.saturating_sub(cut);
+			}
+		});
 	}
 
 	/// Frees the job slot and `gpus` GPUs of a job the node declined, and cuts its reputation by
 	/// 5% (a failure cuts 20%): declining is no failure, but a node that declines often ranks
 	/// below the nodes that run what they are given.
 	pub fn release_declined(node_id: NodeId, gpus: u32) {
+		Self::release_slot(node_id, gpus, |node| {
+			let cut = Perbill::from_percent(5) * node.reputation;
+			node.reputation = node.reputation.saturating_sub(cut);
+		});
+	}
+
+	/// Frees a job slot and `gpus` GPUs, lets `outcome` move the record, stores the node and
+	/// reports its reputation.
+	fn release_slot(node_id: NodeId, gpus: u32, outcome: impl FnOnce(&mut NodeInfoOf<T>)) {
 		let Some(mut node) = Nodes::<T>::get(node_id) else { return };
 		node.active_jobs = node.active_jobs.saturating_sub(1);
 		node.active_gpus = node.active_gpus.saturating_sub(gpus);
-		let cut = Perbill::from_percent(5) * node.reputation;
-		node.reputation = node.reputation.saturating_sub(cut);
+		outcome(&mut node);
 		let reputation = node.reputation;
 		Nodes::<T>::insert(node_id, node);
 		Self::deposit_event(Event::ReputationUpdated { node_id, reputation });
