@@ -8,7 +8,8 @@ WORKER := $(CARGO_TARGET_DIR)/release/aicchain-worker
 ZOMBIENET := AICCHAIN_NODE=$(NODE) AICCHAIN_WORKER=$(WORKER) zombienet/node_modules/.bin/zombienet
 # Benchmarks build with `runtime-benchmarks`; their own target dir keeps the node's build intact.
 BENCH_TARGET_DIR ?= $(HOME)/.cache/aicchain-bench-target
-BENCHMARKED_PALLETS := -p pallet-compute-registry -p pallet-compute-jobs -p pallet-community-fund
+BENCHMARKED_PALLETS := -p pallet-compute-registry -p pallet-compute-jobs -p pallet-community-fund \
+	-p pallet-validator-set
 
 .PHONY: setup build test-binaries run test lint fmt bench testnet zombienet-test js-test demo
 

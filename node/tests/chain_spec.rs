@@ -26,13 +26,22 @@ fn exported_specs_carry_token_properties() {
 	}
 }
 
+/// The local spec's validators are session keys (zombienet takes the raw spec as it is, so these
+/// must be the keys of the nodes it names alice, bob, charlie and dave).
 #[test]
-fn local_plain_spec_has_the_sections_zombienet_rewrites() {
+fn local_plain_spec_has_four_session_validators() {
 	let spec = spec(&["build-spec", "--chain", "local", "--disable-default-bootnode"]);
 	assert_eq!(spec["id"], "aicchain_local");
 	let patch = &spec["genesis"]["runtimeGenesis"]["patch"];
-	assert_eq!(patch["aura"]["authorities"].as_array().map(Vec::len), Some(4));
-	assert_eq!(patch["grandpa"]["authorities"].as_array().map(Vec::len), Some(4));
+	let keys = patch["session"]["keys"].as_array().expect("session keys");
+	assert_eq!(keys.len(), 4);
+	for key in keys {
+		let names = key[2].as_object().expect("a validator's session keys");
+		for name in ["aura", "grandpa", "worker"] {
+			assert!(names.contains_key(name), "{name} key in {key}");
+		}
+	}
+	assert_eq!(patch["validatorSet"]["validators"].as_array().map(Vec::len), Some(4));
 	assert!(patch["balances"]["balances"].as_array().is_some_and(|b| !b.is_empty()));
 	assert!(patch["aicg"]["balances"].as_array().is_some_and(|b| !b.is_empty()));
 }

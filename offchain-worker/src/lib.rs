@@ -7,6 +7,8 @@
 //!   hash ([`store`]) and evaluated on a fixed held-out split;
 //! - [`policy`] and [`simulator`]: the RL node-selection policy (REINFORCE on candle-nn) and
 //!   the simulated market it is trained and benchmarked on;
+//! - [`proof`]: verified training, a sampled proof of learning: checkpoints of the canonical
+//!   run committed by a Merkle root, challenged segments replayed within a measured tolerance;
 //! - [`engine`]: the task queue (training runs on its own thread, requests only enqueue and
 //!   poll) and verification of others' models;
 //! - [`http`]: the HTTP API the runtime's off-chain worker calls (`POST /ocw`, SCALE-encoded
@@ -17,6 +19,7 @@ pub mod engine;
 pub mod http;
 pub mod model;
 pub mod policy;
+pub mod proof;
 pub mod rng;
 pub mod simulator;
 pub mod store;

@@ -4,16 +4,26 @@
 //! initialised and batches shuffled from its seed, features standardised with the training
 //! split's statistics (stored in the model file, so a verifier needs nothing else). The model
 //! file is safetensors; its blake2-256 hash is the model id that goes on-chain.
+//!
+//! Training is step-based with explicit state ([`Trainer`], [`TrainState`]): the batch of any
+//! step follows from the seed and the step alone, and the run is checkpointed into a
+//! [`TrainingProof`] whose Merkle root commits to it, so that verifiers can replay any segment
+//! of it (see [`crate::proof`]).
 
-use crate::{dataset::Dataset, rng::SeededRng, EngineError};
-use aicchain_primitives::{ModelKind, QuantisedMetrics, TrainingSpec};
-use candle_core::{DType, Device, Tensor, Var, D};
-use candle_nn::{
-	loss::{binary_cross_entropy_with_logit, mse},
-	Optimizer, ParamsAdamW,
+use crate::{
+	dataset::Dataset,
+	proof::{self, TrainingProof},
+	EngineError,
 };
+use aicchain_primitives::{ModelKind, QuantisedMetrics, TrainingSpec};
+use candle_core::{DType, Device, Tensor, D};
+use candle_nn::loss::{binary_cross_entropy_with_logit, mse};
 use sp_runtime::Perbill;
-use std::collections::HashMap;
+
+mod trainer;
+pub use trainer::{
+	epoch_seed, param_names, Arithmetic, TrainState, Trainer, ADAM_BETA1, ADAM_BETA2, ADAM_EPS,
+};
 
 /// The spec limits, shared with the chain (which refuses a job past them at submission).
 pub use aicchain_primitives::limits::{
@@ -23,7 +33,8 @@ pub use aicchain_primitives::limits::{
 /// Rows per mini-batch.
 pub const BATCH_SIZE: usize = 64;
 
-/// A trained model: its safetensors bytes, their hash, and what it scored.
+/// A trained model: its safetensors bytes, their hash, what it scored, and the checkpointed
+/// proof of the training run.
 #[derive(Clone, Debug)]
 pub struct TrainedModel {
 	pub bytes: Vec<u8>,
@@ -31,6 +42,8 @@ pub struct TrainedModel {
 	pub metrics: QuantisedMetrics,
 	/// Mean training loss of each epoch.
 	pub epoch_losses: Vec<f32>,
+	/// The checkpoints of the run and their commitment.
+	pub proof: TrainingProof,
 }
 
 /// Rejects specs the engine will not train: the limits shared with the chain
@@ -39,11 +52,6 @@ pub struct TrainedModel {
 pub fn validate(spec: &TrainingSpec) -> Result<(), EngineError> {
 	aicchain_primitives::validate_training_spec(spec)
 		.map_err(|e| EngineError::InvalidSpec(e.message().to_string()))
-}
-
-struct Layer {
-	weight: Var,
-	bias: Var,
 }
 
 /// Layer sizes: inputs, `hidden_layers` × `hidden_units`, one output.
@@ -57,12 +65,25 @@ fn layer_sizes(spec: &TrainingSpec, inputs: usize) -> Vec<(usize, usize)> {
 	sizes
 }
 
-fn forward(layers: &[(Tensor, Tensor)], x: &Tensor) -> candle_core::Result<Tensor> {
+/// The MLP on `x`: `params` are `[w0, b0, w1, b1, …]`, ReLU between layers, one output per row.
+/// `elementwise` computes the matmuls as broadcast products and sums (another kernel path).
+fn forward(params: &[Tensor], x: &Tensor, elementwise: bool) -> candle_core::Result<Tensor> {
 	let mut h = x.clone();
-	let last = layers.len().saturating_sub(1);
-	for (i, (w, b)) in layers.iter().enumerate() {
-		h = h.matmul(&w.t()?)?.broadcast_add(b)?;
-		if i < last {
+	let layers = params.len() / 2;
+	if layers == 0 || params.len() % 2 != 0 {
+		candle_core::bail!("{} parameter tensors do not make layers", params.len());
+	}
+	for (i, pair) in params.chunks(2).enumerate() {
+		let (Some(w), Some(b)) = (pair.first(), pair.get(1)) else {
+			candle_core::bail!("a layer without bias");
+		};
+		h = if elementwise {
+			h.unsqueeze(1)?.broadcast_mul(&w.unsqueeze(0)?)?.sum(2)?
+		} else {
+			h.matmul(&w.t()?)?
+		};
+		h = h.broadcast_add(b)?;
+		if i + 1 < layers {
 			h = h.relu()?;
 		}
 	}
@@ -72,9 +93,9 @@ fn forward(layers: &[(Tensor, Tensor)], x: &Tensor) -> candle_core::Result<Tenso
 /// Column means and standard deviations of `data` (std floored to avoid division by zero).
 fn standardisation(data: &Dataset) -> (Vec<f32>, Vec<f32>) {
 	let n = data.rows().max(1) as f64;
-	let f = data.n_features;
-	let mut mean = vec![0f64; f];
-	let mut var = vec![0f64; f];
+	let f = data.n_features.max(1);
+	let mut mean = vec![0f64; data.n_features];
+	let mut var = vec![0f64; data.n_features];
 	for row in data.features.chunks(f) {
 		for (m, v) in mean.iter_mut().zip(row) {
 			*m += f64::from(*v) / n;
@@ -93,82 +114,32 @@ fn features_tensor(data: &Dataset, device: &Device) -> candle_core::Result<Tenso
 	Tensor::from_slice(&data.features, (data.rows(), data.n_features), device)
 }
 
-/// Trains the spec's model on the dataset's training split and evaluates it on the held-out
+/// Trains the spec's model on the dataset's training split (the canonical schedule of
+/// [`Trainer`], checkpointed on its [`proof::Schedule`]) and evaluates it on the held-out
 /// split.
 pub fn train(
 	spec: &TrainingSpec,
 	data: &Dataset,
 	device: &Device,
 ) -> Result<TrainedModel, EngineError> {
-	validate(spec)?;
-	if spec.model == ModelKind::MlpClassifier && data.targets.iter().any(|t| *t != 0.0 && *t != 1.0)
-	{
-		return Err(EngineError::InvalidSpec("a classifier needs 0/1 targets".into()));
+	let trainer = Trainer::new(spec, data, device)?;
+	let schedule = proof::Schedule::new(trainer.total_steps());
+	let mut state = trainer.initial_state()?;
+	let mut checkpoints = vec![proof::encode_checkpoint(&state)?];
+	let mut losses = Vec::with_capacity(trainer.total_steps() as usize);
+	for index in 1..schedule.checkpoints {
+		losses.extend(trainer.run(&mut state, schedule.step_of(index), Arithmetic::Canonical)?);
+		checkpoints.push(proof::encode_checkpoint(&state)?);
 	}
-	let (train_split, test_split) = data.split();
-	let (mean, std) = standardisation(&train_split);
-	let mean_t = Tensor::from_slice(&mean, data.n_features, device)?;
-	let std_t = Tensor::from_slice(&std, data.n_features, device)?;
-
-	let mut rng = SeededRng::new(spec.seed);
-	let layers: Vec<Layer> = layer_sizes(spec, data.n_features)
-		.into_iter()
-		.map(|(fan_in, fan_out)| {
-			// He-uniform initialisation from the job's seed.
-			let bound = (6.0 / fan_in as f64).sqrt();
-			let w: Vec<f32> =
-				(0..fan_in * fan_out).map(|_| rng.range(-bound, bound) as f32).collect();
-			Ok(Layer {
-				weight: Var::from_tensor(&Tensor::from_vec(w, (fan_out, fan_in), device)?)?,
-				bias: Var::zeros(fan_out, DType::F32, device)?,
-			})
-		})
-		.collect::<candle_core::Result<_>>()?;
-	let vars: Vec<Var> = layers.iter().flat_map(|l| [l.weight.clone(), l.bias.clone()]).collect();
-	let params = ParamsAdamW {
-		lr: f64::from(spec.learning_rate_millionths) / 1e6,
-		weight_decay: 0.0,
-		..Default::default()
-	};
-	let mut optimiser = candle_nn::AdamW::new(vars, params)?;
-
-	let x_all =
-		features_tensor(&train_split, device)?.broadcast_sub(&mean_t)?.broadcast_div(&std_t)?;
-	let y_all = Tensor::from_slice(&train_split.targets, train_split.rows(), device)?;
-	let mut order: Vec<u32> = (0..train_split.rows() as u32).collect();
-	let mut epoch_losses = Vec::with_capacity(spec.epochs as usize);
-	for _ in 0..spec.epochs {
-		rng.shuffle(&mut order);
-		let mut total = 0f32;
-		let mut batches = 0usize;
-		for chunk in order.chunks(BATCH_SIZE) {
-			let idx = Tensor::from_slice(chunk, chunk.len(), device)?;
-			let x = x_all.index_select(&idx, 0)?;
-			let y = y_all.index_select(&idx, 0)?;
-			let current: Vec<(Tensor, Tensor)> = layers
-				.iter()
-				.map(|l| (l.weight.as_tensor().clone(), l.bias.as_tensor().clone()))
-				.collect();
-			let out = forward(&current, &x)?;
-			let loss = loss_of(spec.model, &out, &y)?;
-			optimiser.backward_step(&loss)?;
-			total += loss.to_scalar::<f32>()?;
-			batches += 1;
-		}
-		epoch_losses.push(total / batches.max(1) as f32);
-	}
-
-	let mut tensors: HashMap<String, Tensor> = HashMap::new();
-	for (i, layer) in layers.iter().enumerate() {
-		tensors.insert(format!("layer{i}.weight"), layer.weight.as_tensor().clone());
-		tensors.insert(format!("layer{i}.bias"), layer.bias.as_tensor().clone());
-	}
-	tensors.insert("input.mean".into(), mean_t);
-	tensors.insert("input.std".into(), std_t);
-	let bytes = serialize(&tensors)?;
+	let per_epoch = usize::try_from(trainer.batches_per_epoch()).unwrap_or(usize::MAX).max(1);
+	let epoch_losses =
+		losses.chunks(per_epoch).map(|c| c.iter().sum::<f32>() / c.len() as f32).collect();
+	let bytes = trainer.model_bytes(&state)?;
 	let hash = crate::dataset::blake2_256(&bytes);
+	let (_, test_split) = data.split();
 	let metrics = evaluate(&bytes, spec, &test_split, device)?;
-	Ok(TrainedModel { bytes, hash, metrics, epoch_losses })
+	let proof = TrainingProof::new(schedule, checkpoints);
+	Ok(TrainedModel { bytes, hash, metrics, epoch_losses, proof })
 }
 
 fn loss_of(kind: ModelKind, out: &Tensor, y: &Tensor) -> candle_core::Result<Tensor> {
@@ -178,25 +149,85 @@ fn loss_of(kind: ModelKind, out: &Tensor, y: &Tensor) -> candle_core::Result<Ten
 	}
 }
 
-/// safetensors bytes (tensors in name order, so equal weights give equal bytes).
-fn serialize(tensors: &HashMap<String, Tensor>) -> Result<Vec<u8>, EngineError> {
-	let dir = tempfile_dir()?;
-	let path = dir.join(format!("model-{}.safetensors", std::process::id()));
-	let cpu: HashMap<String, Tensor> = tensors
-		.iter()
-		.map(|(k, v)| Ok((k.clone(), v.to_device(&Device::Cpu)?)))
-		.collect::<candle_core::Result<_>>()?;
-	candle_core::safetensors::save(&cpu, &path)?;
-	let bytes = std::fs::read(&path)?;
-	let _ = std::fs::remove_file(&path);
-	Ok(bytes)
+/// safetensors bytes of named F32 / U32 tensors, built in memory: the layout of
+/// `safetensors::serialize` (tensors by descending dtype, then by name; header padded with
+/// spaces to 8 bytes; no metadata), so equal tensors give equal bytes.
+pub(crate) fn safetensors_bytes(tensors: Vec<(String, Tensor)>) -> Result<Vec<u8>, EngineError> {
+	let mut entries = Vec::with_capacity(tensors.len());
+	for (name, tensor) in tensors {
+		let flat = tensor.flatten_all()?.to_device(&Device::Cpu)?;
+		let (rank, dtype, data): (u8, &str, Vec<u8>) = match tensor.dtype() {
+			DType::F32 => {
+				(1, "F32", flat.to_vec1::<f32>()?.iter().flat_map(|v| v.to_le_bytes()).collect())
+			},
+			DType::U32 => {
+				(0, "U32", flat.to_vec1::<u32>()?.iter().flat_map(|v| v.to_le_bytes()).collect())
+			},
+			other => {
+				return Err(EngineError::BadModel(format!("cannot store {other:?} tensors")));
+			},
+		};
+		entries.push((rank, name, dtype, tensor.dims().to_vec(), data));
+	}
+	// safetensors orders by descending dtype (F32 after U32 in its enum), then by name.
+	entries.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+	let mut header = String::from("{");
+	let mut offset = 0usize;
+	for (i, (_, name, dtype, shape, data)) in entries.iter().enumerate() {
+		let name = serde_json::to_string(name).map_err(|e| EngineError::BadModel(e.to_string()))?;
+		let shape: Vec<String> = shape.iter().map(usize::to_string).collect();
+		let end = offset + data.len();
+		if i > 0 {
+			header.push(',');
+		}
+		header.push_str(&format!(
+			"{name}:{{\"dtype\":\"{dtype}\",\"shape\":[{}],\"data_offsets\":[{offset},{end}]}}",
+			shape.join(",")
+		));
+		offset = end;
+	}
+	header.push('}');
+	while header.len() % 8 != 0 {
+		header.push(' ');
+	}
+	let mut out = Vec::with_capacity(8 + header.len() + offset);
+	out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+	out.extend_from_slice(header.as_bytes());
+	for (_, _, _, _, data) in &entries {
+		out.extend_from_slice(data);
+	}
+	Ok(out)
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf, EngineError> {
-	let dir =
-		std::env::temp_dir().join(format!("aicchain-worker-{:?}", std::thread::current().id()));
-	std::fs::create_dir_all(&dir)?;
-	Ok(dir)
+/// The model's raw outputs on `rows` (logits or predictions, one per row).
+pub fn predict(
+	bytes: &[u8],
+	spec: &TrainingSpec,
+	rows: &Dataset,
+	device: &Device,
+) -> Result<Vec<f32>, EngineError> {
+	let tensors = candle_core::safetensors::load_buffer(bytes, device)
+		.map_err(|e| EngineError::BadModel(e.to_string()))?;
+	let get = |name: &str| {
+		tensors.get(name).cloned().ok_or_else(|| EngineError::BadModel(format!("missing {name}")))
+	};
+	let mut params = Vec::new();
+	for name in param_names(usize::from(spec.hidden_layers) + 1) {
+		params.push(get(&name)?);
+	}
+	let mean = get("input.mean")?;
+	let std = get("input.std")?;
+	if mean.dims() != [rows.n_features] {
+		return Err(EngineError::BadModel("input width differs from the dataset".into()));
+	}
+	let x = features_tensor(rows, device)?
+		.broadcast_sub(&mean)
+		.and_then(|x| x.broadcast_div(&std))
+		.map_err(|e| EngineError::BadModel(e.to_string()))?;
+	let out = forward(&params, &x, false).map_err(|e| EngineError::BadModel(e.to_string()))?;
+	out.to_dtype(DType::F32)
+		.and_then(|o| o.to_vec1())
+		.map_err(|e| EngineError::BadModel(e.to_string()))
 }
 
 /// Evaluates model bytes on `test` (the held-out split): accuracy (classifier) or R² clamped
@@ -207,25 +238,14 @@ pub fn evaluate(
 	test: &Dataset,
 	device: &Device,
 ) -> Result<QuantisedMetrics, EngineError> {
-	let tensors = candle_core::safetensors::load_buffer(bytes, device)
-		.map_err(|e| EngineError::BadModel(e.to_string()))?;
-	let get = |name: &str| {
-		tensors.get(name).cloned().ok_or_else(|| EngineError::BadModel(format!("missing {name}")))
-	};
-	let mut layers = Vec::new();
-	for i in 0..=usize::from(spec.hidden_layers) {
-		layers.push((get(&format!("layer{i}.weight"))?, get(&format!("layer{i}.bias"))?));
-	}
-	let mean = get("input.mean")?;
-	let std = get("input.std")?;
-	if mean.dims() != [test.n_features] {
-		return Err(EngineError::BadModel("input width differs from the dataset".into()));
-	}
-	let x = features_tensor(test, device)?.broadcast_sub(&mean)?.broadcast_div(&std)?;
+	let predictions = predict(bytes, spec, test, device)?;
+	let out = Tensor::from_slice(&predictions, predictions.len(), device)?;
 	let y = Tensor::from_slice(&test.targets, test.rows(), device)?;
-	let out = forward(&layers, &x).map_err(|e| EngineError::BadModel(e.to_string()))?;
-	let loss = f64::from(loss_of(spec.model, &out, &y)?.to_scalar::<f32>()?);
-	let predictions: Vec<f32> = out.to_vec1()?;
+	let loss = f64::from(
+		loss_of(spec.model, &out, &y)
+			.and_then(|l| l.to_scalar::<f32>())
+			.map_err(|e| EngineError::BadModel(e.to_string()))?,
+	);
 	let score = match spec.model {
 		ModelKind::MlpClassifier => {
 			let correct = predictions

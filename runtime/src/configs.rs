@@ -24,7 +24,8 @@ use super::{
 	currency::{AICG_EXISTENTIAL_DEPOSIT, EXISTENTIAL_DEPOSIT, MICRO_UNIT, MILLI_UNIT, UNIT},
 	AccountId, Aicg, Aura, Balance, Balances, Block, BlockNumber, CommunityFund, Hash, Nonce,
 	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, System, DAYS, HOURS, MINUTES, SLOT_DURATION, VERSION,
+	RuntimeOrigin, RuntimeTask, SessionKeys, System, ValidatorSet, DAYS, HOURS, MINUTES,
+	SLOT_DURATION, VERSION,
 };
 
 /// The instance of `pallet-balances` that keeps the AICG ledger.
@@ -72,7 +73,7 @@ impl frame_system::Config for Runtime {
 impl pallet_aura::Config for Runtime {
 	type AuthorityId = AuraId;
 	type DisabledValidators = ();
-	type MaxAuthorities = ConstU32<32>;
+	type MaxAuthorities = MaxValidators;
 	type AllowMultipleBlocksPerSlot = ConstBool<false>;
 	type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
 }
@@ -80,7 +81,7 @@ impl pallet_aura::Config for Runtime {
 impl pallet_grandpa::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type WeightInfo = ();
-	type MaxAuthorities = ConstU32<32>;
+	type MaxAuthorities = MaxValidators;
 	type MaxNominators = ConstU32<0>;
 	type MaxSetIdSessionEntries = ConstU64<0>;
 	type KeyOwnerProof = sp_core::Void;
@@ -194,39 +195,94 @@ impl pallet_compute_registry::Config for Runtime {
 	type WeightInfo = pallet_compute_registry::weights::SubstrateWeight<Runtime>;
 }
 
-/// Validators' workers sign with the same sr25519 key as their Aura authority (under the
-/// worker's own key type), so the current authority set is the set of validator workers.
-pub struct AuraValidatorWorkers;
+/// Validators' workers sign with their session's compute worker key (`aicc`, one of the
+/// session keys `author_rotateKeys` makes): the worker keys of the current session's validators
+/// are the validator workers.
+pub struct SessionValidatorWorkers;
 
-impl pallet_compute_jobs::ValidatorWorkers<AccountId> for AuraValidatorWorkers {
+impl SessionValidatorWorkers {
+	fn worker_key(who: &AccountId) -> aicchain_primitives::worker_key::Public {
+		let raw: [u8; 32] = who.clone().into();
+		sp_core::sr25519::Public::from_raw(raw).into()
+	}
+}
+
+impl pallet_compute_jobs::ValidatorWorkers<AccountId> for SessionValidatorWorkers {
 	fn is_validator_worker(who: &AccountId) -> bool {
-		let who: &[u8] = who.as_ref();
-		pallet_aura::Authorities::<Runtime>::get().iter().any(|authority| {
-			let authority: &[u8] = authority.as_ref();
-			authority == who
-		})
+		ValidatorSet::is_active_worker(&Self::worker_key(who))
 	}
 
 	fn count() -> u32 {
-		pallet_aura::Authorities::<Runtime>::decode_len()
-			.and_then(|len| u32::try_from(len).ok())
-			.unwrap_or(0)
+		ValidatorSet::active_count()
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]
 	fn add_for_benchmark(who: &AccountId) {
-		let raw: [u8; 32] = who.clone().into();
-		let authority = AuraId::from(sp_core::sr25519::Public::from_raw(raw));
-		pallet_aura::Authorities::<Runtime>::mutate(|authorities| {
-			let _ = authorities.try_push(authority);
-		});
+		ValidatorSet::add_active_worker_for_benchmark(who.clone(), Self::worker_key(who));
 	}
+}
+
+parameter_types! {
+	/// Sessions of 10 minutes: a validator added or removed validates, or stops, within two.
+	pub const SessionPeriod: BlockNumber = 10 * MINUTES;
+	pub const SessionOffset: BlockNumber = 0;
+}
+
+impl pallet_session::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type ValidatorId = AccountId;
+	type ValidatorIdOf = sp_runtime::traits::ConvertInto;
+	type ShouldEndSession = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
+	type NextSessionRotation = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
+	type SessionManager = ValidatorSet;
+	type SessionHandler = <SessionKeys as sp_runtime::traits::OpaqueKeys>::KeyTypeIdProviders;
+	type Keys = SessionKeys;
+	type DisablingStrategy = ();
+	type WeightInfo = pallet_session::weights::SubstrateWeight<Runtime>;
+	type Currency = Balances;
+	// Session keys are storage anyone with AICC could fill: setting them holds 1 AICC.
+	type KeyDeposit = ConstU128<UNIT>;
+}
+
+/// Whether an account has session keys queued (`session.set_keys`).
+pub struct QueuedSessionKeys;
+
+impl pallet_validator_set::SessionKeysOf<AccountId> for QueuedSessionKeys {
+	fn has_keys(who: &AccountId) -> bool {
+		pallet_session::NextKeys::<Runtime>::contains_key(who)
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_keys_for_benchmark(who: &AccountId) {
+		let raw: [u8; 32] = who.clone().into();
+		let keys = SessionKeys {
+			aura: sp_core::sr25519::Public::from_raw(raw).into(),
+			grandpa: sp_core::ed25519::Public::from_raw(raw).into(),
+			worker: sp_core::sr25519::Public::from_raw(raw).into(),
+		};
+		pallet_session::NextKeys::<Runtime>::insert(who, keys);
+	}
+}
+
+impl pallet_validator_set::Config for Runtime {
+	type WorkerKey = aicchain_primitives::worker_key::Public;
+	type ManagerOrigin = frame_system::EnsureRoot<AccountId>;
+	type SessionKeys = QueuedSessionKeys;
+	// With one validator left the chain still authors and finalises blocks.
+	type MinValidators = ConstU32<1>;
+	type MaxValidators = MaxValidators;
+	type WeightInfo = pallet_validator_set::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// The most validators: Aura's and GRANDPA's authority bound, and every vote list's.
+	pub const MaxValidators: u32 = 32;
 }
 
 impl pallet_compute_jobs::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	type Validators = AuraValidatorWorkers;
+	type Validators = SessionValidatorWorkers;
 	type WorkerSigner = super::offchain::RuntimeWorkerSigner;
 	type CommunityFund = CommunityFundAccount;
 	type Subsidies = CommunityFund;
@@ -243,7 +299,7 @@ impl pallet_compute_jobs::Config for Runtime {
 	// 30 days, so that a result deadline (the job's hours plus `ResultTimeout`) stays within
 	// `MaxResultTimeout`.
 	type MaxGpuHours = ConstU32<720>;
-	type MaxValidators = ConstU32<32>;
+	type MaxValidators = MaxValidators;
 	type MaxDeadlinesPerBlock = ConstU32<32>;
 	type MaxFallbackCandidates = ConstU32<32>;
 	type ProposalWindow = ProposalWindow;

@@ -3,14 +3,13 @@
 //! register the compute engine's built-in datasets (credit scoring, energy load).
 
 use crate::{
-	community_fund_account, currency::UNIT, AccountId, AicgConfig, AuraConfig, Balance,
-	BalancesConfig, ComputeJobsConfig, GrandpaConfig, RuntimeGenesisConfig, SudoConfig,
+	community_fund_account, currency::UNIT, AccountId, AicgConfig, Balance, BalancesConfig,
+	ComputeJobsConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig,
+	ValidatorSetConfig,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use serde_json::Value;
-use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
@@ -21,9 +20,21 @@ pub const DEV_AICG_ENDOWMENT: Balance = 10_000 * UNIT;
 /// AICC the community fund starts with on dev chains, so renewable bonuses flow from block one.
 pub const DEV_FUND_ENDOWMENT: Balance = 1_000 * UNIT;
 
-/// The validators of a preset: block authoring (sr25519) and finality (ed25519) keys.
-fn authorities(names: &[(Sr25519Keyring, Ed25519Keyring)]) -> Vec<(AuraId, GrandpaId)> {
-	names.iter().map(|(sr, ed)| (sr.public().into(), ed.public().into())).collect()
+/// The validators of a preset: each one's account and session keys, block authoring (sr25519),
+/// finality (ed25519) and its compute worker key (the same sr25519 key as its account, so that
+/// `--alice` and `--worker-key //Alice` give a node every key it needs).
+fn authorities(names: &[(Sr25519Keyring, Ed25519Keyring)]) -> Vec<(AccountId, SessionKeys)> {
+	names
+		.iter()
+		.map(|(sr, ed)| {
+			let keys = SessionKeys {
+				aura: sr.public().into(),
+				grandpa: ed.public().into(),
+				worker: sr.public().into(),
+			};
+			(sr.to_account_id(), keys)
+		})
+		.collect()
 }
 
 /// The accounts prefunded in every preset: Alice to Ferdie and their `//stash` accounts.
@@ -32,7 +43,7 @@ pub fn dev_accounts() -> Vec<AccountId> {
 }
 
 fn genesis(
-	validators: Vec<(AuraId, GrandpaId)>,
+	validators: Vec<(AccountId, SessionKeys)>,
 	endowed: Vec<AccountId>,
 	root: AccountId,
 ) -> Value {
@@ -48,13 +59,14 @@ fn genesis(
 		aicg: AicgConfig {
 			balances: endowed.iter().cloned().map(|a| (a, DEV_AICG_ENDOWMENT)).collect::<Vec<_>>(),
 		},
-		aura: AuraConfig {
-			authorities: validators.iter().map(|(aura, _)| aura.clone()).collect::<Vec<_>>(),
+		// Aura's and GRANDPA's authorities come from the session keys.
+		validator_set: ValidatorSetConfig {
+			validators: validators.iter().map(|(who, _)| who.clone()).collect::<Vec<_>>(),
 		},
-		grandpa: GrandpaConfig {
-			authorities: validators
+		session: SessionConfig {
+			keys: validators
 				.iter()
-				.map(|(_, grandpa)| (grandpa.clone(), 1))
+				.map(|(who, keys)| (who.clone(), who.clone(), keys.clone()))
 				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
@@ -72,7 +84,8 @@ pub fn development_config_genesis() -> Value {
 	)
 }
 
-/// Four-validator local testnet (zombienet rewrites these authorities with its own keys).
+/// Four-validator local testnet. Zombienet starts it from this preset's raw chain spec, so these
+/// session keys are the ones its nodes hold (`//Alice` ... `//Dave`).
 pub fn local_testnet_genesis() -> Value {
 	genesis(
 		authorities(&[

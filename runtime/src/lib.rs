@@ -5,6 +5,8 @@
 //! Pallet names below are the public API that Polkadot.js users see:
 //! - `Balances`: AICC, the native currency (fees, job escrow, payments, provider bonds);
 //! - `Aicg`: AICG, the governance token, a second `pallet-balances` instance;
+//! - `ValidatorSet` and `Session`: who validates; root adds and removes validators, the change
+//!   applies at a session boundary, with each validator's Aura, GRANDPA and worker keys;
 //! - consensus (`Aura`, `Grandpa`), `Timestamp`, `TransactionPayment` and `Sudo`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -28,6 +30,7 @@ mod benches {
 		[pallet_compute_registry, ComputeRegistry]
 		[pallet_compute_jobs, ComputeJobs]
 		[pallet_community_fund, CommunityFund]
+		[pallet_validator_set, ValidatorSet]
 	);
 }
 
@@ -109,7 +112,7 @@ impl_opaque_keys! {
 		pub aura: Aura,
 		pub grandpa: Grandpa,
 		/// The compute worker key (`aicc`): signs proposals and attestations.
-		pub worker: offchain::ComputeWorker,
+		pub worker: ValidatorSet,
 	}
 }
 
@@ -196,6 +199,14 @@ mod runtime {
 	#[runtime::pallet_index(1)]
 	pub type Timestamp = pallet_timestamp;
 
+	/// Who validates: root adds and removes validators, applied at session boundaries.
+	#[runtime::pallet_index(11)]
+	pub type ValidatorSet = pallet_validator_set;
+
+	/// Sessions: validators' keys (block production, finality, compute worker) per session.
+	#[runtime::pallet_index(12)]
+	pub type Session = pallet_session;
+
 	#[runtime::pallet_index(2)]
 	pub type Aura = pallet_aura;
 
@@ -233,5 +244,7 @@ mod runtime {
 mod attack_tests;
 #[cfg(test)]
 mod offchain_tests;
+#[cfg(test)]
+mod session_tests;
 #[cfg(test)]
 mod tests;

@@ -38,14 +38,6 @@ pub const NONCE_STALE_AFTER: BlockNumber = 5;
 /// Tries to take a nonce when another worker run changes the record at the same moment.
 const NONCE_ATTEMPTS: u32 = 3;
 
-/// Binds the worker key type into the session keys, so that `--dev`/`--alice` and
-/// `author_rotateKeys` create a worker key next to the Aura and GRANDPA keys.
-pub struct ComputeWorker;
-
-impl sp_runtime::BoundToRuntimeAppPublic for ComputeWorker {
-	type Public = worker_key::Public;
-}
-
 /// The worker key's signing scheme as the transaction signer sees it.
 pub struct WorkerAuthId;
 

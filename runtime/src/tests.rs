@@ -279,9 +279,9 @@ mod compute_market {
 			use pallet_compute_jobs::ValidatorWorkers;
 			let alice = account(Sr25519Keyring::Alice);
 			let bob = account(Sr25519Keyring::Bob);
-			assert!(crate::configs::AuraValidatorWorkers::is_validator_worker(&alice));
-			assert!(!crate::configs::AuraValidatorWorkers::is_validator_worker(&bob));
-			assert_eq!(crate::configs::AuraValidatorWorkers::count(), 1);
+			assert!(crate::configs::SessionValidatorWorkers::is_validator_worker(&alice));
+			assert!(!crate::configs::SessionValidatorWorkers::is_validator_worker(&bob));
+			assert_eq!(crate::configs::SessionValidatorWorkers::count(), 1);
 		});
 	}
 }

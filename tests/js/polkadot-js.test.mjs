@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { ApiPromise, WsProvider, Keyring } from "@polkadot/api";
 import { cryptoWaitReady } from "@polkadot/util-crypto";
+import { u8aToHex } from "@polkadot/util";
 import { startDevNode } from "./dev-node.mjs";
 
 const UNIT = 1_000_000_000_000n;
@@ -14,11 +15,12 @@ const DECLINE_PENDING_ERROR = "computeJobs.JobNotAssigned";
 let node;
 let api;
 let keyring;
+let provider;
 
 async function connect(url) {
   for (let attempt = 0; attempt < 120; attempt++) {
     try {
-      const provider = new WsProvider(url, false);
+      provider = new WsProvider(url, false);
       await provider.connect();
       await provider.isReadyOrError;
       return await ApiPromise.create({ provider, noInitWarn: true, throwOnConnect: true });
@@ -91,7 +93,7 @@ test("system_properties: AICC with 12 decimals, SS58 42", async () => {
 });
 
 test("metadata decodes and names the custom pallets' calls, events, errors and storage", async () => {
-  for (const pallet of ["computeRegistry", "computeJobs", "communityFund", "aicg"]) {
+  for (const pallet of ["computeRegistry", "computeJobs", "communityFund", "aicg", "validatorSet", "session"]) {
     assert.ok(api.query[pallet], `storage of ${pallet}`);
     assert.ok(api.tx[pallet], `calls of ${pallet}`);
     assert.ok(api.events[pallet], `events of ${pallet}`);
@@ -251,6 +253,51 @@ test("community fund calls: propose, vote, remove a vote", async () => {
   assert.equal(eventsOf(removed, "communityFund")[0].method, "VoteRemoved");
   const again = await send(api.tx.communityFund.removeVote(proposalId), dave);
   assert.equal(again.error, "communityFund.NotVoted");
+});
+
+// Root's calls go through `sudo.sudo`; its `Sudid` event carries the inner call's result.
+function sudoError(result) {
+  const [sudid] = eventsOf(result, "sudo");
+  assert.ok(sudid, "a Sudid event");
+  const inner = sudid.data.sudoResult;
+  if (inner.isOk) return undefined;
+  const error = inner.asErr;
+  if (!error.isModule) return error.toString();
+  const meta = api.registry.findMetaError(error.asModule);
+  return `${meta.section}.${meta.name}`;
+}
+
+test("validator set: keys from author_rotateKeysWithOwner, session.setKeys, root adds and removes", async () => {
+  const alice = keyring.addFromUri("//Alice");
+  const bob = keyring.addFromUri("//Bob");
+  const keyless = keyring.addFromUri("//Ferdie");
+  const refused = await send(api.tx.sudo.sudo(api.tx.validatorSet.addValidator(keyless.address)), alice);
+  assert.equal(sudoError(refused), "validatorSet.NoSessionKeys");
+  const notRoot = await send(api.tx.validatorSet.addValidator(bob.address), bob);
+  assert.match(notRoot.error, /badOrigin/i);
+
+  // New Aura, GRANDPA and worker keys in the node's keystore, with a proof made for Bob.
+  const generated = await provider.send("author_rotateKeysWithOwner", [u8aToHex(bob.publicKey)]);
+  assert.ok(generated.proof, "the runtime makes ownership proofs");
+  assert.equal(await provider.send("author_hasSessionKeys", [generated.keys]), true);
+  const wrongOwner = await send(api.tx.session.setKeys(generated.keys, generated.proof), keyless);
+  assert.equal(wrongOwner.error, "session.InvalidProof");
+  const set = await send(api.tx.session.setKeys(generated.keys, generated.proof), bob);
+  assert.equal(set.error, undefined);
+  assert.equal((await api.query.session.nextKeys(bob.address)).unwrap().toHex(), generated.keys);
+
+  const added = await send(api.tx.sudo.sudo(api.tx.validatorSet.addValidator(bob.address)), alice);
+  assert.equal(sudoError(added), undefined);
+  assert.equal(eventsOf(added, "validatorSet")[0].method, "ValidatorAdded");
+  const planned = (await api.query.validatorSet.validators()).map((v) => v.toString());
+  assert.deepEqual(planned, [alice.address, bob.address]);
+  // Applied at a session boundary, two sessions on: the current session still has Alice alone.
+  assert.equal((await api.query.session.validators()).length, 1);
+
+  const removed = await send(api.tx.sudo.sudo(api.tx.validatorSet.removeValidator(bob.address)), alice);
+  assert.equal(eventsOf(removed, "validatorSet")[0].method, "ValidatorRemoved");
+  const last = await send(api.tx.sudo.sudo(api.tx.validatorSet.removeValidator(alice.address)), alice);
+  assert.equal(sudoError(last), "validatorSet.TooFewValidators");
 });
 
 test("payment_queryInfo gives a fee for a job submission", async () => {

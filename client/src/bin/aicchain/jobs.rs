@@ -1,0 +1,230 @@
+//! Job commands: requirements from the command line, quotes, submitting a job and following it
+//! to its end.
+
+use crate::common::{balances, explain, parse_amount, show, show_str, submit_and_wait};
+use aicchain_client::{account_of, keys, pair_from_suri, Client, ClientError};
+use aicchain_primitives::{JobRequirements, ModelKind, SustainabilityPreference, TrainingSpec};
+use aicchain_runtime::{Balance, RuntimeCall};
+use serde_json::{json, Value};
+use sp_core::{crypto::Ss58Codec, H256};
+use sp_runtime::Percent;
+use std::{
+	io::Write,
+	time::{Duration, Instant},
+};
+
+#[derive(clap::Args, Clone)]
+pub(crate) struct JobArgs {
+	#[arg(long, default_value_t = 8)]
+	pub(crate) gpus: u32,
+	/// Minimum bandwidth, Mbps.
+	#[arg(long, default_value_t = 100)]
+	pub(crate) bandwidth: u32,
+	/// Maximum latency, ms.
+	#[arg(long, default_value_t = 15)]
+	pub(crate) latency: u32,
+	/// Hours on all GPUs.
+	#[arg(long, default_value_t = 1)]
+	pub(crate) hours: u32,
+	/// Most you pay, in AICC.
+	#[arg(long, default_value = "100")]
+	pub(crate) budget: String,
+	/// Train a model on a dataset: `credit-scoring`, `energy-load` or a 0x dataset hash.
+	#[arg(long)]
+	pub(crate) train: Option<String>,
+	#[arg(long, default_value_t = 5)]
+	pub(crate) epochs: u32,
+	/// Rank renewable-powered nodes first.
+	#[arg(long)]
+	pub(crate) prefer_renewable: bool,
+	/// Only nodes with at least this renewable share (percent).
+	#[arg(long)]
+	pub(crate) renewable_only: Option<u8>,
+}
+
+fn dataset_hash(name: &str) -> Result<H256, String> {
+	if let Some(hex) = name.strip_prefix("0x") {
+		let bytes = hex::decode(hex).map_err(|_| "dataset hash is not hex".to_string())?;
+		return (bytes.len() == 32)
+			.then(|| H256::from_slice(&bytes))
+			.ok_or_else(|| "dataset hash must be 32 bytes".into());
+	}
+	let bytes = match name {
+		"credit-scoring" => aicchain_worker::dataset::credit_scoring_csv(),
+		"energy-load" => aicchain_worker::dataset::energy_load_csv(),
+		other => {
+			return Err(format!(
+				"unknown dataset `{other}` (credit-scoring, energy-load or a 0x hash)"
+			))
+		},
+	};
+	Ok(H256(aicchain_worker::dataset::blake2_256(&bytes)))
+}
+
+pub(crate) fn requirements(args: &JobArgs) -> Result<JobRequirements, String> {
+	let sustainability = match (args.renewable_only, args.prefer_renewable) {
+		(Some(p), _) if p <= 100 => {
+			SustainabilityPreference::RenewableOnly(Percent::from_percent(p))
+		},
+		(Some(_), _) => return Err("--renewable-only is a percentage (0-100)".into()),
+		(None, true) => SustainabilityPreference::PreferRenewable,
+		(None, false) => SustainabilityPreference::Any,
+	};
+	let training = match &args.train {
+		None => None,
+		Some(name) => {
+			let model = if name == "energy-load" {
+				ModelKind::MlpRegressor
+			} else {
+				ModelKind::MlpClassifier
+			};
+			Some(TrainingSpec {
+				dataset: dataset_hash(name)?,
+				model,
+				hidden_units: 32,
+				hidden_layers: 2,
+				learning_rate_millionths: 5_000,
+				epochs: args.epochs,
+				seed: 42,
+			})
+		},
+	};
+	Ok(JobRequirements {
+		gpus: args.gpus,
+		min_bandwidth_mbps: args.bandwidth,
+		max_latency_ms: args.latency,
+		gpu_hours: args.hours,
+		sustainability,
+		training,
+	})
+}
+
+fn requirements_json(req: &JobRequirements) -> Value {
+	json!({
+		"gpus": req.gpus,
+		"minBandwidthMbps": req.min_bandwidth_mbps,
+		"maxLatencyMs": req.max_latency_ms,
+		"gpuHours": req.gpu_hours,
+		"sustainability": match req.sustainability {
+			SustainabilityPreference::Any => json!("Any"),
+			SustainabilityPreference::PreferRenewable => json!("PreferRenewable"),
+			SustainabilityPreference::RenewableOnly(p) => json!({ "RenewableOnly": p.deconstruct() }),
+		},
+	})
+}
+
+pub(crate) fn submit_job(
+	client: &Client,
+	signer: &sp_core::sr25519::Pair,
+	req: JobRequirements,
+	budget: Balance,
+) -> Result<u64, String> {
+	// The chain's own checks, with their names, before anything is signed.
+	client.rpc("compute_quote", json!([requirements_json(&req)])).map_err(|e| match e {
+		ClientError::Rpc { message, .. } => format!("requirements out of range: {message}"),
+		other => explain(other),
+	})?;
+	let (aicc, _) = balances(client, &account_of(signer))?;
+	if aicc.free < budget {
+		return Err(format!(
+			"insufficient funds: the budget is {} AICC, the account has {} AICC free",
+			show(budget),
+			show(aicc.free)
+		));
+	}
+	let id: u64 =
+		client.storage(&keys::value("ComputeJobs", "NextJobId")).map_err(explain)?.unwrap_or(0);
+	submit_and_wait(
+		client,
+		signer,
+		RuntimeCall::ComputeJobs(pallet_compute_jobs::Call::submit_job {
+			requirements: req,
+			budget,
+		}),
+	)?;
+	let job = client.rpc("compute_job", json!([id])).map_err(explain)?;
+	if job["owner"].as_str() != Some(&account_of(signer).to_ss58check()) {
+		return Err("the job was not recorded; check your balance".into());
+	}
+	Ok(id)
+}
+
+/// Prints each stage of a job until it ends; the final job JSON.
+pub(crate) fn follow(client: &Client, id: u64) -> Result<Value, String> {
+	let mut last = String::new();
+	let start = Instant::now();
+	loop {
+		let job = client.rpc("compute_job", json!([id])).map_err(explain)?;
+		let stage = job["status"]["stage"].as_str().unwrap_or("?").to_string();
+		if stage != last {
+			let detail = match stage.as_str() {
+				"Assigned" => format!(
+					"on node {} for {} AICC",
+					job["status"]["node"],
+					show_str(&job["status"]["cost"])
+				),
+				"ResultSubmitted" => format!(
+					"model {} score {}%",
+					job["status"]["modelHash"].as_str().unwrap_or("?"),
+					job["status"]["metrics"]["score"]
+				),
+				_ => String::new(),
+			};
+			println!("[{:>5.1}s] job {id}: {stage} {detail}", start.elapsed().as_secs_f64());
+			let _ = std::io::stdout().flush();
+			last = stage.clone();
+		}
+		if !matches!(stage.as_str(), "Pending" | "Assigned" | "ResultSubmitted") {
+			if let Some(r) = job.get("receipt").filter(|r| !r.is_null()) {
+				println!("  cost {} AICC: provider {} + fund {}; subsidy {}; renewable bonus {}; you paid {} and got {} back", show_str(&r["cost"]), show_str(&r["providerAmount"]), show_str(&r["fundAmount"]), show_str(&r["subsidy"]), show_str(&r["renewableBonus"]), show_str(&r["userPaid"]), show_str(&r["saving"]));
+				println!("  carbon {} g ({} g less than the grid); model {} ({}% on {} held-out samples)", r["carbonGrams"], r["carbonReductionGrams"], r["modelHash"].as_str().unwrap_or("?"), r["metrics"]["score"], r["metrics"]["evalSamples"]);
+			}
+			return Ok(job);
+		}
+		if start.elapsed() > Duration::from_secs(900) {
+			return Err(format!("job {id} still {stage} after 15 minutes"));
+		}
+		std::thread::sleep(Duration::from_secs(2));
+	}
+}
+
+/// `quote`: what a job would cost, and where it could run.
+pub(crate) fn quote(client: &Client, job: &JobArgs) -> Result<(), String> {
+	let req = requirements(job)?;
+	let quote = client.rpc("compute_quote", json!([requirements_json(&req)])).map_err(explain)?;
+	println!(
+		"{} eligible nodes ({} renewable); cost {} – {} AICC; carbon {} – {} g (grid: {} g)",
+		quote["eligibleNodes"],
+		quote["renewableNodes"],
+		show_str(&quote["minCost"]),
+		show_str(&quote["maxCost"]),
+		quote["minCarbonGrams"],
+		quote["maxCarbonGrams"],
+		quote["referenceCarbonGrams"]
+	);
+	Ok(())
+}
+
+/// `submit-job`: submits a job and, unless `no_follow`, follows it to its end.
+pub(crate) fn submit(
+	client: &Client,
+	suri: &str,
+	job: &JobArgs,
+	no_follow: bool,
+) -> Result<(), String> {
+	let req = requirements(job)?;
+	let budget = parse_amount(&job.budget)?;
+	let id = submit_job(client, &pair_from_suri(suri)?, req, budget)?;
+	println!("job {id} submitted (budget {} AICC held in escrow)", show(budget));
+	if !no_follow {
+		follow(client, id)?;
+	}
+	Ok(())
+}
+
+/// `job`: a job's status and receipt, as JSON.
+pub(crate) fn print_job(client: &Client, id: u64) -> Result<(), String> {
+	let job = client.rpc("compute_job", json!([id])).map_err(explain)?;
+	println!("{}", serde_json::to_string_pretty(&job).unwrap_or_default());
+	Ok(())
+}

@@ -1,0 +1,188 @@
+//! `aicchain`: the AICChain command line. Talks JSON-RPC to a node (the dev chain on
+//! `http://127.0.0.1:9944` by default) and signs with `--suri` (dev accounts such as `//Alice`
+//! work out of the box on the dev chain). Transactions are mortal, valid for 64 blocks from the
+//! best block, as wallets sign them.
+
+mod common;
+mod demo;
+mod governance;
+mod jobs;
+mod provider;
+mod queries;
+
+use aicchain_client::Client;
+use clap::{Parser, Subcommand};
+use jobs::JobArgs;
+use provider::NodeArgs;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+	name = "aicchain",
+	version,
+	about = "AICChain command line: jobs, nodes, subsidies, balances"
+)]
+struct Cli {
+	/// The node's JSON-RPC endpoint.
+	#[arg(long, global = true, default_value = "http://127.0.0.1:9944")]
+	url: String,
+	/// Secret URI of the signing account (for `accept-worker`: the worker key's).
+	#[arg(long, global = true, default_value = "//Alice")]
+	suri: String,
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+	/// AICC and AICG balances of an account (default: the signer).
+	Balance { account: Option<String> },
+	/// Registered nodes.
+	Nodes {
+		#[arg(long, default_value_t = 0)]
+		min_gpus: u32,
+	},
+	/// Register a compute node (bond: 100 AICC); its worker key defaults to the signer.
+	///
+	/// Another worker key (`--worker`) must accept with `accept-worker` before the node gets
+	/// jobs.
+	RegisterNode {
+		#[command(flatten)]
+		node: NodeArgs,
+		/// The key the node's off-chain worker signs with (SS58 address or secret URI). When it
+		/// is not the signer, the node gets no job until that key runs `accept-worker`.
+		#[arg(long)]
+		worker: Option<String>,
+	},
+	/// Accept to be a node's worker key (sign with the worker key's `--suri`).
+	///
+	/// Binds the key to the node its owner registered it for (`register-node --worker`); only
+	/// then may the node take jobs.
+	AcceptWorker {
+		/// The node's id.
+		#[arg(long)]
+		node: u32,
+	},
+	/// Add AICC to a node's bond (the owner signs).
+	///
+	/// A node slashed below the minimum bond takes no job until it is topped up.
+	TopUpBond {
+		/// The node's id.
+		#[arg(long)]
+		node: u32,
+		/// AICC to add (decimals allowed).
+		#[arg(long)]
+		amount: String,
+	},
+	/// Give an assigned job back, without a slash (the node's owner or worker signs).
+	///
+	/// The job goes back to matching (never to this node again) instead of timing out, which
+	/// would slash the node's bond.
+	DeclineJob {
+		/// The job's id.
+		#[arg(long)]
+		job: u64,
+	},
+	/// Change a node's spec.
+	UpdateNode {
+		id: u32,
+		#[command(flatten)]
+		node: NodeArgs,
+	},
+	/// What a job would cost, and where it could run.
+	Quote {
+		#[command(flatten)]
+		job: JobArgs,
+	},
+	/// Submit a job and follow it to settlement.
+	SubmitJob {
+		#[command(flatten)]
+		job: JobArgs,
+		/// Return after submission instead of following the job.
+		#[arg(long)]
+		no_follow: bool,
+	},
+	/// A job's status and receipt.
+	Job { id: u64 },
+	/// Propose a subsidy paid by the community fund (AICG holders vote).
+	ProposeSubsidy {
+		/// Share of each covered job's cost, percent.
+		#[arg(long, default_value_t = 50)]
+		share: u32,
+		/// `all`, `renewable` or `training`.
+		#[arg(long, default_value = "all")]
+		scope: String,
+		#[arg(long, default_value = "50")]
+		per_job_cap: String,
+		#[arg(long, default_value = "500")]
+		budget: String,
+		/// Blocks the subsidy stays active once approved.
+		#[arg(long, default_value_t = 14_400)]
+		duration: u32,
+	},
+	/// Vote on a subsidy proposal with AICG (frozen until the vote closes).
+	Vote {
+		proposal: u32,
+		/// `aye` or `nay`.
+		side: String,
+		/// AICG to vote with.
+		amount: String,
+	},
+	/// Providers ranked by completed jobs and reputation.
+	Leaderboard,
+	/// Network and market statistics, and the community fund.
+	Stats,
+	/// Replay the seed's end-to-end demo against the chain.
+	Demo {
+		/// Accept the default requirements without asking.
+		#[arg(long)]
+		yes: bool,
+		#[arg(long)]
+		gpus: Option<u32>,
+		#[arg(long)]
+		bandwidth: Option<u32>,
+		#[arg(long)]
+		latency: Option<u32>,
+	},
+}
+
+fn main() -> ExitCode {
+	let cli = Cli::parse();
+	let client = Client::new(&cli.url);
+	match run(&cli, &client) {
+		Ok(()) => ExitCode::SUCCESS,
+		Err(message) => {
+			eprintln!("error: {message}");
+			ExitCode::FAILURE
+		},
+	}
+}
+
+fn run(cli: &Cli, client: &Client) -> Result<(), String> {
+	let suri = cli.suri.as_str();
+	match &cli.command {
+		Command::Balance { account } => queries::balance(client, suri, account.as_deref()),
+		Command::Nodes { min_gpus } => queries::nodes(client, *min_gpus),
+		Command::RegisterNode { node, worker } => {
+			provider::register_node(client, suri, node, worker.as_deref())
+		},
+		Command::AcceptWorker { node } => provider::accept_worker(client, suri, *node),
+		Command::TopUpBond { node, amount } => provider::top_up_bond(client, suri, *node, amount),
+		Command::DeclineJob { job } => provider::decline_job(client, suri, *job),
+		Command::UpdateNode { id, node } => provider::update_node(client, suri, *id, node),
+		Command::Quote { job } => jobs::quote(client, job),
+		Command::SubmitJob { job, no_follow } => jobs::submit(client, suri, job, *no_follow),
+		Command::Job { id } => jobs::print_job(client, *id),
+		Command::ProposeSubsidy { share, scope, per_job_cap, budget, duration } => {
+			governance::propose_subsidy(client, suri, *share, scope, per_job_cap, budget, *duration)
+		},
+		Command::Vote { proposal, side, amount } => {
+			governance::vote(client, suri, *proposal, side, amount)
+		},
+		Command::Leaderboard => queries::leaderboard(client),
+		Command::Stats => queries::stats(client),
+		Command::Demo { yes, gpus, bandwidth, latency } => {
+			demo::demo(client, *yes, *gpus, *bandwidth, *latency)
+		},
+	}
+}

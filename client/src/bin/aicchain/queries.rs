@@ -1,0 +1,98 @@
+//! Read-only commands: balances, nodes, the provider leaderboard and market statistics.
+
+use crate::common::{all_nodes, balances, explain, parse_account, print_nodes, show, show_str};
+use aicchain_client::{account_of, pair_from_suri, Client};
+use serde_json::{json, Value};
+use sp_core::crypto::Ss58Codec;
+
+/// `balance`: AICC and AICG balances of `account` (default: the signer).
+pub(crate) fn balance(client: &Client, suri: &str, account: Option<&str>) -> Result<(), String> {
+	let who = match account {
+		Some(a) => parse_account(a)?,
+		None => account_of(&pair_from_suri(suri)?),
+	};
+	let (aicc, aicg) = balances(client, &who)?;
+	println!(
+		"{}\n  AICC {:>20} free, {} reserved/held\n  AICG {:>20} free, {} frozen",
+		who.to_ss58check(),
+		show(aicc.free),
+		show(aicc.reserved),
+		show(aicg.free),
+		show(aicg.frozen)
+	);
+	Ok(())
+}
+
+/// `nodes`: registered nodes with at least `min_gpus` GPUs.
+pub(crate) fn nodes(client: &Client, min_gpus: u32) -> Result<(), String> {
+	print_nodes(&all_nodes(client, json!({ "minGpus": min_gpus }))?);
+	Ok(())
+}
+
+/// `leaderboard`: providers ranked by completed jobs and reputation.
+pub(crate) fn leaderboard(client: &Client) -> Result<(), String> {
+	let nodes = all_nodes(client, Value::Null)?;
+	let mut rows: Vec<&Value> = nodes.as_array().map(|a| a.iter().collect()).unwrap_or_default();
+	rows.sort_by(|a, b| {
+		b["completedJobs"].as_u64().cmp(&a["completedJobs"].as_u64()).then(
+			b["reputation"]
+				.as_f64()
+				.partial_cmp(&a["reputation"].as_f64())
+				.unwrap_or(std::cmp::Ordering::Equal),
+		)
+	});
+	println!(
+		"{:<4} {:<50} {:>9} {:>6} {:>11} {:>10}",
+		"rank", "provider", "completed", "failed", "reputation", "renewable"
+	);
+	for (i, n) in rows.iter().enumerate() {
+		println!(
+			"{:<4} {:<50} {:>9} {:>6} {:>10.1}% {:>9}%",
+			i + 1,
+			n["owner"].as_str().unwrap_or("?"),
+			n["completedJobs"],
+			n["failedJobs"],
+			n["reputation"].as_f64().unwrap_or(0.0),
+			n["spec"]["renewableShare"]
+		);
+	}
+	Ok(())
+}
+
+/// `stats`: network and market statistics, and the community fund.
+pub(crate) fn stats(client: &Client) -> Result<(), String> {
+	let stats = client.rpc("compute_marketStats", json!([])).map_err(explain)?;
+	let fund = client.rpc("compute_fund", json!([])).map_err(explain)?;
+	println!(
+		"nodes: {} ({} active, {} renewable), {} GPUs",
+		stats["nodes"], stats["activeNodes"], stats["renewableNodes"], stats["totalGpus"]
+	);
+	println!(
+		"jobs: {} submitted, {} open, {} settled, {} failed, {} unverified, {} expired, {} cancelled",
+		stats["jobsSubmitted"],
+		stats["openJobs"],
+		stats["settledJobs"],
+		stats["failedJobs"],
+		stats["unverifiedJobs"],
+		stats["expiredJobs"],
+		stats["cancelledJobs"]
+	);
+	println!(
+		"volume: {} AICC; providers earned {} AICC; fund received {} AICC",
+		show_str(&stats["volume"]),
+		show_str(&stats["providerEarnings"]),
+		show_str(&stats["fundIncome"])
+	);
+	println!(
+		"carbon: {} g emitted, {} g avoided against the grid",
+		stats["carbonGrams"], stats["carbonReductionGrams"]
+	);
+	println!(
+		"community fund {}: {} AICC, {} committed, {} active subsidies",
+		fund["account"].as_str().unwrap_or("?"),
+		show_str(&fund["balance"]),
+		show_str(&fund["committed"]),
+		fund["activeSubsidies"].as_array().map(|a| a.len()).unwrap_or(0)
+	);
+	Ok(())
+}
