@@ -1,6 +1,9 @@
 //! The compute engine: a task queue that trains and verifies models on a worker thread, the
 //! node-selection policy, and the bookkeeping the off-chain worker polls.
 
+mod verify;
+pub use verify::VerifyRequest;
+
 use crate::{
 	dataset::DatasetStore,
 	model,
@@ -68,12 +71,13 @@ pub fn device_from_name(name: &str) -> Result<Device, EngineError> {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum TaskKey {
 	Train(JobId),
+	/// A job and the digest of the request ([`VerifyRequest::digest`]).
 	Verify(JobId, H256),
 }
 
 enum Task {
 	Train(TrainingSpec),
-	Verify { spec: TrainingSpec, model_hash: H256, metrics: QuantisedMetrics },
+	Verify(VerifyRequest),
 }
 
 struct Selection {
@@ -191,10 +195,19 @@ impl Engine {
 			EngineRequest::Train { job_id, spec } => {
 				self.enqueue(TaskKey::Train(job_id), Task::Train(spec))
 			},
-			EngineRequest::Verify { job_id, spec, model_hash, metrics } => self.enqueue(
-				TaskKey::Verify(job_id, model_hash),
-				Task::Verify { spec, model_hash, metrics },
-			),
+			EngineRequest::Verify {
+				job_id,
+				spec,
+				model_hash,
+				metrics,
+				commitment,
+				challenge,
+				verifier,
+			} => {
+				let request =
+					VerifyRequest { spec, model_hash, metrics, commitment, challenge, verifier };
+				self.enqueue(TaskKey::Verify(job_id, request.digest()), Task::Verify(request))
+			},
 			EngineRequest::PendingOutcomes => {
 				let mut ids: Vec<JobId> = lock(&self.selections).keys().copied().collect();
 				ids.sort();
@@ -223,7 +236,7 @@ impl Engine {
 	fn run(&self, task: Task) -> TaskStatus {
 		let result = match task {
 			Task::Train(spec) => self.train(&spec),
-			Task::Verify { spec, model_hash, metrics } => self.verify(&spec, model_hash, metrics),
+			Task::Verify(request) => self.verify(&request),
 		};
 		result.unwrap_or_else(|e| {
 			log::warn!(target: "aicchain-worker", "task failed: {e}");
@@ -231,66 +244,27 @@ impl Engine {
 		})
 	}
 
-	/// Trains a job's model and stores it.
+	/// Trains a job's model and stores it with its checkpoints (served by the commitment's
+	/// root for verifiers).
 	pub fn train(&self, spec: &TrainingSpec) -> Result<TaskStatus, EngineError> {
 		let data = self.datasets.resolve(&spec.dataset.0)?;
 		let trained = model::train(spec, &data, &self.device)?;
 		let hash = self.models.put(&trained.bytes)?;
+		let commitment = trained.proof.commitment;
+		self.models.put_checkpoints(&commitment.root, &trained.proof.checkpoints)?;
 		log::info!(
 			target: "aicchain-worker",
-			"trained model 0x{} (score {:?}, {} epochs)",
+			"trained model 0x{} (score {:?}, {} epochs, checkpoints 0x{})",
 			hex::encode(hash),
 			trained.metrics.score,
-			spec.epochs
+			spec.epochs,
+			hex::encode(commitment.root)
 		);
-		Ok(TaskStatus::Trained { model_hash: H256(hash), metrics: trained.metrics })
-	}
-
-	/// Finds the published model (local store, then peers, then a deterministic rebuild from
-	/// the spec), checks its hash, re-evaluates it and compares with the published metrics.
-	pub fn verify(
-		&self,
-		spec: &TrainingSpec,
-		model_hash: H256,
-		claimed: QuantisedMetrics,
-	) -> Result<TaskStatus, EngineError> {
-		let data = self.datasets.resolve(&spec.dataset.0)?;
-		let bytes = match self.fetch_model(&model_hash.0) {
-			Some(bytes) => bytes,
-			None => {
-				log::info!(target: "aicchain-worker", "model 0x{} not served anywhere: rebuilding it from its spec", hex::encode(model_hash.0));
-				let rebuilt = model::train(spec, &data, &self.device)?;
-				self.models.put(&rebuilt.bytes)?;
-				rebuilt.bytes
-			},
-		};
-		if crate::dataset::blake2_256(&bytes) != model_hash.0 {
-			return Ok(rejected("the spec does not reproduce the published model"));
-		}
-		let (_, test) = data.split();
-		let measured = model::evaluate(&bytes, spec, &test, &self.device)?;
-		Ok(match compare_metrics(&claimed, &measured) {
-			Ok(()) => TaskStatus::Verified { accept: true, reason: Vec::new() },
-			Err(reason) => rejected(&reason),
+		Ok(TaskStatus::Trained {
+			model_hash: H256(hash),
+			metrics: trained.metrics,
+			commitment: commitment.into(),
 		})
-	}
-
-	fn fetch_model(&self, hash: &[u8; 32]) -> Option<Vec<u8>> {
-		if let Some(bytes) = self.models.get(hash) {
-			return Some(bytes);
-		}
-		for peer in &self.peers {
-			let url = format!("{}/models/0x{}", peer.trim_end_matches('/'), hex::encode(hash));
-			match crate::http::request(&url, None) {
-				Ok(Some(bytes)) if crate::dataset::blake2_256(&bytes) == *hash => {
-					let _ = self.models.put(&bytes);
-					return Some(bytes);
-				},
-				Ok(_) => {},
-				Err(e) => log::debug!(target: "aicchain-worker", "peer {peer}: {e}"),
-			}
-		}
-		None
 	}
 
 	/// One policy-gradient step from a realised outcome, then saves the policy.
@@ -371,148 +345,6 @@ pub fn compare_metrics(
 }
 
 #[cfg(test)]
-mod tests {
-	use super::*;
-	use crate::dataset::{blake2_256, credit_scoring_csv};
-	use aicchain_primitives::{
-		engine_api::CandidateNode, JobRequirements, ModelKind, SustainabilityPreference,
-	};
-	use sp_runtime::Percent;
-	use std::time::{Duration, Instant};
-
-	fn spec() -> TrainingSpec {
-		TrainingSpec {
-			dataset: H256(blake2_256(&credit_scoring_csv())),
-			model: ModelKind::MlpClassifier,
-			hidden_units: 8,
-			hidden_layers: 1,
-			learning_rate_millionths: 10_000,
-			epochs: 2,
-			seed: 5,
-		}
-	}
-
-	fn poll(engine: &Engine, request: EngineRequest) -> TaskStatus {
-		let start = Instant::now();
-		loop {
-			match engine.handle(request.clone()) {
-				EngineResponse::Task(TaskStatus::Queued | TaskStatus::Running) => {},
-				EngineResponse::Task(status) => return status,
-				other => panic!("unexpected {other:?}"),
-			}
-			assert!(start.elapsed() < Duration::from_secs(120), "task never finished");
-			std::thread::sleep(Duration::from_millis(20));
-		}
-	}
-
-	#[test]
-	fn train_then_verify_accepts_honest_and_rejects_inflated_results() {
-		let dir = tempfile::tempdir().expect("tempdir");
-		let engine = Engine::start(EngineConfig::in_dir(dir.path())).expect("starts");
-		let TaskStatus::Trained { model_hash, metrics } =
-			poll(&engine, EngineRequest::Train { job_id: 1, spec: spec() })
-		else {
-			panic!("training failed")
-		};
-		assert!(engine.models.get(&model_hash.0).is_some(), "model stored by its hash");
-		let honest = EngineRequest::Verify { job_id: 1, spec: spec(), model_hash, metrics };
-		assert_eq!(poll(&engine, honest), TaskStatus::Verified { accept: true, reason: vec![] });
-		let inflated = QuantisedMetrics { score: Perbill::from_percent(99), ..metrics };
-		let request =
-			EngineRequest::Verify { job_id: 2, spec: spec(), model_hash, metrics: inflated };
-		assert!(matches!(poll(&engine, request), TaskStatus::Verified { accept: false, .. }));
-		// A hash nobody serves and the spec does not reproduce is rejected.
-		let request = EngineRequest::Verify {
-			job_id: 3,
-			spec: spec(),
-			model_hash: H256::repeat_byte(1),
-			metrics,
-		};
-		assert!(matches!(poll(&engine, request), TaskStatus::Verified { accept: false, .. }));
-		// A verifier with an empty store rebuilds the model from the spec and accepts it.
-		let other = tempfile::tempdir().expect("tempdir");
-		let verifier = Engine::start(EngineConfig::in_dir(other.path())).expect("starts");
-		let request = EngineRequest::Verify { job_id: 1, spec: spec(), model_hash, metrics };
-		assert_eq!(poll(&verifier, request), TaskStatus::Verified { accept: true, reason: vec![] });
-	}
-
-	#[test]
-	fn unknown_dataset_fails_the_task_without_panicking() {
-		let dir = tempfile::tempdir().expect("tempdir");
-		let engine = Engine::start(EngineConfig::in_dir(dir.path())).expect("starts");
-		let mut bad = spec();
-		bad.dataset = H256::repeat_byte(3);
-		assert!(matches!(
-			poll(&engine, EngineRequest::Train { job_id: 9, spec: bad }),
-			TaskStatus::Failed(_)
-		));
-		bad = spec();
-		bad.hidden_units = 0;
-		assert!(matches!(
-			poll(&engine, EngineRequest::Train { job_id: 10, spec: bad }),
-			TaskStatus::Failed(_)
-		));
-		assert!(device_from_name("tpu").is_err());
-	}
-
-	#[test]
-	fn selection_scores_every_candidate_and_learns_from_outcomes() {
-		let dir = tempfile::tempdir().expect("tempdir");
-		let engine = Engine::start(EngineConfig::in_dir(dir.path())).expect("starts");
-		let node = |node_id, cost, reputation, carbon| CandidateNode {
-			node_id,
-			gpu_count: 8,
-			gpu_memory_gib: 80,
-			bandwidth_mbps: 200,
-			latency_ms: 10,
-			renewable_share: Percent::from_percent(if carbon < 100 { 90 } else { 10 }),
-			carbon_intensity: carbon,
-			cost,
-			reputation: Perbill::from_percent(reputation),
-			active_jobs: 0,
-			max_jobs: 4,
-			completed_jobs: 10,
-			failed_jobs: 0,
-		};
-		let requirements = JobRequirements {
-			gpus: 8,
-			min_bandwidth_mbps: 100,
-			max_latency_ms: 15,
-			gpu_hours: 2,
-			sustainability: SustainabilityPreference::Any,
-			training: None,
-		};
-		let request = EngineRequest::Select {
-			job_id: 4,
-			requirements,
-			budget: 1_000,
-			candidates: vec![node(0, 900, 40, 600), node(1, 500, 95, 40), node(2, 600, 90, 50)],
-		};
-		let EngineResponse::Selected { node_id, scores } = engine.handle(request) else { panic!() };
-		assert_eq!(scores.len(), 3);
-		let best = scores.iter().max_by_key(|(_, s)| *s).map(|(n, _)| *n);
-		assert_eq!(Some(node_id), best);
-		// The expensive, dirty, unreliable node is never the pick.
-		assert_ne!(node_id, 0);
-		assert_eq!(
-			engine.handle(EngineRequest::PendingOutcomes),
-			EngineResponse::PendingOutcomes(vec![4])
-		);
-		let before = std::fs::read(dir.path().join("policy.safetensors")).expect("saved at start");
-		let outcome = JobOutcome {
-			job_id: 4,
-			node_id,
-			success: true,
-			cost: 500,
-			carbon_grams: 100,
-			blocks_taken: 20,
-		};
-		assert_eq!(engine.handle(EngineRequest::Outcome(outcome)), EngineResponse::Ack);
-		assert_eq!(
-			engine.handle(EngineRequest::PendingOutcomes),
-			EngineResponse::PendingOutcomes(vec![])
-		);
-		let after = std::fs::read(dir.path().join("policy.safetensors")).expect("saved");
-		assert_ne!(before, after, "the update was persisted");
-	}
-}
+mod tests;
+#[cfg(test)]
+mod verify_tests;

@@ -14,6 +14,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 16 << 20;
+/// Largest response body the client reads (a model or a checkpoint): a peer that sends more
+/// is cut off and its answer refused.
+pub const MAX_DOWNLOAD: usize = 64 << 20;
+/// Largest response head the client reads.
+const MAX_RESPONSE_HEAD: usize = 64 << 10;
 
 struct Request {
 	method: String,
@@ -211,6 +216,7 @@ fn route(engine: &Engine, request: Request) -> Response {
 				None => Response::error(404, "this engine made no selection for that job"),
 			}
 		},
+		("GET", path) if path.starts_with("/checkpoints/") => checkpoint_route(engine, path),
 		("GET", path) if path.starts_with("/models/") => {
 			let hex_hash = path.trim_start_matches("/models/").trim_start_matches("0x");
 			let hash = hex::decode(hex_hash).ok().and_then(|h| <[u8; 32]>::try_from(h).ok());
@@ -225,8 +231,49 @@ fn route(engine: &Engine, request: Request) -> Response {
 	}
 }
 
+/// The root in `0x<64 hex>` (the `0x` optional).
+fn parse_hash(text: &str) -> Option<[u8; 32]> {
+	let hex_hash = text.strip_prefix("0x").unwrap_or(text);
+	hex::decode(hex_hash).ok().and_then(|h| <[u8; 32]>::try_from(h).ok())
+}
+
+/// `GET /checkpoints/0x<root>/<i>` (checkpoint `i`'s bytes) and
+/// `GET /checkpoints/0x<root>/leaves` (the leaf hashes, n × 32 bytes).
+fn checkpoint_route(engine: &Engine, path: &str) -> Response {
+	let rest = path.trim_start_matches("/checkpoints/");
+	let Some((root, item)) = rest.split_once('/') else {
+		return Response::error(400, "expected /checkpoints/0x<root>/<index|leaves>");
+	};
+	let Some(root) = parse_hash(root) else {
+		return Response::error(400, "the root is not 32 bytes of hex");
+	};
+	let bytes = if item == "leaves" {
+		engine.models.leaves(&root).map(|leaves| leaves.concat())
+	} else {
+		match item.parse::<u32>() {
+			Ok(index) => engine.models.checkpoint(&root, index),
+			Err(_) => return Response::error(400, "expected a checkpoint index or `leaves`"),
+		}
+	};
+	match bytes {
+		Some(body) => Response { status: 200, content_type: "application/octet-stream", body },
+		None => Response::error(404, "no such checkpoint"),
+	}
+}
+
 /// A blocking request to `url` (`http://host:port/path`): the body on 200, `None` on 404.
+/// Bodies over [`MAX_DOWNLOAD`] are refused ([`request_limited`]).
 pub fn request(url: &str, body: Option<&[u8]>) -> Result<Option<Vec<u8>>, EngineError> {
+	request_limited(url, body, MAX_DOWNLOAD)
+}
+
+/// [`request`] reading at most `max_body` bytes of response body: a larger announced length
+/// is refused before the body is read, and a peer that sends more is cut off.
+pub fn request_limited(
+	url: &str,
+	body: Option<&[u8]>,
+	max_body: usize,
+) -> Result<Option<Vec<u8>>, EngineError> {
 	let rest = url
 		.strip_prefix("http://")
 		.ok_or_else(|| EngineError::Http(format!("not an http:// URL: {url}")))?;
@@ -243,17 +290,44 @@ pub fn request(url: &str, body: Option<&[u8]>) -> Result<Option<Vec<u8>>, Engine
 	let body = body.unwrap_or_default();
 	write!(stream, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
 	stream.write_all(body)?;
+	let too_large = || EngineError::Http(format!("{url}: response over {max_body} bytes"));
 	let mut response = Vec::new();
-	stream.read_to_end(&mut response)?;
-	let header_end = find(&response, b"\r\n\r\n")
-		.ok_or_else(|| EngineError::Http("malformed response".into()))?;
-	let status = String::from_utf8_lossy(&response[..header_end])
-		.split_whitespace()
-		.nth(1)
-		.and_then(|s| s.parse::<u16>().ok())
-		.unwrap_or(0);
+	let mut chunk = [0u8; 8192];
+	// Read the head (bounded), then the body up to the bound.
+	let header_end = loop {
+		if let Some(pos) = find(&response, b"\r\n\r\n") {
+			break pos;
+		}
+		if response.len() > MAX_RESPONSE_HEAD {
+			return Err(EngineError::Http(format!("{url}: response head too large")));
+		}
+		let n = stream.read(&mut chunk)?;
+		if n == 0 {
+			return Err(EngineError::Http("malformed response".into()));
+		}
+		response.extend_from_slice(chunk.get(..n).unwrap_or_default());
+	};
+	let head = String::from_utf8_lossy(response.get(..header_end).unwrap_or_default()).to_string();
+	let status = head.split_whitespace().nth(1).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
+	let announced = head.lines().filter_map(|l| l.split_once(':')).find_map(|(name, value)| {
+		name.trim().eq_ignore_ascii_case("content-length").then(|| value.trim().parse::<u64>())
+	});
+	if let Some(Ok(length)) = announced {
+		if length > max_body as u64 {
+			return Err(too_large());
+		}
+	}
+	let mut body = response.get(header_end + 4..).unwrap_or_default().to_vec();
+	if body.len() > max_body {
+		return Err(too_large());
+	}
+	let allowance = (max_body - body.len()) as u64 + 1;
+	(&mut stream).take(allowance).read_to_end(&mut body)?;
+	if body.len() > max_body {
+		return Err(too_large());
+	}
 	match status {
-		200 => Ok(Some(response[header_end + 4..].to_vec())),
+		200 => Ok(Some(body)),
 		404 => Ok(None),
 		other => Err(EngineError::Http(format!("{url}: status {other}"))),
 	}
@@ -299,5 +373,62 @@ mod tests {
 			None
 		);
 		assert!(request("ftp://nowhere", None).is_err());
+	}
+
+	#[test]
+	fn server_serves_checkpoints_by_root() {
+		let dir = tempfile::tempdir().expect("tempdir");
+		let engine = Engine::start(crate::EngineConfig::in_dir(dir.path())).expect("starts");
+		let checkpoints: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 100]).collect();
+		let leaves: Vec<[u8; 32]> =
+			checkpoints.iter().map(|c| crate::dataset::blake2_256(c)).collect();
+		let root = crate::proof::merkle_root(&leaves);
+		engine.models.put_checkpoints(&root, &checkpoints).expect("stored");
+		let runtime = tokio::runtime::Runtime::new().expect("runtime");
+		let addr = runtime
+			.block_on(spawn_server(engine, "127.0.0.1:0".parse().expect("addr")))
+			.expect("binds");
+		let base = format!("http://{addr}/checkpoints");
+		let root_hex = hex::encode(root);
+		let get = |path: &str| request(&format!("{base}/{path}"), None);
+		assert_eq!(get(&format!("0x{root_hex}/1")).expect("200"), Some(vec![1; 100]));
+		assert_eq!(get(&format!("0x{root_hex}/leaves")).expect("200"), Some(leaves.concat()));
+		assert_eq!(get(&format!("0x{root_hex}/3")).expect("404"), None);
+		assert_eq!(get(&format!("0x{}/leaves", hex::encode([1u8; 32]))).expect("404"), None);
+		// Bad paths are 400s (an error here).
+		for bad in [format!("0x{root_hex}/x"), format!("0x{root_hex}"), "0x12/0".into()] {
+			assert!(get(&bad).is_err(), "{bad}");
+		}
+		// The client's bound on what it reads.
+		let url = format!("{base}/0x{root_hex}/1");
+		assert!(request_limited(&url, None, 99).is_err());
+		assert_eq!(request_limited(&url, None, 100).expect("200"), Some(vec![1; 100]));
+	}
+
+	#[test]
+	fn client_stops_reading_an_endless_peer() {
+		let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+		let addr = listener.local_addr().expect("addr");
+		std::thread::spawn(move || {
+			// Two connections: one announces a huge length, one sends without a length.
+			for announce in [true, false] {
+				let Ok((mut stream, _)) = listener.accept() else { return };
+				let mut head = [0u8; 1024];
+				let _ = stream.read(&mut head);
+				let length = if announce { "Content-Length: 1000000000\r\n" } else { "" };
+				let _ = write!(stream, "HTTP/1.1 200 OK\r\n{length}\r\n");
+				let block = [7u8; 4096];
+				for _ in 0..1_000 {
+					if stream.write_all(&block).is_err() {
+						break;
+					}
+				}
+			}
+		});
+		let url = format!("http://{addr}/models/0x00");
+		for _ in 0..2 {
+			let err = request_limited(&url, None, 10_000).expect_err("refused");
+			assert!(err.to_string().contains("over 10000 bytes"), "{err}");
+		}
 	}
 }

@@ -10,9 +10,11 @@
 //! - [`proof`]: verified training, a sampled proof of learning: checkpoints of the canonical
 //!   run committed by a Merkle root, challenged segments replayed within a measured tolerance;
 //! - [`engine`]: the task queue (training runs on its own thread, requests only enqueue and
-//!   poll) and verification of others' models;
+//!   poll) and verification of others' results (fetch the model and the challenged
+//!   checkpoints, replay the segment, re-evaluate the model);
 //! - [`http`]: the HTTP API the runtime's off-chain worker calls (`POST /ocw`, SCALE-encoded
-//!   `engine_api` messages) and that serves models by hash (`GET /models/0x…`).
+//!   `engine_api` messages) and that serves models by hash (`GET /models/0x…`) and training
+//!   checkpoints by commitment root (`GET /checkpoints/0x<root>/<i>`, `…/leaves`).
 
 pub mod dataset;
 pub mod engine;

@@ -25,7 +25,7 @@ enum Command {
 		/// `cpu`, `cuda` or `cuda:N`.
 		#[arg(long, default_value = "cpu")]
 		device: String,
-		/// Another engine to fetch models from when verifying (repeatable).
+		/// Another engine to fetch models and checkpoints from when verifying (repeatable).
 		#[arg(long = "peer")]
 		peers: Vec<String>,
 	},

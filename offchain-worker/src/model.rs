@@ -30,8 +30,8 @@ pub use aicchain_primitives::limits::{
 	MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_HIDDEN_UNITS, MAX_LEARNING_RATE_MILLIONTHS,
 	MIN_LEARNING_RATE_MILLIONTHS,
 };
-/// Rows per mini-batch.
-pub const BATCH_SIZE: usize = 64;
+/// Rows per mini-batch: the chain's ([`aicchain_primitives::proof::BATCH_SIZE`]).
+pub const BATCH_SIZE: usize = aicchain_primitives::proof::BATCH_SIZE as usize;
 
 /// A trained model: its safetensors bytes, their hash, what it scored, and the checkpointed
 /// proof of the training run.

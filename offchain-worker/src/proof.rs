@@ -30,13 +30,15 @@ use crate::{
 	model::{param_names, Arithmetic, TrainState, Trainer},
 	EngineError,
 };
-use aicchain_primitives::TrainingSpec;
+use aicchain_primitives::{TrainingCommitment, TrainingSpec};
 use candle_core::{Device, Tensor};
 
 pub mod adversary;
 mod challenge;
 mod checkpoint;
 mod merkle;
+#[cfg(test)]
+mod schedule_tests;
 #[cfg(test)]
 mod tests;
 
@@ -46,8 +48,8 @@ pub use challenge::{
 pub use checkpoint::{decode_checkpoint, encode_checkpoint};
 pub use merkle::{merkle_proof, merkle_root, verify_merkle};
 
-/// At most this many segments (so at most `SEGMENTS + 1` checkpoints) per run.
-pub const SEGMENTS: u32 = 16;
+/// At most this many segments (so at most `SEGMENTS + 1` checkpoints) per run: the chain's.
+pub use aicchain_primitives::proof::SEGMENTS;
 
 /// The largest accepted bulk replay distance ([`Distance::bulk`]) at the reference learning
 /// rate [`REFERENCE_LEARNING_RATE`], i.e. 0.1·lr; other rates scale it ([`tolerance`]).
@@ -123,9 +125,11 @@ pub struct Schedule {
 }
 
 impl Schedule {
+	/// The schedule the chain expects of a run of `steps` steps
+	/// ([`aicchain_primitives::proof::schedule`]).
 	pub fn new(steps: u32) -> Self {
-		let interval = steps.div_ceil(SEGMENTS).max(1);
-		Self { steps, interval, checkpoints: steps.div_ceil(interval) + 1 }
+		let (interval, checkpoints) = aicchain_primitives::proof::schedule(steps);
+		Self { steps, interval, checkpoints }
 	}
 
 	pub fn segments(&self) -> u32 {
@@ -151,6 +155,23 @@ pub struct Commitment {
 impl Commitment {
 	pub fn schedule(&self) -> Schedule {
 		Schedule { steps: self.steps, interval: self.interval, checkpoints: self.checkpoints }
+	}
+}
+
+impl From<Commitment> for TrainingCommitment {
+	fn from(c: Commitment) -> Self {
+		Self {
+			root: sp_core::H256(c.root),
+			interval: c.interval,
+			steps: c.steps,
+			checkpoints: c.checkpoints,
+		}
+	}
+}
+
+impl From<TrainingCommitment> for Commitment {
+	fn from(c: TrainingCommitment) -> Self {
+		Self { root: c.root.0, interval: c.interval, steps: c.steps, checkpoints: c.checkpoints }
 	}
 }
 

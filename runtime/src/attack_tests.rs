@@ -198,6 +198,7 @@ fn run_sequence(storage: &sp_runtime::Storage, seed: u64) -> (i128, i128, u128, 
 									*job,
 									H256::zero(),
 									metrics,
+									ComputeJobs::expected_commitment(*job, H256::repeat_byte(7)),
 								);
 							}
 						}

@@ -132,7 +132,8 @@ fn a_job_in_flight_survives_a_validator_leaving() {
 			RuntimeOrigin::signed(eve),
 			0,
 			H256::repeat_byte(0xab),
-			metrics
+			metrics,
+			ComputeJobs::expected_commitment(0, H256::repeat_byte(7))
 		));
 		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(dave.clone()), 0, true));
 

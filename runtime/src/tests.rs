@@ -228,7 +228,8 @@ mod compute_market {
 				RuntimeOrigin::signed(charlie.clone()),
 				0,
 				H256::repeat_byte(0xab),
-				metrics
+				metrics,
+				ComputeJobs::expected_commitment(0, H256::repeat_byte(7))
 			));
 			assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(alice.clone()), 0, true));
 
@@ -446,7 +447,8 @@ fn seed_demo() {
 			RuntimeOrigin::signed(worker("Bob")),
 			0,
 			H256::repeat_byte(0x11),
-			metrics
+			metrics,
+			ComputeJobs::expected_commitment(0, H256::repeat_byte(7))
 		));
 		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(alice.clone()), 0, true));
 

@@ -195,8 +195,10 @@ mod benchmarks {
 			eval_samples: 200,
 		};
 
+		let commitment = Pallet::<T>::expected_commitment(job_id, H256::repeat_byte(7));
+
 		#[extrinsic_call]
-		_(RawOrigin::Signed(worker), job_id, H256::repeat_byte(9), metrics);
+		_(RawOrigin::Signed(worker), job_id, H256::repeat_byte(9), metrics, commitment);
 
 		assert!(matches!(
 			Jobs::<T>::get(job_id).map(|j| j.status),
@@ -217,7 +219,8 @@ mod benchmarks {
 			RawOrigin::Signed(worker).into(),
 			job_id,
 			H256::repeat_byte(9),
-			metrics
+			metrics,
+			Pallet::<T>::expected_commitment(job_id, H256::repeat_byte(7))
 		)
 		.is_ok());
 		// The fund pays a subsidy and a renewable bonus: the most expensive settlement.
@@ -361,7 +364,8 @@ mod benchmarks {
 				RawOrigin::Signed(worker).into(),
 				job_id,
 				H256::repeat_byte(9),
-				metrics
+				metrics,
+				Pallet::<T>::expected_commitment(job_id, H256::repeat_byte(7))
 			)
 			.is_ok());
 			Attestations::<T>::insert(job_id, BoundedVec::truncate_from(votes.clone()));

@@ -106,11 +106,14 @@ mod calls {
 			Ok(())
 		}
 
-		/// Publish the result of an assigned job: the model's content hash and its quantised
-		/// metrics on the held-out split.
+		/// Publish the result of an assigned job: the model's content hash, its quantised
+		/// metrics on the held-out split and, for a training job, the commitment to its
+		/// checkpoint chain (Merkle root, on the schedule the spec and dataset fix). The hash of
+		/// the block this lands in seeds the segment each verifier replays.
 		///
 		/// Origin: the assigned node's worker key. Errors: `JobNotFound`, `JobNotAssigned`,
-		/// `NotAssignedWorker`, `InvalidMetrics`, `DeadlineQueueFull`.
+		/// `NotAssignedWorker`, `InvalidMetrics`, `MissingCommitment`, `CommitmentOffSchedule`,
+		/// `UnexpectedCommitment`, `DeadlineQueueFull`.
 		#[pallet::call_index(3)]
 		#[pallet::weight(<T as Config>::WeightInfo::submit_result())]
 		pub fn submit_result(
@@ -118,6 +121,7 @@ mod calls {
 			job_id: JobId,
 			model_hash: H256,
 			metrics: QuantisedMetrics,
+			commitment: Option<TrainingCommitment>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::JobNotFound)?;
@@ -127,10 +131,14 @@ mod calls {
 			let worker = pallet_compute_registry::Nodes::<T>::get(node).map(|n| n.worker);
 			ensure!(worker.as_ref() == Some(&who), Error::<T>::NotAssignedWorker);
 			ensure!(metrics.eval_samples > 0, Error::<T>::InvalidMetrics);
+			Self::check_commitment(&job.requirements, commitment.as_ref())?;
 			let now = frame_system::Pallet::<T>::block_number();
 			let deadline = Self::free_deadline(now.saturating_add(T::AttestationWindow::get()))?;
 			Self::unschedule(job_id, job.deadline);
 			Self::schedule(job_id, deadline);
+			if let Some(commitment) = commitment {
+				Commitments::<T>::insert(job_id, (commitment, now));
+			}
 			job.status = JobStatus::ResultSubmitted { node, cost, model_hash, metrics };
 			job.deadline = deadline;
 			Jobs::<T>::insert(job_id, job);

@@ -82,6 +82,17 @@ impl<T: Config> Pallet<T> {
 				.map(|j| matches!(j.status, JobStatus::ResultSubmitted { .. }));
 			ensure!(awaiting == Some(true), "attestations for a job not awaiting them");
 		}
+		for (job_id, _) in Commitments::<T>::iter() {
+			ensure!(Jobs::<T>::contains_key(job_id), "a commitment of a pruned job");
+		}
+		for (job_id, job) in Jobs::<T>::iter() {
+			if matches!(job.status, JobStatus::ResultSubmitted { .. }) {
+				ensure!(
+					job.requirements.training.is_some() == Commitments::<T>::contains_key(job_id),
+					"a submitted training result without its commitment"
+				);
+			}
+		}
 		Self::check_declines()?;
 		for (_, receipt) in Receipts::<T>::iter() {
 			ensure!(

@@ -115,7 +115,7 @@ pub use types::*;
 
 use aicchain_primitives::{
 	ContributionRewards, DatasetInfo, JobId, JobRequirements, NodeId, QuantisedMetrics,
-	SubsidyHandler, SubsidyId,
+	SubsidyHandler, SubsidyId, TrainingCommitment,
 };
 use frame_support::pallet_macros::import_section;
 use frame_support::traits::fungible::{InspectHold, Mutate, MutateHold};
@@ -285,6 +285,12 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// The proof-of-learning commitment of each submitted training result and the block it was
+	/// published in (whose hash seeds the verifiers' challenges). Kept until the job is pruned.
+	#[pallet::storage]
+	pub type Commitments<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, (TrainingCommitment, BlockNumberFor<T>), OptionQuery>;
+
 	/// Jobs whose current stage ends at a block.
 	#[pallet::storage]
 	pub type Deadlines<T: Config> = StorageMap<
@@ -446,6 +452,13 @@ pub mod pallet {
 		AlreadyAttested,
 		/// Metrics must cover at least one evaluation sample.
 		InvalidMetrics,
+		/// A training result must carry the commitment to its checkpoints.
+		MissingCommitment,
+		/// The commitment's steps, interval or checkpoint count differ from what the job's
+		/// spec and dataset fix.
+		CommitmentOffSchedule,
+		/// A job without a training spec has no checkpoints to commit to.
+		UnexpectedCommitment,
 		/// No node has this id.
 		NodeNotFound,
 		/// The node is deregistered.

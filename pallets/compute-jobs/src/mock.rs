@@ -348,7 +348,10 @@ impl ExtBuilder {
 pub fn run_to_block(n: u64) {
 	use frame_support::traits::Hooks;
 	while System::block_number() < n {
-		let next = System::block_number() + 1;
+		let now = System::block_number();
+		// As `frame_system` does when a block starts: the parent's hash becomes known.
+		frame_system::BlockHash::<Test>::insert(now, H256::from_low_u64_be(0xb10c_0000 + now));
+		let next = now + 1;
 		System::set_block_number(next);
 		ComputeJobs::on_initialize(next);
 	}

@@ -166,6 +166,7 @@ impl<T: Config> Pallet<T> {
 					Receipts::<T>::remove(job_id);
 					Proposals::<T>::remove(job_id);
 					Attestations::<T>::remove(job_id);
+					Commitments::<T>::remove(job_id);
 					Retired::<T>::remove(head);
 				},
 				None => {

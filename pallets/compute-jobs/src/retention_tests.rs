@@ -48,7 +48,8 @@ fn settled(node: NodeId, worker: AccountId) -> JobId {
 		RuntimeOrigin::signed(worker),
 		job,
 		H256::repeat_byte(9),
-		metrics()
+		metrics(),
+		ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
 	));
 	assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
 	assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
@@ -269,6 +270,7 @@ fn totals_equal_a_recount_across_random_operations() {
 								job,
 								H256::repeat_byte(3),
 								metrics(),
+								ComputeJobs::expected_commitment(job, H256::repeat_byte(7)),
 							);
 						}
 					},

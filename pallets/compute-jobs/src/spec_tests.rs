@@ -280,7 +280,8 @@ fn decline_by_a_stranger_or_of_a_job_not_assigned_fails() {
 			RuntimeOrigin::signed(a_worker),
 			job,
 			H256::repeat_byte(9),
-			metrics()
+			metrics(),
+			ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
 		));
 		assert_noop!(
 			ComputeJobs::decline_job(RuntimeOrigin::signed(a_worker), job),

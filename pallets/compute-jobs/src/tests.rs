@@ -52,7 +52,8 @@ fn submitted_result(node: NodeId, worker: AccountId) -> JobId {
 		RuntimeOrigin::signed(worker),
 		job,
 		H256::repeat_byte(9),
-		metrics()
+		metrics(),
+		ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
 	));
 	job
 }
@@ -393,7 +394,8 @@ fn submit_result_from_the_assigned_worker_opens_attestation() {
 			RuntimeOrigin::signed(SOLAR_A_WORKER),
 			job,
 			hash,
-			metrics()
+			metrics(),
+			ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
 		));
 		assert_eq!(
 			status(job),
@@ -422,8 +424,10 @@ fn submit_result_errors() {
 	ExtBuilder.build_and_execute(|| {
 		let (a, _, _) = demo_nodes();
 		let hash = H256::repeat_byte(9);
-		let result =
-			|who, job, m| ComputeJobs::submit_result(RuntimeOrigin::signed(who), job, hash, m);
+		let result = |who, job, m| {
+			let commitment = ComputeJobs::expected_commitment(job, H256::repeat_byte(7));
+			ComputeJobs::submit_result(RuntimeOrigin::signed(who), job, hash, m, commitment)
+		};
 		assert_noop!(result(SOLAR_A_WORKER, 5, metrics()), Error::JobNotFound);
 		let pending = submit(BUDGET);
 		assert_noop!(result(SOLAR_A_WORKER, pending, metrics()), Error::JobNotAssigned);
@@ -432,6 +436,72 @@ fn submit_result_errors() {
 		assert_noop!(result(SOLAR_A, job, metrics()), Error::NotAssignedWorker);
 		let empty = QuantisedMetrics { eval_samples: 0, ..metrics() };
 		assert_noop!(result(SOLAR_A_WORKER, job, empty), Error::InvalidMetrics);
+	});
+}
+
+/// Attack (verified training, 1): a result used to be only a model hash and metrics, so a
+/// provider could claim training it never did. A training result must now carry the commitment
+/// to its checkpoints, on the schedule the spec and the dataset fix (the credit-scoring job: 30
+/// epochs × 38 batches = 1,140 steps in 16 segments of 72); a reservation carries none.
+#[test]
+fn a_training_result_must_commit_to_its_checkpoints_on_schedule() {
+	ExtBuilder.build_and_execute(|| {
+		let (a, _, grid) = demo_nodes();
+		let job = assigned_job(a);
+		let expected = ComputeJobs::expected_commitment(job, H256::repeat_byte(7)).expect("spec");
+		let result = |commitment| {
+			ComputeJobs::submit_result(
+				RuntimeOrigin::signed(SOLAR_A_WORKER),
+				job,
+				H256::repeat_byte(9),
+				metrics(),
+				commitment,
+			)
+		};
+		assert_noop!(result(None), Error::MissingCommitment);
+		// Fewer steps than the spec asks for (half the epochs), or a coarser chain.
+		let half = TrainingCommitment { steps: expected.steps / 2, ..expected };
+		assert_noop!(result(Some(half)), Error::CommitmentOffSchedule);
+		let coarse = TrainingCommitment { interval: expected.steps, checkpoints: 2, ..expected };
+		assert_noop!(result(Some(coarse)), Error::CommitmentOffSchedule);
+		assert_ok!(result(Some(expected)));
+		assert_eq!(Commitments::<Test>::get(job), Some((expected, System::block_number())));
+
+		// A reservation (no training spec) has nothing to commit to.
+		let reservation = JobRequirements { training: None, ..demo_requirements() };
+		assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), reservation, BUDGET));
+		let plain = NextJobId::<Test>::get() - 1;
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), plain, grid));
+		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), plain, grid));
+		assert_noop!(
+			ComputeJobs::submit_result(
+				RuntimeOrigin::signed(GRID_WORKER),
+				plain,
+				H256::zero(),
+				metrics(),
+				Some(expected)
+			),
+			Error::UnexpectedCommitment
+		);
+	});
+}
+
+/// The challenge that picks each verifier's segment comes from the hash of the block the
+/// commitment landed in: unknown when the provider commits, known from the next block, and
+/// different for each job.
+#[test]
+fn the_challenge_is_known_only_after_the_commitment() {
+	ExtBuilder.build_and_execute(|| {
+		let (a, _, grid) = demo_nodes();
+		let first = submitted_result(a, SOLAR_A_WORKER);
+		let second = submitted_result(grid, GRID_WORKER);
+		assert_eq!(ComputeJobs::challenge(first), None);
+		run_to_block(System::block_number() + 1);
+		let challenge = ComputeJobs::challenge(first).expect("known from the next block");
+		assert_ne!(Some(challenge), ComputeJobs::challenge(second));
+		assert_eq!(ComputeJobs::challenge(first), Some(challenge));
+		// A job without a result has no challenge.
+		assert_eq!(ComputeJobs::challenge(NextJobId::<Test>::get()), None);
 	});
 }
 
@@ -531,7 +601,8 @@ fn attest_errors() {
 			RuntimeOrigin::signed(SOLAR_A_WORKER),
 			job,
 			H256::repeat_byte(1),
-			metrics()
+			metrics(),
+			ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
 		));
 		assert_noop!(attest(SOLAR_A_WORKER, job), Error::CannotAttestOwnResult);
 		assert_ok!(attest(V1, job));
@@ -745,7 +816,8 @@ fn a_reservation_without_training_earns_no_aicg_subsidy_or_bonus() {
 			RuntimeOrigin::signed(SOLAR_A_WORKER),
 			job,
 			H256::zero(),
-			metrics()
+			metrics(),
+			ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
 		));
 		let fund_before = Balances::balance(&FUND);
 		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
@@ -772,7 +844,8 @@ fn terms_are_fixed_when_the_job_is_assigned() {
 			RuntimeOrigin::signed(SOLAR_A_WORKER),
 			job,
 			H256::repeat_byte(9),
-			metrics()
+			metrics(),
+			ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
 		));
 		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
 		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
@@ -808,7 +881,8 @@ fn a_stage_that_ends_early_frees_its_deadline_slot() {
 			RuntimeOrigin::signed(SOLAR_A_WORKER),
 			second,
 			H256::repeat_byte(9),
-			metrics()
+			metrics(),
+			ComputeJobs::expected_commitment(second, H256::repeat_byte(7))
 		));
 		assert!(!Deadlines::<Test>::get(assigned_at).contains(&second));
 		let attest_at = Jobs::<Test>::get(second).map(|j| j.deadline).expect("job");
@@ -857,6 +931,7 @@ fn a_deadline_that_cannot_settle_rolls_back_and_refunds() {
 mod offchain_worker {
 	use super::*;
 	use aicchain_primitives::engine_api::{EngineRequest, EngineResponse, TaskStatus};
+	use codec::Encode;
 	use sp_runtime::Perbill;
 
 	fn select_request(job: JobId) -> EngineRequest {
@@ -935,10 +1010,16 @@ mod offchain_worker {
 				"nothing to submit while training"
 			);
 			let model_hash = H256::repeat_byte(4);
+			let commitment =
+				ComputeJobs::expected_commitment(job, H256::repeat_byte(5)).expect("training job");
 			expect(
 				&state,
 				train,
-				EngineResponse::Task(TaskStatus::Trained { model_hash, metrics: metrics() }),
+				EngineResponse::Task(TaskStatus::Trained {
+					model_hash,
+					metrics: metrics(),
+					commitment,
+				}),
 			);
 			ComputeJobs::run_worker(System::block_number());
 			assert_eq!(
@@ -948,7 +1029,8 @@ mod offchain_worker {
 					RuntimeCall::ComputeJobs(Call::submit_result {
 						job_id: job,
 						model_hash,
-						metrics: metrics()
+						metrics: metrics(),
+						commitment: Some(commitment),
 					})
 				)]
 			);
@@ -962,6 +1044,11 @@ mod offchain_worker {
 			let job = submitted_result(solar_a, SOLAR_A_WORKER);
 			configure_engine();
 			RecordingSigner::set_local_keys(vec![V3]);
+			// In the block the result landed in, its challenge is unknown: nothing to verify.
+			expect(&state, EngineRequest::PendingOutcomes, EngineResponse::PendingOutcomes(vec![]));
+			ComputeJobs::run_worker(System::block_number());
+			assert!(RecordingSigner::take_submitted().is_empty());
+			run_to_block(System::block_number() + 1);
 			let spec = demo_requirements().training.expect("training job");
 			expect(
 				&state,
@@ -970,6 +1057,10 @@ mod offchain_worker {
 					spec,
 					model_hash: H256::repeat_byte(9),
 					metrics: metrics(),
+					commitment: ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
+						.expect("training job"),
+					challenge: ComputeJobs::challenge(job).expect("the next block"),
+					verifier: V3.encode(),
 				},
 				EngineResponse::Task(TaskStatus::Verified {
 					accept: false,

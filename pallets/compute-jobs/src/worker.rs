@@ -3,11 +3,14 @@
 //! - **Pending jobs** (validator key): ask the compute engine to score the eligible candidates
 //!   with its learned policy and sign `propose_assignment` for its pick.
 //! - **Assigned jobs** whose node's worker key is local (provider): queue the training in the
-//!   engine, and once it has finished, sign `submit_result` with the model hash and metrics. When
+//!   engine, and once it has finished, sign `submit_result` with the model hash, metrics and the
+//!   commitment to its checkpoints. When
 //!   the engine refuses the job (unknown dataset, a spec it cannot train), sign `decline_job`
 //!   at once: the job goes back to matching instead of timing out (which would slash the bond).
-//! - **Submitted results** (validator key, never the provider's): queue a verification in the
-//!   engine (fetch or rebuild the model, re-evaluate it) and sign `attest` with its verdict.
+//! - **Submitted results** (validator key, never the provider's): once the result's challenge
+//!   is known (the block after it landed), queue a verification in the engine (fetch the model
+//!   and the challenged checkpoints, replay this validator's segment, re-evaluate the model) and
+//!   sign `attest` with its verdict; a provider that does not serve them is rejected.
 //! - **Outcomes**: report how jobs the engine selected for ended, so the policy learns.
 //! - **Heartbeats** for the local provider nodes.
 //!
@@ -264,17 +267,23 @@ impl<T: Config> Pallet<T> {
 			if Self::may_act(Action::Train, job_id, now) {
 				let metrics =
 					QuantisedMetrics { score: Perbill::one(), loss_millionths: 0, eval_samples: 1 };
-				let call = Call::<T>::submit_result { job_id, model_hash: H256::zero(), metrics };
+				let call = Call::<T>::submit_result {
+					job_id,
+					model_hash: H256::zero(),
+					metrics,
+					commitment: None,
+				};
 				Self::send(Action::Train, job_id, worker, call, left);
 			}
 			return Ok(());
 		};
 		match Self::call_engine(&EngineRequest::Train { job_id, spec })? {
-			EngineResponse::Task(TaskStatus::Trained { model_hash, metrics })
+			EngineResponse::Task(TaskStatus::Trained { model_hash, metrics, commitment })
 				if Self::may_act(Action::Train, job_id, now) =>
 			{
 				log::info!(target: LOG_TARGET, "job {job_id}: trained model {model_hash:?}, submitting");
-				let call = Call::<T>::submit_result { job_id, model_hash, metrics };
+				let commitment = Some(commitment);
+				let call = Call::<T>::submit_result { job_id, model_hash, metrics, commitment };
 				Self::send(Action::Train, job_id, worker, call, left);
 			},
 			// The engine refuses the job (unknown dataset, a spec it cannot train): give it
@@ -315,32 +324,44 @@ impl<T: Config> Pallet<T> {
 		}
 		let verdict = match job.requirements.training.clone() {
 			None => Some(model_hash.is_zero()),
-			Some(spec) => match Self::call_engine(&EngineRequest::Verify {
-				job_id,
-				spec,
-				model_hash,
-				metrics,
-			})? {
-				EngineResponse::Task(TaskStatus::Verified { accept, reason }) => {
-					if !accept {
+			Some(spec) => {
+				// The challenge exists from the block after the commitment landed: wait for it.
+				let (Some((commitment, _)), Some(challenge)) =
+					(Commitments::<T>::get(job_id), Self::challenge(job_id))
+				else {
+					return Ok(());
+				};
+				let request = EngineRequest::Verify {
+					job_id,
+					spec,
+					model_hash,
+					metrics,
+					commitment,
+					challenge,
+					verifier: validator.encode(),
+				};
+				match Self::call_engine(&request)? {
+					EngineResponse::Task(TaskStatus::Verified { accept, reason }) => {
+						if !accept {
+							log::warn!(
+								target: LOG_TARGET,
+								"job {job_id}: rejecting result: {}",
+								alloc::string::String::from_utf8_lossy(&reason)
+							);
+						}
+						Some(accept)
+					},
+					// The engine could not evaluate (e.g. unknown dataset): do not vote.
+					EngineResponse::Task(TaskStatus::Failed(reason)) => {
 						log::warn!(
 							target: LOG_TARGET,
-							"job {job_id}: rejecting result: {}",
+							"job {job_id}: cannot verify: {}",
 							alloc::string::String::from_utf8_lossy(&reason)
 						);
-					}
-					Some(accept)
-				},
-				// The engine could not evaluate (e.g. unknown dataset): do not vote.
-				EngineResponse::Task(TaskStatus::Failed(reason)) => {
-					log::warn!(
-						target: LOG_TARGET,
-						"job {job_id}: cannot verify: {}",
-						alloc::string::String::from_utf8_lossy(&reason)
-					);
-					None
-				},
-				_ => None,
+						None
+					},
+					_ => None,
+				}
 			},
 		};
 		if let Some(accept) = verdict {

@@ -7,6 +7,7 @@ use crate::{
 	*,
 };
 use aicchain_primitives::engine_api::{EngineRequest, EngineResponse, TaskStatus};
+use codec::Encode;
 use frame_support::{assert_ok, traits::UnfilteredDispatchable};
 use sp_runtime::Perbill;
 
@@ -123,12 +124,14 @@ fn one_run_attests_every_submitted_result() {
 				RuntimeOrigin::signed(worker),
 				job,
 				H256::repeat_byte(9),
-				metrics()
+				metrics(),
+				ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
 			));
 			jobs.push(job);
 		}
 		configure_engine();
 		RecordingSigner::set_local_keys(vec![V3]);
+		run_to_block(System::block_number() + 1);
 		let spec = demo_requirements().training.expect("training job");
 		for &job in &jobs {
 			expect(
@@ -138,6 +141,10 @@ fn one_run_attests_every_submitted_result() {
 					spec: spec.clone(),
 					model_hash: H256::repeat_byte(9),
 					metrics: metrics(),
+					commitment: ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
+						.expect("training job"),
+					challenge: ComputeJobs::challenge(job).expect("the next block"),
+					verifier: V3.encode(),
 				},
 				EngineResponse::Task(TaskStatus::Verified { accept: true, reason: Vec::new() }),
 			);

@@ -10,8 +10,10 @@ extern crate alloc;
 
 pub mod datasets;
 pub mod limits;
+pub mod proof;
 pub use datasets::{DatasetInfo, DatasetName};
 pub use limits::{validate_training_spec, SpecError};
+pub use proof::TrainingCommitment;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -404,8 +406,21 @@ pub mod engine_api {
 		},
 		/// Train the job's model (queued; repeat to poll).
 		Train { job_id: JobId, spec: TrainingSpec },
-		/// Fetch or rebuild the published model and re-evaluate it (queued; repeat to poll).
-		Verify { job_id: JobId, spec: TrainingSpec, model_hash: H256, metrics: QuantisedMetrics },
+		/// Check a published result (queued; repeat to poll): fetch the model and the challenged
+		/// checkpoints (local store, then peers), check them against the commitment, replay the
+		/// segment the challenge picks for `verifier`, check the final checkpoint is the model,
+		/// and re-evaluate the model on the held-out split.
+		Verify {
+			job_id: JobId,
+			spec: TrainingSpec,
+			model_hash: H256,
+			metrics: QuantisedMetrics,
+			commitment: TrainingCommitment,
+			/// Randomness from after the result was published.
+			challenge: H256,
+			/// The verifier's worker key (its segment is drawn from the challenge and this).
+			verifier: Vec<u8>,
+		},
 		/// Jobs this engine selected for whose outcome it has not learnt yet.
 		PendingOutcomes,
 		/// The outcome of a job this engine selected for.
@@ -421,6 +436,8 @@ pub mod engine_api {
 		Trained {
 			model_hash: H256,
 			metrics: QuantisedMetrics,
+			/// The commitment to the run's checkpoints (served by the engine by its root).
+			commitment: TrainingCommitment,
 		},
 		/// Verification finished: whether the published result holds, and why not.
 		Verified {

@@ -1,0 +1,252 @@
+//! Verification of a published training result against its proof of learning.
+//!
+//! The verifier needs the model, the run's leaf hashes and three checkpoints (the two of the
+//! segment the challenge picks for it, and the last one). It looks for each in its own store,
+//! then asks each peer (`GET /models/0x…`, `GET /checkpoints/0x<root>/leaves`,
+//! `GET /checkpoints/0x<root>/<i>`), keeping only bytes that match the published hashes. What
+//! nobody serves is a rejection: a provider that cannot open its commitment has not proven
+//! anything. There is no rebuild from the spec: an honest run on other hardware need not be
+//! bit-identical, which is what the replay's tolerance is for.
+
+use super::{compare_metrics, rejected, Engine};
+use crate::{
+	dataset::{blake2_256, Dataset},
+	http, model,
+	proof::{self, Commitment, Rejection, SegmentVerdict, Tolerance},
+	store::parse_leaves,
+	EngineError,
+};
+use aicchain_primitives::{
+	engine_api::TaskStatus,
+	proof::{schedule, training_steps},
+	QuantisedMetrics, TrainingCommitment, TrainingSpec,
+};
+use codec::Encode;
+use sp_core::H256;
+
+/// A `Verify` request as the chain sends it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyRequest {
+	pub spec: TrainingSpec,
+	pub model_hash: H256,
+	pub metrics: QuantisedMetrics,
+	pub commitment: TrainingCommitment,
+	/// Randomness from after the result was published.
+	pub challenge: H256,
+	/// The verifier's key: with the challenge, it picks the replayed segment.
+	pub verifier: Vec<u8>,
+}
+
+impl VerifyRequest {
+	/// What tells two verification tasks of one job apart: everything but the spec.
+	pub fn digest(&self) -> H256 {
+		H256(blake2_256(
+			&(self.model_hash, self.metrics, self.commitment, self.challenge, &self.verifier)
+				.encode(),
+		))
+	}
+}
+
+/// Why a verification did not accept: the result is refused, or the verifier itself failed.
+enum Refusal {
+	Reject(String),
+	Own(EngineError),
+}
+
+impl From<EngineError> for Refusal {
+	fn from(e: EngineError) -> Self {
+		Self::Own(e)
+	}
+}
+
+fn reject<T>(reason: String) -> Result<T, Refusal> {
+	Err(Refusal::Reject(reason))
+}
+
+impl Engine {
+	/// Checks a published result (see the module docs); `Err` only for the verifier's own
+	/// failures (an unknown dataset, a spec it cannot run).
+	pub fn verify(&self, request: &VerifyRequest) -> Result<TaskStatus, EngineError> {
+		match self.check(request) {
+			Ok(()) => Ok(TaskStatus::Verified { accept: true, reason: Vec::new() }),
+			Err(Refusal::Reject(reason)) => {
+				log::info!(target: "aicchain-worker", "rejected model 0x{}: {reason}", hex::encode(request.model_hash.0));
+				Ok(rejected(&reason))
+			},
+			Err(Refusal::Own(e)) => Err(e),
+		}
+	}
+
+	fn check(&self, request: &VerifyRequest) -> Result<(), Refusal> {
+		let VerifyRequest { spec, model_hash, metrics, commitment, challenge, verifier } = request;
+		let data = self.datasets.resolve(&spec.dataset.0)?;
+		check_schedule(&data, spec, commitment)?;
+		let commitment = Commitment::from(*commitment);
+		let Some(model_bytes) = self.fetch_model(&model_hash.0) else {
+			return reject(format!("model 0x{} unavailable", hex::encode(model_hash.0)));
+		};
+		let Some(leaves) = self.fetch_leaves(&commitment) else {
+			return reject("checkpoint hashes (leaves) unavailable".into());
+		};
+		let segments = commitment.schedule().segments();
+		let index = proof::challenged_segment(&challenge.0, verifier, segments);
+		let last = segments;
+		// Every needed checkpoint is fetched (and checked against its leaf) before any replay.
+		let opening = |i: u32| -> Result<(Vec<u8>, Vec<[u8; 32]>), Refusal> {
+			let bytes = self.fetch_checkpoint(&commitment.root, &leaves, i);
+			let proof = usize::try_from(i).ok().and_then(|i| proof::merkle_proof(&leaves, i));
+			match (bytes, proof) {
+				(Some(bytes), Some(proof)) => Ok((bytes, proof)),
+				_ => reject(format!("checkpoint {i} unavailable")),
+			}
+		};
+		let (start, start_proof) = opening(index)?;
+		let (next, next_proof) = opening(index + 1)?;
+		let (end, end_proof) =
+			if index + 1 == last { (next.clone(), next_proof.clone()) } else { opening(last)? };
+		let tolerance = proof::tolerance(f64::from(spec.learning_rate_millionths) / 1e6);
+		let verdict = proof::verify_segment(
+			spec,
+			&data,
+			&commitment,
+			index,
+			&start,
+			&start_proof,
+			&next,
+			&next_proof,
+			&self.device,
+		)?;
+		if let SegmentVerdict::Rejected(rejection) = verdict {
+			return reject(describe(index, &rejection, &tolerance));
+		}
+		let verdict = proof::verify_final(
+			spec,
+			&data,
+			&commitment,
+			&end,
+			&end_proof,
+			&model_bytes,
+			&self.device,
+		)?;
+		if let Err(rejection) = verdict {
+			return reject(describe(last, &rejection, &tolerance));
+		}
+		// The model is cheap to evaluate: all held-out rows, not a sample.
+		let (_, test) = data.split();
+		let measured = match model::evaluate(&model_bytes, spec, &test, &self.device) {
+			Ok(measured) => measured,
+			Err(EngineError::BadModel(why)) => return reject(format!("model unusable: {why}")),
+			Err(e) => return Err(e.into()),
+		};
+		compare_metrics(metrics, &measured).or_else(|why| reject(format!("metrics: {why}")))
+	}
+
+	/// The model with this hash: the local store, then each peer (cached when found).
+	pub(super) fn fetch_model(&self, hash: &[u8; 32]) -> Option<Vec<u8>> {
+		if let Some(bytes) = self.models.get(hash) {
+			return Some(bytes);
+		}
+		let path = format!("/models/0x{}", hex::encode(hash));
+		let bytes = self.from_peers(&path, http::MAX_DOWNLOAD, |b| blake2_256(b) == *hash)?;
+		let _ = self.models.put(&bytes);
+		Some(bytes)
+	}
+
+	/// The leaf hashes of `commitment`'s run: as many as it commits to, with its root.
+	fn fetch_leaves(&self, commitment: &Commitment) -> Option<Vec<[u8; 32]>> {
+		let count = usize::try_from(commitment.checkpoints).ok()?;
+		if let Some(leaves) = self.models.leaves(&commitment.root) {
+			if leaves.len() == count {
+				return Some(leaves);
+			}
+		}
+		let matches = |leaves: &[[u8; 32]]| {
+			leaves.len() == count && proof::merkle_root(leaves) == commitment.root
+		};
+		let path = format!("/checkpoints/0x{}/leaves", hex::encode(commitment.root));
+		let bytes = self.from_peers(&path, count.saturating_mul(32), |bytes| {
+			parse_leaves(bytes).is_some_and(|leaves| matches(&leaves))
+		})?;
+		parse_leaves(&bytes)
+	}
+
+	/// Checkpoint `index` of the run with root `root`, matching its leaf.
+	fn fetch_checkpoint(
+		&self,
+		root: &[u8; 32],
+		leaves: &[[u8; 32]],
+		index: u32,
+	) -> Option<Vec<u8>> {
+		let leaf = leaves.get(usize::try_from(index).ok()?)?;
+		if let Some(bytes) = self.models.checkpoint(root, index) {
+			if blake2_256(&bytes) == *leaf {
+				return Some(bytes);
+			}
+		}
+		let path = format!("/checkpoints/0x{}/{index}", hex::encode(root));
+		self.from_peers(&path, http::MAX_DOWNLOAD, |bytes| blake2_256(bytes) == *leaf)
+	}
+
+	/// The first peer's answer at `path` that is at most `max` bytes and `valid`.
+	fn from_peers(&self, path: &str, max: usize, valid: impl Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
+		for peer in &self.peers {
+			let url = format!("{}{path}", peer.trim_end_matches('/'));
+			match http::request_limited(&url, None, max) {
+				Ok(Some(bytes)) if valid(&bytes) => return Some(bytes),
+				Ok(Some(_)) => {
+					log::info!(target: "aicchain-worker", "peer {peer} served a wrong {path}")
+				},
+				Ok(None) => {},
+				Err(e) => log::debug!(target: "aicchain-worker", "peer {peer}: {e}"),
+			}
+		}
+		None
+	}
+}
+
+/// Refuses a commitment that is not the schedule the spec fixes for the dataset.
+fn check_schedule(
+	data: &Dataset,
+	spec: &TrainingSpec,
+	commitment: &TrainingCommitment,
+) -> Result<(), Refusal> {
+	let rows = u32::try_from(data.rows())
+		.map_err(|_| EngineError::BadDataset("more than 2^32 rows".into()))?;
+	let steps = training_steps(rows, spec.epochs);
+	if commitment.follows_schedule(steps) {
+		return Ok(());
+	}
+	let (interval, checkpoints) = schedule(steps);
+	reject(format!(
+		"commitment does not follow the spec's schedule: committed {} steps / interval {} / {} \
+		 checkpoints, the spec runs {steps} / {interval} / {checkpoints}",
+		commitment.steps, commitment.interval, commitment.checkpoints
+	))
+}
+
+/// A rejection's reason, naming what failed.
+fn describe(segment: u32, rejection: &Rejection, tolerance: &Tolerance) -> String {
+	match rejection {
+		Rejection::Schedule(why) => {
+			format!("commitment does not follow the spec's schedule: {why}")
+		},
+		Rejection::Opening { index } => format!("checkpoint {index} is not the committed one"),
+		Rejection::Malformed { index, why } => format!("checkpoint {index} is malformed: {why}"),
+		Rejection::Step { index, found, expected } => {
+			format!("checkpoint {index} is at step {found}, expected {expected}")
+		},
+		Rejection::NotInitial => "checkpoint 0 is not the spec's initial state".into(),
+		Rejection::NotTheModel => "final checkpoint is not the model".into(),
+		Rejection::Diverged(distance) => {
+			let mut parts = Vec::new();
+			// NaN compares false: a non-finite distance is reported as over.
+			if !(distance.full <= tolerance.full) {
+				parts.push(format!("full {:.1e} > {:.1e}", distance.full, tolerance.full));
+			}
+			if !(distance.bulk <= tolerance.bulk) {
+				parts.push(format!("bulk {:.1e} > {:.1e}", distance.bulk, tolerance.bulk));
+			}
+			format!("segment {segment} diverged: {}", parts.join(", "))
+		},
+	}
+}
