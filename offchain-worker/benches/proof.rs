@@ -14,8 +14,8 @@ use aicchain_worker::{
 	dataset::{blake2_256, credit_scoring_csv, energy_load_csv, Dataset},
 	model::{self, Arithmetic, Trainer},
 	proof::{
-		self, adversary, challenged_rows, replay_segment, Opening, SegmentVerdict, Tolerance,
-		TrainingProof, OUTLIER_TOLERANCE, TOLERANCE,
+		self, adversary, challenged_rows, replay_segment, Opening, Schedule, SegmentVerdict,
+		Tolerance, TrainingProof, OUTLIER_TOLERANCE, TOLERANCE,
 	},
 	EngineError,
 };
@@ -167,7 +167,7 @@ fn measure(
 		let data = &case.data;
 		let trainer = Trainer::new(&spec, data, device)?;
 		let run = model::train(&spec, data, device)?;
-		let n = run.proof.commitment.schedule().segments();
+		let n = Schedule::of(&run.proof.commitment).segments();
 		for (i, stat) in m.honest.iter_mut().enumerate() {
 			let (arithmetic, one_thread) =
 				SOURCES.get(i).map_or((Arithmetic::Canonical, false), |s| (s.1, s.2));
@@ -300,7 +300,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 			let spec = TrainingSpec { seed, ..case.spec.clone() };
 			let trainer = Trainer::new(&spec, &case.data, &device)?;
 			let run = model::train(&spec, &case.data, &device)?;
-			let n = run.proof.commitment.schedule().segments();
+			let n = Schedule::of(&run.proof.commitment).segments();
 			// The gemm-free path is about 20x slower than training: half the seeds.
 			let mut verdicts = replay(&trainer, &run.proof, 0..n, Arithmetic::F64)?;
 			if seed <= 110 {
@@ -398,7 +398,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 			train_s = train_s.min(start.elapsed().as_secs_f64());
 		}
 		let run = run.ok_or("no run")?;
-		let n = run.proof.commitment.schedule().segments();
+		let n = Schedule::of(&run.proof.commitment).segments();
 		let mut segment_s = f64::INFINITY;
 		for _ in 0..3 {
 			let start = Instant::now();

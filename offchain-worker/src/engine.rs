@@ -251,7 +251,7 @@ impl Engine {
 		let trained = model::train(spec, &data, &self.device)?;
 		let hash = self.models.put(&trained.bytes)?;
 		let commitment = trained.proof.commitment;
-		self.models.put_checkpoints(&commitment.root, &trained.proof.checkpoints)?;
+		self.models.put_checkpoints(&commitment.root.0, &trained.proof.checkpoints)?;
 		log::info!(
 			target: "aicchain-worker",
 			"trained model 0x{} (score {:?}, {} epochs, checkpoints 0x{})",
@@ -260,11 +260,7 @@ impl Engine {
 			spec.epochs,
 			hex::encode(commitment.root)
 		);
-		Ok(TaskStatus::Trained {
-			model_hash: H256(hash),
-			metrics: trained.metrics,
-			commitment: commitment.into(),
-		})
+		Ok(TaskStatus::Trained { model_hash: H256(hash), metrics: trained.metrics, commitment })
 	}
 
 	/// One policy-gradient step from a realised outcome, then saves the policy.

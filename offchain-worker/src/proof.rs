@@ -125,6 +125,15 @@ pub struct Schedule {
 }
 
 impl Schedule {
+	/// The schedule `commitment` claims.
+	pub fn of(commitment: &Commitment) -> Self {
+		Self {
+			steps: commitment.steps,
+			interval: commitment.interval,
+			checkpoints: commitment.checkpoints,
+		}
+	}
+
 	/// The schedule the chain expects of a run of `steps` steps
 	/// ([`aicchain_primitives::proof::schedule`]).
 	pub fn new(steps: u32) -> Self {
@@ -142,38 +151,9 @@ impl Schedule {
 	}
 }
 
-/// What a prover publishes about its run, next to the model hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Commitment {
-	/// Merkle root of the checkpoint hashes.
-	pub root: [u8; 32],
-	pub interval: u32,
-	pub steps: u32,
-	pub checkpoints: u32,
-}
-
-impl Commitment {
-	pub fn schedule(&self) -> Schedule {
-		Schedule { steps: self.steps, interval: self.interval, checkpoints: self.checkpoints }
-	}
-}
-
-impl From<Commitment> for TrainingCommitment {
-	fn from(c: Commitment) -> Self {
-		Self {
-			root: sp_core::H256(c.root),
-			interval: c.interval,
-			steps: c.steps,
-			checkpoints: c.checkpoints,
-		}
-	}
-}
-
-impl From<TrainingCommitment> for Commitment {
-	fn from(c: TrainingCommitment) -> Self {
-		Self { root: c.root.0, interval: c.interval, steps: c.steps, checkpoints: c.checkpoints }
-	}
-}
+/// What a prover publishes about its run, next to the model hash: the chain's
+/// [`TrainingCommitment`] (Merkle root of the checkpoint hashes and the schedule).
+pub type Commitment = TrainingCommitment;
 
 /// A prover's record of its run: the checkpoints, their hashes and the commitment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -189,7 +169,7 @@ impl TrainingProof {
 		let leaves: Vec<[u8; 32]> =
 			checkpoints.iter().map(|c| crate::dataset::blake2_256(c)).collect();
 		let commitment = Commitment {
-			root: merkle_root(&leaves),
+			root: sp_core::H256(merkle_root(&leaves)),
 			interval: schedule.interval,
 			steps: schedule.steps,
 			checkpoints: schedule.checkpoints,
@@ -249,7 +229,7 @@ impl SegmentVerdict {
 /// Checks that `commitment` is the schedule `trainer` runs.
 fn check_schedule(trainer: &Trainer, commitment: &Commitment) -> Result<Schedule, Rejection> {
 	let expected = Schedule::new(trainer.total_steps());
-	if commitment.schedule() != expected {
+	if Schedule::of(commitment) != expected {
 		return Err(Rejection::Schedule(format!(
 			"committed {} steps / interval {} / {} checkpoints, the spec runs {} / {} / {}",
 			commitment.steps,
@@ -272,12 +252,12 @@ fn open(
 	proof: &[[u8; 32]],
 ) -> Result<TrainState, Rejection> {
 	let leaf = crate::dataset::blake2_256(bytes);
-	if !verify_merkle(&commitment.root, &leaf, index, commitment.checkpoints, proof) {
+	if !verify_merkle(&commitment.root.0, &leaf, index, commitment.checkpoints, proof) {
 		return Err(Rejection::Opening { index });
 	}
 	let state = decode_checkpoint(bytes, trainer.layer_sizes(), trainer.device())
 		.map_err(|why| Rejection::Malformed { index, why })?;
-	let expected = commitment.schedule().step_of(index);
+	let expected = Schedule::of(commitment).step_of(index);
 	if state.step != expected {
 		return Err(Rejection::Step { index, found: state.step, expected });
 	}

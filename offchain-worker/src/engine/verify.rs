@@ -12,7 +12,7 @@ use super::{compare_metrics, rejected, Engine};
 use crate::{
 	dataset::{blake2_256, Dataset},
 	http, model,
-	proof::{self, Commitment, Rejection, SegmentVerdict, Tolerance},
+	proof::{self, Rejection, Schedule, SegmentVerdict, Tolerance},
 	store::parse_leaves,
 	EngineError,
 };
@@ -81,19 +81,18 @@ impl Engine {
 		let VerifyRequest { spec, model_hash, metrics, commitment, challenge, verifier } = request;
 		let data = self.datasets.resolve(&spec.dataset.0)?;
 		check_schedule(&data, spec, commitment)?;
-		let commitment = Commitment::from(*commitment);
 		let Some(model_bytes) = self.fetch_model(&model_hash.0) else {
 			return reject(format!("model 0x{} unavailable", hex::encode(model_hash.0)));
 		};
-		let Some(leaves) = self.fetch_leaves(&commitment) else {
+		let Some(leaves) = self.fetch_leaves(commitment) else {
 			return reject("checkpoint hashes (leaves) unavailable".into());
 		};
-		let segments = commitment.schedule().segments();
+		let segments = Schedule::of(commitment).segments();
 		let index = proof::challenged_segment(&challenge.0, verifier, segments);
 		let last = segments;
 		// Every needed checkpoint is fetched (and checked against its leaf) before any replay.
 		let opening = |i: u32| -> Result<(Vec<u8>, Vec<[u8; 32]>), Refusal> {
-			let bytes = self.fetch_checkpoint(&commitment.root, &leaves, i);
+			let bytes = self.fetch_checkpoint(&commitment.root.0, &leaves, i);
 			let proof = usize::try_from(i).ok().and_then(|i| proof::merkle_proof(&leaves, i));
 			match (bytes, proof) {
 				(Some(bytes), Some(proof)) => Ok((bytes, proof)),
@@ -153,15 +152,15 @@ impl Engine {
 	}
 
 	/// The leaf hashes of `commitment`'s run: as many as it commits to, with its root.
-	fn fetch_leaves(&self, commitment: &Commitment) -> Option<Vec<[u8; 32]>> {
+	fn fetch_leaves(&self, commitment: &TrainingCommitment) -> Option<Vec<[u8; 32]>> {
 		let count = usize::try_from(commitment.checkpoints).ok()?;
-		if let Some(leaves) = self.models.leaves(&commitment.root) {
+		if let Some(leaves) = self.models.leaves(&commitment.root.0) {
 			if leaves.len() == count {
 				return Some(leaves);
 			}
 		}
 		let matches = |leaves: &[[u8; 32]]| {
-			leaves.len() == count && proof::merkle_root(leaves) == commitment.root
+			leaves.len() == count && proof::merkle_root(leaves) == commitment.root.0
 		};
 		let path = format!("/checkpoints/0x{}/leaves", hex::encode(commitment.root));
 		let bytes = self.from_peers(&path, count.saturating_mul(32), |bytes| {

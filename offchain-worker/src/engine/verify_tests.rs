@@ -72,8 +72,8 @@ fn publish(
 	let (_, test) = data.split();
 	let metrics = model::evaluate(&bytes, &spec, &test, &Device::Cpu).expect("evaluates");
 	let hash = provider.models.put(&bytes).expect("stored");
-	provider.models.put_checkpoints(&proof.commitment.root, &proof.checkpoints).expect("stored");
-	(H256(hash), metrics, proof.commitment.into())
+	provider.models.put_checkpoints(&proof.commitment.root.0, &proof.checkpoints).expect("stored");
+	(H256(hash), metrics, proof.commitment)
 }
 
 /// A `Verify` request whose challenge picks a segment `pick` accepts for the default verifier.

@@ -138,7 +138,7 @@ pub fn interpolated(
 		a.iter().zip(b).map(|(x, y)| Ok(((x + y)? * 0.5)?)).collect()
 	};
 	let fake = TrainState {
-		step: honest.commitment.schedule().step_of(index),
+		step: Schedule::of(&honest.commitment).step_of(index),
 		params: mid(&before.params, &after.params)?,
 		m: mid(&before.m, &after.m)?,
 		v: mid(&before.v, &after.v)?,
@@ -147,5 +147,5 @@ pub fn interpolated(
 	if let Some(slot) = checkpoints.get_mut(i) {
 		*slot = encode_checkpoint(&fake)?;
 	}
-	Ok(TrainingProof::new(honest.commitment.schedule(), checkpoints))
+	Ok(TrainingProof::new(Schedule::of(&honest.commitment), checkpoints))
 }

@@ -39,10 +39,9 @@ fn engine_schedule_is_the_chains() {
 			let engine = Schedule::new(trainer.total_steps());
 			let (interval, checkpoints) = schedule(steps);
 			assert_eq!((engine.interval, engine.checkpoints), (interval, checkpoints));
-			let commitment: TrainingCommitment =
-				Commitment { root: [1; 32], interval, steps, checkpoints }.into();
+			let commitment = TrainingCommitment::scheduled(H256([1; 32]), steps);
 			assert!(commitment.follows_schedule(steps));
-			assert_eq!(Commitment::from(commitment).schedule(), engine);
+			assert_eq!(Schedule::of(&commitment), engine);
 		}
 	}
 }

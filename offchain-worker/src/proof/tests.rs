@@ -43,7 +43,7 @@ fn energy() -> (TrainingSpec, Dataset) {
 }
 
 fn segments(proof: &TrainingProof) -> u32 {
-	proof.commitment.schedule().segments()
+	Schedule::of(&proof.commitment).segments()
 }
 
 /// `verify_segment` on segment `i` of `proof`, opened honestly.
@@ -126,7 +126,7 @@ fn a_run_commits_to_its_checkpoints_and_resumes_bit_exactly() {
 	assert_eq!((c.steps, c.interval, c.checkpoints), (152, 10, 17));
 	assert_eq!(proof.checkpoints.len(), 17);
 	assert_eq!(proof.leaves, proof.checkpoints.iter().map(|b| blake2_256(b)).collect::<Vec<_>>());
-	assert_eq!(c.root, merkle_root(&proof.leaves));
+	assert_eq!(c.root.0, merkle_root(&proof.leaves));
 	assert_eq!(proof.checkpoints[0], encode_checkpoint(&trainer.initial_state().unwrap()).unwrap());
 	assert_eq!(run.epoch_losses.len(), 4);
 	// Resuming from a decoded checkpoint reproduces the next one and the model bit for bit.
@@ -238,7 +238,7 @@ fn malformed_checkpoints_are_rejected_without_panicking() {
 	let run = model::train(&spec, &data, &CPU).unwrap();
 	let mut checkpoints = run.proof.checkpoints.clone();
 	checkpoints[5] = b"not a checkpoint".to_vec();
-	let forged = TrainingProof::new(run.proof.commitment.schedule(), checkpoints);
+	let forged = TrainingProof::new(Schedule::of(&run.proof.commitment), checkpoints);
 	assert!(matches!(
 		verify(&spec, &data, &forged, 4),
 		SegmentVerdict::Rejected(Rejection::Malformed { index: 5, .. })
@@ -275,7 +275,7 @@ fn openings_and_commitments_that_do_not_match_are_rejected() {
 		check(&c, 3, a, &p, b, &bad),
 		SegmentVerdict::Rejected(Rejection::Opening { index: 4 })
 	);
-	let other_root = Commitment { root: [1; 32], ..c };
+	let other_root = Commitment { root: sp_core::H256([1; 32]), ..c };
 	assert!(!check(&other_root, 3, a, &p, b, &q).accepted());
 	// A schedule other than the spec's, a segment past the end.
 	for wrong in [
@@ -298,7 +298,7 @@ fn openings_and_commitments_that_do_not_match_are_rejected() {
 	let mut state = decode_checkpoint(&checkpoints[4], trainer.layer_sizes(), &CPU).unwrap();
 	state.step += 1;
 	checkpoints[4] = encode_checkpoint(&state).unwrap();
-	let relabelled = TrainingProof::new(c.schedule(), checkpoints);
+	let relabelled = TrainingProof::new(Schedule::of(&c), checkpoints);
 	assert_eq!(
 		verify(&spec, &data, &relabelled, 3),
 		SegmentVerdict::Rejected(Rejection::Step { index: 4, found: 41, expected: 40 })
@@ -358,7 +358,7 @@ fn replay_on_one_thread_accepts_a_run_trained_on_the_default_thread_count() {
 		let dir = std::path::PathBuf::from(dir);
 		let c = std::fs::read(dir.join("commitment")).unwrap();
 		let commitment = Commitment {
-			root: c[..32].try_into().unwrap(),
+			root: sp_core::H256(c[..32].try_into().unwrap()),
 			interval: read_u32(&c, 32),
 			steps: read_u32(&c, 36),
 			checkpoints: read_u32(&c, 40),
@@ -366,7 +366,7 @@ fn replay_on_one_thread_accepts_a_run_trained_on_the_default_thread_count() {
 		let checkpoints = (0..commitment.checkpoints)
 			.map(|i| std::fs::read(dir.join(format!("{i}.safetensors"))).unwrap())
 			.collect();
-		let proof = TrainingProof::new(commitment.schedule(), checkpoints);
+		let proof = TrainingProof::new(Schedule::of(&commitment), checkpoints);
 		assert_eq!(proof.commitment, commitment);
 		for i in 0..segments(&proof) {
 			let verdict = verify(&spec, &data, &proof, i);
@@ -377,7 +377,7 @@ fn replay_on_one_thread_accepts_a_run_trained_on_the_default_thread_count() {
 	let run = model::train(&spec, &data, &CPU).unwrap();
 	let dir = tempfile::tempdir().unwrap();
 	let c = run.proof.commitment;
-	let mut bytes = c.root.to_vec();
+	let mut bytes = c.root.0.to_vec();
 	for v in [c.interval, c.steps, c.checkpoints] {
 		bytes.extend(v.to_le_bytes());
 	}
@@ -409,7 +409,7 @@ fn cheat_a_fewer_epochs_stretched_or_stalled_is_rejected() {
 			Schedule::new(Trainer::new(&spec, &data, &CPU).unwrap().total_steps());
 		let stretched = adversary::fewer_epochs(&spec, &data, &CPU, 2).unwrap();
 		// The commitment itself is indistinguishable from an honest one.
-		assert_eq!(stretched.commitment.schedule(), honest_schedule);
+		assert_eq!(Schedule::of(&stretched.commitment), honest_schedule);
 		for i in 0..segments(&stretched) {
 			assert_diverged(&verify(&spec, &data, &stretched, i), "stretched");
 		}

@@ -1,12 +1,12 @@
-//! Datasets the chain knows, and the proof-of-learning schedule and challenge they fix.
-//!
-//! Datasets the chain knows. A training job may only name a registered dataset: the list is
+//! Datasets the chain knows, and the proof-of-learning schedule and challenge of the training
+//! results on them. A training job may only name a registered dataset: the list is
 //! curated by `DatasetOrigin`, because a job naming a dataset no provider can fetch would be a
 //! free way to make an honest provider fail its job and be slashed.
 
 use crate::pallet::*;
 use aicchain_primitives::{JobId, TrainingCommitment, TrainingSpec};
 use frame_support::{ensure, pallet_prelude::DispatchResult};
+use frame_system::pallet_prelude::BlockNumberFor;
 use sp_core::H256;
 
 impl<T: Config> Pallet<T> {
@@ -18,9 +18,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(Datasets::<T>::contains_key(spec.dataset), Error::<T>::DatasetUnknown);
 		Ok(())
 	}
-}
 
-impl<T: Config> Pallet<T> {
 	/// Optimiser steps of a training run of `spec` on its registered dataset (`None` when the
 	/// dataset is no longer registered).
 	pub fn expected_steps(spec: &TrainingSpec) -> Option<u32> {
@@ -54,6 +52,12 @@ impl<T: Config> Pallet<T> {
 	/// and until then this is `None`.
 	pub fn challenge(job_id: JobId) -> Option<H256> {
 		let (_, submitted_at) = Commitments::<T>::get(job_id)?;
+		Self::challenge_of(job_id, submitted_at)
+	}
+
+	/// The challenge of `job_id`'s result published at block `submitted_at` (see
+	/// [`Self::challenge`]).
+	pub(crate) fn challenge_of(job_id: JobId, submitted_at: BlockNumberFor<T>) -> Option<H256> {
 		let hash = frame_system::Pallet::<T>::block_hash(submitted_at);
 		if hash == T::Hash::default() {
 			return None;
@@ -63,15 +67,11 @@ impl<T: Config> Pallet<T> {
 		seed.extend_from_slice(&job_id.to_le_bytes());
 		Some(H256(sp_io::hashing::blake2_256(&seed)))
 	}
-}
 
-impl<T: Config> Pallet<T> {
 	/// The commitment a result of `job_id` must carry, with `root` as its Merkle root: `None`
 	/// for a job without a training spec, otherwise the schedule its spec and dataset fix.
 	pub fn expected_commitment(job_id: JobId, root: H256) -> Option<TrainingCommitment> {
 		let spec = Jobs::<T>::get(job_id)?.requirements.training?;
-		let steps = Self::expected_steps(&spec)?;
-		let (interval, checkpoints) = aicchain_primitives::proof::schedule(steps);
-		Some(TrainingCommitment { root, interval, steps, checkpoints })
+		Some(TrainingCommitment::scheduled(root, Self::expected_steps(&spec)?))
 	}
 }

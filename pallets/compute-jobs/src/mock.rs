@@ -2,8 +2,8 @@
 
 use crate::{self as pallet_compute_jobs, ValidatorWorkers};
 use aicchain_primitives::{
-	datasets::CREDIT_SCORING_HASH, JobRequirements, ModelKind, NodeSpec, QuantisedMetrics, Region,
-	SustainabilityPreference, TrainingSpec,
+	datasets::CREDIT_SCORING_HASH, JobId, JobRequirements, ModelKind, NodeSpec, QuantisedMetrics,
+	Region, SustainabilityPreference, TrainingSpec,
 };
 use core::cell::RefCell;
 use frame_support::{derive_impl, parameter_types, traits::ConstU32};
@@ -345,6 +345,19 @@ impl ExtBuilder {
 }
 
 /// Advances to block `n`, running `on_initialize` of the jobs pallet on the way.
+/// `worker` publishes the standard result of `job`: model hash `0x09…`, [`metrics`], and the
+/// commitment the job's schedule asks for (root `0x07…`).
+pub fn publish_result(worker: AccountId, job: JobId) -> sp_runtime::DispatchResult {
+	let commitment = ComputeJobs::expected_commitment(job, H256::repeat_byte(7));
+	ComputeJobs::submit_result(
+		RuntimeOrigin::signed(worker),
+		job,
+		H256::repeat_byte(9),
+		metrics(),
+		commitment,
+	)
+}
+
 pub fn run_to_block(n: u64) {
 	use frame_support::traits::Hooks;
 	while System::block_number() < n {

@@ -44,13 +44,7 @@ fn settled(node: NodeId, worker: AccountId) -> JobId {
 	let job = submit();
 	assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, node));
 	assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), job, node));
-	assert_ok!(ComputeJobs::submit_result(
-		RuntimeOrigin::signed(worker),
-		job,
-		H256::repeat_byte(9),
-		metrics(),
-		ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
-	));
+	assert_ok!(publish_result(worker, job));
 	assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
 	assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
 	job

@@ -276,13 +276,7 @@ fn decline_by_a_stranger_or_of_a_job_not_assigned_fails() {
 			ComputeJobs::decline_job(RuntimeOrigin::none(), job),
 			DispatchError::BadOrigin
 		);
-		assert_ok!(ComputeJobs::submit_result(
-			RuntimeOrigin::signed(a_worker),
-			job,
-			H256::repeat_byte(9),
-			metrics(),
-			ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
-		));
+		assert_ok!(publish_result(a_worker, job));
 		assert_noop!(
 			ComputeJobs::decline_job(RuntimeOrigin::signed(a_worker), job),
 			Error::JobNotAssigned

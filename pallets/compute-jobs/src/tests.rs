@@ -48,13 +48,7 @@ fn assigned_job(node: NodeId) -> JobId {
 
 fn submitted_result(node: NodeId, worker: AccountId) -> JobId {
 	let job = assigned_job(node);
-	assert_ok!(ComputeJobs::submit_result(
-		RuntimeOrigin::signed(worker),
-		job,
-		H256::repeat_byte(9),
-		metrics(),
-		ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
-	));
+	assert_ok!(publish_result(worker, job));
 	job
 }
 
@@ -840,13 +834,7 @@ fn terms_are_fixed_when_the_job_is_assigned() {
 		let switched =
 			NodeSpec { renewable_share: Percent::from_percent(100), ..spec(8, 2 * UNIT, 100, 0) };
 		assert_ok!(Registry::update_node(RuntimeOrigin::signed(SOLAR_A), a, switched));
-		assert_ok!(ComputeJobs::submit_result(
-			RuntimeOrigin::signed(SOLAR_A_WORKER),
-			job,
-			H256::repeat_byte(9),
-			metrics(),
-			ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
-		));
+		assert_ok!(publish_result(SOLAR_A_WORKER, job));
 		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
 		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
 		let receipt = Receipts::<Test>::get(job).expect("settled");
@@ -877,13 +865,7 @@ fn a_stage_that_ends_early_frees_its_deadline_slot() {
 		assert_eq!(Jobs::<Test>::get(fourth).map(|j| j.deadline), Some(due));
 		// The result and the verdict free theirs too.
 		let assigned_at = Jobs::<Test>::get(second).map(|j| j.deadline).expect("job");
-		assert_ok!(ComputeJobs::submit_result(
-			RuntimeOrigin::signed(SOLAR_A_WORKER),
-			second,
-			H256::repeat_byte(9),
-			metrics(),
-			ComputeJobs::expected_commitment(second, H256::repeat_byte(7))
-		));
+		assert_ok!(publish_result(SOLAR_A_WORKER, second));
 		assert!(!Deadlines::<Test>::get(assigned_at).contains(&second));
 		let attest_at = Jobs::<Test>::get(second).map(|j| j.deadline).expect("job");
 		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), second, true));

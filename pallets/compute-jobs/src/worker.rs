@@ -326,9 +326,10 @@ impl<T: Config> Pallet<T> {
 			None => Some(model_hash.is_zero()),
 			Some(spec) => {
 				// The challenge exists from the block after the commitment landed: wait for it.
-				let (Some((commitment, _)), Some(challenge)) =
-					(Commitments::<T>::get(job_id), Self::challenge(job_id))
-				else {
+				let Some((commitment, submitted_at)) = Commitments::<T>::get(job_id) else {
+					return Ok(());
+				};
+				let Some(challenge) = Self::challenge_of(job_id, submitted_at) else {
 					return Ok(());
 				};
 				let request = EngineRequest::Verify {

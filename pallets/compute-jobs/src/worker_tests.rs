@@ -120,13 +120,7 @@ fn one_run_attests_every_submitted_result() {
 		let mut jobs = Vec::new();
 		for (node, worker) in placed {
 			let job = assigned_job(node);
-			assert_ok!(ComputeJobs::submit_result(
-				RuntimeOrigin::signed(worker),
-				job,
-				H256::repeat_byte(9),
-				metrics(),
-				ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
-			));
+			assert_ok!(publish_result(worker, job));
 			jobs.push(job);
 		}
 		configure_engine();

@@ -41,6 +41,12 @@ pub struct TrainingCommitment {
 }
 
 impl TrainingCommitment {
+	/// The commitment to `root` of a run of `steps` steps, on the schedule every run follows.
+	pub fn scheduled(root: H256, steps: u32) -> Self {
+		let (interval, checkpoints) = schedule(steps);
+		Self { root, interval, steps, checkpoints }
+	}
+
 	/// Segments a verifier may be challenged on.
 	pub fn segments(&self) -> u32 {
 		self.checkpoints.saturating_sub(1)
@@ -48,8 +54,7 @@ impl TrainingCommitment {
 
 	/// Whether the commitment's schedule is the one the spec fixes for a run of `steps`.
 	pub fn follows_schedule(&self, steps: u32) -> bool {
-		let (interval, checkpoints) = schedule(steps);
-		self.steps == steps && self.interval == interval && self.checkpoints == checkpoints
+		*self == Self::scheduled(self.root, steps)
 	}
 }
 
