@@ -7,6 +7,8 @@ const path = require("path");
 const fs = require("fs");
 
 const UNIT = 1_000_000_000_000n;
+// Alice's engine (`--compute-engine-listen` in aicchain-local.toml), which runs Eve's worker.
+const EVE_ENGINE = "http://127.0.0.1:9960";
 
 async function connect(networkInfo, nodeName) {
   const { wsUri, userDefinedTypes } = networkInfo.nodesByName[nodeName];
@@ -68,7 +70,10 @@ async function ensureEveNode(api) {
     pricePerGpuHour: 2n * UNIT,
   };
   await send(api, api.tx.computeRegistry.registerNode(spec, eve.address), eve);
-  return (await api.query.computeRegistry.nodeByWorker(eve.address)).unwrap().toNumber();
+  const nodeId = (await api.query.computeRegistry.nodeByWorker(eve.address)).unwrap().toNumber();
+  // Verifiers find Eve's models and checkpoints at the engine address published on chain.
+  await send(api, api.tx.computeRegistry.setEngineUrl(nodeId, EVE_ENGINE), eve);
+  return nodeId;
 }
 
 // Submits a training job from Ferdie; returns its id and the number of the block it is in.
@@ -89,6 +94,7 @@ async function submitTrainingJob(api, seed) {
       learningRateMillionths: 5000,
       epochs: 5,
       seed,
+      minScore: 0,
     },
   };
   const hash = await send(api, api.tx.computeJobs.submitJob(requirements, 100n * UNIT), ferdie);

@@ -26,8 +26,15 @@ pub struct ComputeArgs {
 	#[arg(long, value_name = "URL", conflicts_with = "no_compute_engine")]
 	pub compute_engine_url: Option<String>,
 
-	/// Address the in-process engine listens on (port 0: any free port).
-	#[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+	/// Bearer token the remote engine's `/ocw` endpoint expects (its `--ocw-token`). The
+	/// in-process engine gets a fresh random one at every start.
+	#[arg(long, value_name = "TOKEN", requires = "compute_engine_url")]
+	pub compute_engine_token: Option<String>,
+
+	/// Address the in-process engine listens on. It serves models and checkpoints to
+	/// verifiers (publish it with `registry.setEngineUrl`); its write endpoint answers only
+	/// this node. When the port is taken the engine takes any free one (port 0: always).
+	#[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9960")]
 	pub compute_engine_listen: std::net::SocketAddr,
 
 	/// Device the in-process engine trains on: `cpu`, `cuda` or `cuda:N` (needs a node built

@@ -174,6 +174,7 @@ fn parse_training(value: &Value) -> Result<TrainingSpec, ErrorObjectOwned> {
 		learning_rate_millionths: u32_field(obj, "learningRateMillionths", Some(5_000))?,
 		epochs: u32_field(obj, "epochs", Some(10))?,
 		seed: obj.get("seed").and_then(Value::as_u64).unwrap_or(0),
+		min_score: Default::default(),
 	})
 }
 

@@ -192,9 +192,9 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 
 	insert_worker_keys(&keystore_container.keystore(), &compute.worker_keys)?;
 	let engine_url = if config.offchain_worker.enabled {
-		let url = start_compute_engine(&config, &compute, &task_manager)?;
-		publish_engine_url(&backend, url.as_deref());
-		url
+		let engine = start_compute_engine(&config, &compute, &task_manager)?;
+		publish_engine(&backend, engine.as_ref());
+		engine.map(|engine| engine.url)
 	} else {
 		None
 	};
@@ -353,20 +353,31 @@ fn insert_worker_keys(
 	Ok(())
 }
 
-/// Starts the in-process compute engine (unless disabled or remote) and returns its URL.
+/// Where the off-chain worker reaches its compute engine, and the token its `/ocw` endpoint
+/// expects.
+struct EngineAccess {
+	url: String,
+	token: Option<String>,
+}
+
+/// Starts the in-process compute engine (unless disabled or remote) and says how to reach it.
 fn start_compute_engine(
 	config: &Configuration,
 	compute: &ComputeArgs,
 	task_manager: &TaskManager,
-) -> Result<Option<String>, ServiceError> {
+) -> Result<Option<EngineAccess>, ServiceError> {
 	if compute.no_compute_engine {
 		log::info!("🧠 compute engine disabled (--no-compute-engine)");
 		return Ok(None);
 	}
 	if let Some(url) = &compute.compute_engine_url {
 		log::info!("🧠 using the compute engine at {url}");
-		return Ok(Some(url.trim_end_matches('/').to_string()));
+		let url = url.trim_end_matches('/').to_string();
+		return Ok(Some(EngineAccess { url, token: compute.compute_engine_token.clone() }));
 	}
+	// A fresh secret per start for the engine's write endpoint: 32 bytes from the OS's
+	// randomness (the seed of a throwaway key pair).
+	let token = hex::encode(<sp_core::sr25519::Pair as sp_core::Pair>::generate().1);
 	let root = config.base_path.path().join("compute");
 	let engine_config = aicchain_worker::EngineConfig {
 		dataset_dir: compute.compute_dataset_dir.clone().unwrap_or_else(|| root.join("datasets")),
@@ -374,10 +385,20 @@ fn start_compute_engine(
 		policy_path: root.join("policy.safetensors"),
 		device: compute.compute_device.clone(),
 		peers: compute.compute_peers.clone(),
+		ocw_token: Some(token.clone()),
 	};
 	let engine = aicchain_worker::Engine::start(engine_config)
 		.map_err(|e| ServiceError::Other(format!("compute engine: {e}")))?;
-	let listener = std::net::TcpListener::bind(compute.compute_engine_listen)
+	let wanted = compute.compute_engine_listen;
+	let listener = std::net::TcpListener::bind(wanted)
+		.or_else(|e| {
+			// Several nodes on one host (tests, a local testnet): the first takes the port.
+			if e.kind() != std::io::ErrorKind::AddrInUse {
+				return Err(e);
+			}
+			log::warn!("🧠 {wanted} is taken: the compute engine listens on a free port");
+			std::net::TcpListener::bind(std::net::SocketAddr::new(wanted.ip(), 0))
+		})
 		.and_then(|l| l.set_nonblocking(true).map(|()| l))
 		.and_then(tokio::net::TcpListener::from_std)
 		.map_err(|e| {
@@ -389,21 +410,36 @@ fn start_compute_engine(
 		Some("compute"),
 		aicchain_worker::http::serve(engine, listener),
 	);
-	let url = format!("http://{address}");
-	log::info!("🧠 compute engine on {url} (device {})", compute.compute_device);
-	Ok(Some(url))
+	// The worker calls the engine on this host; peers use the address the owner publishes.
+	let local = if address.ip().is_unspecified() {
+		std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), address.port())
+	} else {
+		address
+	};
+	let url = format!("http://{local}");
+	log::info!(
+		"🧠 compute engine on {url} (listening on {address}, device {})",
+		compute.compute_device
+	);
+	Ok(Some(EngineAccess { url, token: Some(token) }))
 }
 
-/// Tells the runtime's off-chain worker where the engine is (persistent offchain storage).
-fn publish_engine_url(backend: &FullBackend, url: Option<&str>) {
+/// Tells the runtime's off-chain worker where the engine is and the token it expects
+/// (persistent offchain storage).
+fn publish_engine(backend: &FullBackend, engine: Option<&EngineAccess>) {
 	use sp_core::offchain::OffchainStorage;
 	let Some(mut storage) = sc_client_api::Backend::offchain_storage(backend) else {
 		return;
 	};
 	let prefix = sp_core::offchain::STORAGE_PREFIX;
-	let key = pallet_compute_jobs::ENGINE_URL_KEY;
-	match url {
-		Some(url) => storage.set(prefix, key, &codec::Encode::encode(&url.as_bytes().to_vec())),
-		None => storage.remove(prefix, key),
+	let entries = [
+		(pallet_compute_jobs::ENGINE_URL_KEY, engine.map(|e| e.url.clone())),
+		(pallet_compute_jobs::ENGINE_TOKEN_KEY, engine.and_then(|e| e.token.clone())),
+	];
+	for (key, value) in entries {
+		match value {
+			Some(value) => storage.set(prefix, key, &codec::Encode::encode(&value.into_bytes())),
+			None => storage.remove(prefix, key),
+		}
 	}
 }

@@ -56,6 +56,7 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 		learning_rate_millionths: 5_000,
 		epochs: 5,
 		seed: 42,
+		min_score: Default::default(),
 	};
 	let requirements = JobRequirements {
 		gpus: 8,

@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 			learning_rate_millionths: 5_000,
 			epochs: 10,
 			seed: 1,
+			min_score: Default::default(),
 		};
 		model::train(&spec, &data, &device)?; // warm-up
 		let start = Instant::now();

@@ -203,9 +203,18 @@ impl Engine {
 				commitment,
 				challenge,
 				verifier,
+				provider_engine,
 			} => {
-				let request =
-					VerifyRequest { spec, model_hash, metrics, commitment, challenge, verifier };
+				let request = VerifyRequest {
+					spec,
+					model_hash,
+					metrics,
+					commitment,
+					challenge,
+					verifier,
+					// An address that is not UTF-8 is no address: the configured peers remain.
+					provider_engine: provider_engine.and_then(|url| String::from_utf8(url).ok()),
+				};
 				self.enqueue(TaskKey::Verify(job_id, request.digest()), Task::Verify(request))
 			},
 			EngineRequest::PendingOutcomes => {

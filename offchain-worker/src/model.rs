@@ -299,6 +299,7 @@ mod tests {
 			learning_rate_millionths: 10_000,
 			epochs: 8,
 			seed: 42,
+			min_score: Default::default(),
 		}
 	}
 

@@ -170,6 +170,7 @@ parameter_types! {
 	pub const AttestationWindow: BlockNumber = 2 * MINUTES;
 	pub const ProviderShare: Perbill = Perbill::from_percent(90);
 	pub const RenewableBonus: Perbill = Perbill::from_percent(5);
+	pub const BelowMinimumPayout: Perbill = Perbill::from_percent(50);
 	pub const SlashOnFailure: Perbill = Perbill::from_percent(10);
 }
 
@@ -324,6 +325,7 @@ impl pallet_compute_jobs::Config for Runtime {
 	type MaxPrunePerBlock = ConstU32<16>;
 	type ProviderShare = ProviderShare;
 	type RenewableBonus = RenewableBonus;
+	type BelowMinimumPayout = BelowMinimumPayout;
 	type SlashOnFailure = SlashOnFailure;
 	// A data-centre GPU draws about 400 W.
 	type EnergyPerGpuHourWh = ConstU32<400>;

@@ -72,6 +72,7 @@ fn node_and_job() {
 			learning_rate_millionths: 1_000,
 			epochs: 10,
 			seed: 1,
+			min_score: Default::default(),
 		}),
 	};
 	assert_ok!(ComputeJobs::submit_job(

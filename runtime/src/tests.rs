@@ -204,6 +204,7 @@ mod compute_market {
 					learning_rate_millionths: 1_000,
 					epochs: 10,
 					seed: 1,
+					min_score: Default::default(),
 				}),
 			};
 			let budget = 100 * UNIT;
@@ -409,6 +410,7 @@ fn seed_demo() {
 				learning_rate_millionths: 1_000,
 				epochs: 30,
 				seed: 42,
+				min_score: Default::default(),
 			}),
 		};
 		let budget = 200 * UNIT;

@@ -62,7 +62,18 @@ const nodeSpec = (price) => ({
   pricePerGpuHour: price,
 });
 
-const requirements = (training = null) => ({
+// The built-in credit-scoring dataset's content hash, as the node's engine lists it.
+async function creditScoring() {
+  const datasets = await (await fetch(engineUrl() + "/datasets")).json();
+  return datasets.find((d) => d.name === "credit-scoring.csv").hash;
+}
+
+const trainingSpec = (dataset, minScore = 0) => ({
+  dataset, model: "MlpClassifier", hiddenUnits: 16, hiddenLayers: 1,
+  learningRateMillionths: 5000, epochs: 3, seed: 1, minScore,
+});
+
+const requirements = (training) => ({
   gpus: 8,
   minBandwidthMbps: 100,
   maxLatencyMs: 15,
@@ -179,10 +190,13 @@ test("worker consent: another key is only proposed until it accepts", async () =
 
 test("job calls: submit (escrow), cancel (refund), out-of-range requirements are a named error", async () => {
   const eve = keyring.addFromUri("//Eve");
-  const bad = await send(api.tx.computeJobs.submitJob({ ...requirements(), gpus: 64 }, 10n * UNIT), eve);
+  const training = trainingSpec(await creditScoring());
+  const bad = await send(api.tx.computeJobs.submitJob({ ...requirements(training), gpus: 64 }, 10n * UNIT), eve);
   assert.equal(bad.error, "computeJobs.GpusOutOfRange");
+  const untrained = await send(api.tx.computeJobs.submitJob(requirements(null), 10n * UNIT), eve);
+  assert.equal(untrained.error, "computeJobs.NoTrainingSpec");
   const jobId = (await api.query.computeJobs.nextJobId()).toNumber();
-  const submitted = await send(api.tx.computeJobs.submitJob(requirements(), 10n * UNIT), eve);
+  const submitted = await send(api.tx.computeJobs.submitJob(requirements(training), 10n * UNIT), eve);
   const [event] = eventsOf(submitted, "computeJobs");
   assert.equal(event.method, "JobSubmitted");
   assert.equal(event.data.budget.toBigInt(), 10n * UNIT);
@@ -199,12 +213,7 @@ test("a training job settles through the workers; their events decode", async ()
   const bob = keyring.addFromUri("//Bob");
   const ferdie = keyring.addFromUri("//Ferdie");
   await send(api.tx.computeRegistry.registerNode(nodeSpec(2n * UNIT), bob.address), bob);
-  const datasets = await (await fetch(engineUrl() + "/datasets")).json();
-  const dataset = datasets.find((d) => d.name === "credit-scoring.csv").hash;
-  const training = {
-    dataset, model: "MlpClassifier", hiddenUnits: 16, hiddenLayers: 1,
-    learningRateMillionths: 5000, epochs: 3, seed: 1,
-  };
+  const training = trainingSpec(await creditScoring());
   const jobId = (await api.query.computeJobs.nextJobId()).toNumber();
   const seen = new Set();
   const unsubscribe = await api.query.system.events((records) => {
@@ -228,6 +237,24 @@ test("a training job settles through the workers; their events decode", async ()
   assert.equal(receipt.fundAmount.toBigInt(), cost - provider);
   assert.equal(receipt.providerAmount.toBigInt(), 14_400_000_000_000n);
   assert.equal(receipt.fundAmount.toBigInt(), 1_600_000_000_000n);
+});
+
+test("engine: reads are public, /ocw answers only its own node; setEngineUrl publishes the address", async () => {
+  const engine = engineUrl();
+  assert.equal((await fetch(engine + "/health")).status, 200);
+  // SCALE `EngineRequest::PendingOutcomes` (variant 3): harmless, but not for strangers.
+  const post = (headers) => fetch(engine + "/ocw", { method: "POST", headers, body: new Uint8Array([3]) });
+  assert.equal((await post({})).status, 401);
+  assert.equal((await post({ authorization: "Bearer not-the-token" })).status, 401);
+
+  const bob = keyring.addFromUri("//Bob");
+  const nodeId = (await api.query.computeRegistry.nodeByWorker(bob.address)).unwrap().toNumber();
+  const published = await send(api.tx.computeRegistry.setEngineUrl(nodeId, engine), bob);
+  assert.equal(eventsOf(published, "computeRegistry")[0].method, "EngineUrlSet");
+  const stored = (await api.query.computeRegistry.engineUrls(nodeId)).unwrap();
+  assert.equal(stored.toUtf8(), engine);
+  const bad = await send(api.tx.computeRegistry.setEngineUrl(nodeId, "ftp://x"), bob);
+  assert.equal(bad.error, "computeRegistry.InvalidEngineUrl");
 });
 
 // `Perbill * amount` as the runtime computes it: rounded to the nearest, halves down.
@@ -302,7 +329,8 @@ test("validator set: keys from author_rotateKeysWithOwner, session.setKeys, root
 
 test("payment_queryInfo gives a fee for a job submission", async () => {
   const alice = keyring.addFromUri("//Alice");
-  const info = await api.tx.computeJobs.submitJob(requirements(), 10n * UNIT).paymentInfo(alice);
+  const training = trainingSpec(await creditScoring());
+  const info = await api.tx.computeJobs.submitJob(requirements(training), 10n * UNIT).paymentInfo(alice);
   assert.ok(info.partialFee.toBigInt() > 0n);
   assert.ok(info.weight.refTime.toBigInt() > 0n);
 });

@@ -18,6 +18,7 @@ pub(super) fn spec() -> TrainingSpec {
 		learning_rate_millionths: 10_000,
 		epochs: 2,
 		seed: 5,
+		min_score: Default::default(),
 	}
 }
 
@@ -50,6 +51,7 @@ pub(super) fn verify_request(
 		commitment,
 		challenge: H256::repeat_byte(9),
 		verifier: b"verifier".to_vec(),
+		provider_engine: None,
 	}
 }
 

@@ -35,10 +35,13 @@ pub struct VerifyRequest {
 	pub challenge: H256,
 	/// The verifier's key: with the challenge, it picks the replayed segment.
 	pub verifier: Vec<u8>,
+	/// The engine address the provider published on chain: asked before the configured peers.
+	pub provider_engine: Option<String>,
 }
 
 impl VerifyRequest {
-	/// What tells two verification tasks of one job apart: everything but the spec.
+	/// What tells two verification tasks of one job apart: everything but the spec and where
+	/// to fetch from.
 	pub fn digest(&self) -> H256 {
 		H256(blake2_256(
 			&(self.model_hash, self.metrics, self.commitment, self.challenge, &self.verifier)
@@ -78,13 +81,22 @@ impl Engine {
 	}
 
 	fn check(&self, request: &VerifyRequest) -> Result<(), Refusal> {
-		let VerifyRequest { spec, model_hash, metrics, commitment, challenge, verifier } = request;
+		let VerifyRequest {
+			spec,
+			model_hash,
+			metrics,
+			commitment,
+			challenge,
+			verifier,
+			provider_engine,
+		} = request;
+		let provider = provider_engine.as_deref();
 		let data = self.datasets.resolve(&spec.dataset.0)?;
 		check_schedule(&data, spec, commitment)?;
-		let Some(model_bytes) = self.fetch_model(&model_hash.0) else {
+		let Some(model_bytes) = self.fetch_model(&model_hash.0, provider) else {
 			return reject(format!("model 0x{} unavailable", hex::encode(model_hash.0)));
 		};
-		let Some(leaves) = self.fetch_leaves(commitment) else {
+		let Some(leaves) = self.fetch_leaves(commitment, provider) else {
 			return reject("checkpoint hashes (leaves) unavailable".into());
 		};
 		let segments = Schedule::of(commitment).segments();
@@ -92,7 +104,7 @@ impl Engine {
 		let last = segments;
 		// Every needed checkpoint is fetched (and checked against its leaf) before any replay.
 		let opening = |i: u32| -> Result<(Vec<u8>, Vec<[u8; 32]>), Refusal> {
-			let bytes = self.fetch_checkpoint(&commitment.root.0, &leaves, i);
+			let bytes = self.fetch_checkpoint(&commitment.root.0, &leaves, i, provider);
 			let proof = usize::try_from(i).ok().and_then(|i| proof::merkle_proof(&leaves, i));
 			match (bytes, proof) {
 				(Some(bytes), Some(proof)) => Ok((bytes, proof)),
@@ -140,19 +152,25 @@ impl Engine {
 		compare_metrics(metrics, &measured).or_else(|why| reject(format!("metrics: {why}")))
 	}
 
-	/// The model with this hash: the local store, then each peer (cached when found).
-	pub(super) fn fetch_model(&self, hash: &[u8; 32]) -> Option<Vec<u8>> {
+	/// The model with this hash: the local store, then the provider's engine, then each peer
+	/// (cached when found).
+	fn fetch_model(&self, hash: &[u8; 32], provider: Option<&str>) -> Option<Vec<u8>> {
 		if let Some(bytes) = self.models.get(hash) {
 			return Some(bytes);
 		}
 		let path = format!("/models/0x{}", hex::encode(hash));
-		let bytes = self.from_peers(&path, http::MAX_DOWNLOAD, |b| blake2_256(b) == *hash)?;
+		let bytes =
+			self.from_peers(provider, &path, http::MAX_DOWNLOAD, |b| blake2_256(b) == *hash)?;
 		let _ = self.models.put(&bytes);
 		Some(bytes)
 	}
 
 	/// The leaf hashes of `commitment`'s run: as many as it commits to, with its root.
-	fn fetch_leaves(&self, commitment: &TrainingCommitment) -> Option<Vec<[u8; 32]>> {
+	fn fetch_leaves(
+		&self,
+		commitment: &TrainingCommitment,
+		provider: Option<&str>,
+	) -> Option<Vec<[u8; 32]>> {
 		let count = usize::try_from(commitment.checkpoints).ok()?;
 		if let Some(leaves) = self.models.leaves(&commitment.root.0) {
 			if leaves.len() == count {
@@ -163,7 +181,7 @@ impl Engine {
 			leaves.len() == count && proof::merkle_root(leaves) == commitment.root.0
 		};
 		let path = format!("/checkpoints/0x{}/leaves", hex::encode(commitment.root));
-		let bytes = self.from_peers(&path, count.saturating_mul(32), |bytes| {
+		let bytes = self.from_peers(provider, &path, count.saturating_mul(32), |bytes| {
 			parse_leaves(bytes).is_some_and(|leaves| matches(&leaves))
 		})?;
 		parse_leaves(&bytes)
@@ -175,6 +193,7 @@ impl Engine {
 		root: &[u8; 32],
 		leaves: &[[u8; 32]],
 		index: u32,
+		provider: Option<&str>,
 	) -> Option<Vec<u8>> {
 		let leaf = leaves.get(usize::try_from(index).ok()?)?;
 		if let Some(bytes) = self.models.checkpoint(root, index) {
@@ -183,12 +202,19 @@ impl Engine {
 			}
 		}
 		let path = format!("/checkpoints/0x{}/{index}", hex::encode(root));
-		self.from_peers(&path, http::MAX_DOWNLOAD, |bytes| blake2_256(bytes) == *leaf)
+		self.from_peers(provider, &path, http::MAX_DOWNLOAD, |bytes| blake2_256(bytes) == *leaf)
 	}
 
-	/// The first peer's answer at `path` that is at most `max` bytes and `valid`.
-	fn from_peers(&self, path: &str, max: usize, valid: impl Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
-		for peer in &self.peers {
+	/// The first answer at `path`, from the provider's engine and then each configured peer,
+	/// that is at most `max` bytes and `valid`.
+	fn from_peers(
+		&self,
+		provider: Option<&str>,
+		path: &str,
+		max: usize,
+		valid: impl Fn(&[u8]) -> bool,
+	) -> Option<Vec<u8>> {
+		for peer in provider.into_iter().chain(self.peers.iter().map(String::as_str)) {
 			let url = format!("{}{path}", peer.trim_end_matches('/'));
 			match http::request_limited(&url, None, max) {
 				Ok(Some(bytes)) if valid(&bytes) => return Some(bytes),

@@ -19,6 +19,8 @@ const ACCEPTED: TaskStatus = TaskStatus::Verified { accept: true, reason: Vec::n
 /// A provider serving its store over HTTP and a verifier whose only peer it is.
 struct Pair {
 	provider: Arc<Engine>,
+	/// The provider's HTTP address (`http://127.0.0.1:port`).
+	provider_url: String,
 	verifier: Arc<Engine>,
 	_runtime: tokio::runtime::Runtime,
 	_dirs: (tempfile::TempDir, tempfile::TempDir),
@@ -36,12 +38,11 @@ fn pair() -> Pair {
 	let policy = "policy.safetensors";
 	std::fs::copy(provider_dir.path().join(policy), verifier_dir.path().join(policy))
 		.expect("policy copied");
-	let config = EngineConfig {
-		peers: vec![format!("http://{addr}")],
-		..EngineConfig::in_dir(verifier_dir.path())
-	};
+	let provider_url = format!("http://{addr}");
+	let config =
+		EngineConfig { peers: vec![provider_url.clone()], ..EngineConfig::in_dir(verifier_dir.path()) };
 	let verifier = Engine::start(config).expect("starts");
-	Pair { provider, verifier, _runtime: runtime, _dirs: (provider_dir, verifier_dir) }
+	Pair { provider, provider_url, verifier, _runtime: runtime, _dirs: (provider_dir, verifier_dir) }
 }
 
 fn data() -> Dataset {
@@ -101,6 +102,7 @@ fn challenged(
 		commitment,
 		challenge,
 		verifier,
+		provider_engine: None,
 	};
 	(request, segment)
 }
@@ -120,6 +122,38 @@ fn honest_provider_is_accepted_on_every_challenged_segment() {
 		poll(&pair.provider, verify_request(1, published.0, published.1, published.2)),
 		ACCEPTED
 	);
+}
+
+/// A verifier with no configured peers finds the provider at the address the provider
+/// published on chain (`provider_engine` in the request); without it, nothing is served.
+#[test]
+fn a_verifier_fetches_from_the_published_provider_engine() {
+	let pair = pair();
+	let (model_hash, metrics, commitment) = train(&pair.provider, 1);
+	let dir = tempfile::tempdir().expect("tempdir");
+	let policy = "policy.safetensors";
+	std::fs::copy(pair._dirs.0.path().join(policy), dir.path().join(policy)).expect("copied");
+	let lone = Engine::start(EngineConfig::in_dir(dir.path())).expect("starts");
+	let request = |job_id, provider_engine: Option<&str>| {
+		let EngineRequest::Verify { spec, challenge, verifier, .. } =
+			verify_request(job_id, model_hash, metrics, commitment)
+		else {
+			unreachable!()
+		};
+		EngineRequest::Verify {
+			job_id,
+			spec,
+			model_hash,
+			metrics,
+			commitment,
+			challenge,
+			verifier,
+			provider_engine: provider_engine.map(|url| url.as_bytes().to_vec()),
+		}
+	};
+	let reason = rejection(poll(&lone, request(1, None)));
+	assert!(reason.ends_with("unavailable"), "{reason}");
+	assert_eq!(poll(&lone, request(2, Some(&pair.provider_url))), ACCEPTED);
 }
 
 #[test]

@@ -32,6 +32,7 @@ fn engine_schedule_is_the_chains() {
 				learning_rate_millionths: 1_000,
 				epochs,
 				seed: 1,
+				min_score: Default::default(),
 			};
 			let trainer = Trainer::new(&spec, &data, &Device::Cpu).expect("trainer");
 			let steps = training_steps(rows, epochs);

@@ -23,6 +23,7 @@ fn credit() -> (TrainingSpec, Dataset) {
 		learning_rate_millionths: 5_000,
 		epochs: 4,
 		seed: 42,
+		min_score: Default::default(),
 	};
 	(spec, Dataset::from_csv(&bytes).unwrap())
 }
@@ -38,6 +39,7 @@ fn energy() -> (TrainingSpec, Dataset) {
 		learning_rate_millionths: 10_000,
 		epochs: 6,
 		seed: 7,
+		min_score: Default::default(),
 	};
 	(spec, Dataset::from_csv(&bytes).unwrap())
 }

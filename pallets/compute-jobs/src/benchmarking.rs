@@ -29,6 +29,7 @@ fn requirements() -> JobRequirements {
 			learning_rate_millionths: 1_000,
 			epochs: 20,
 			seed: 7,
+			min_score: Default::default(),
 		}),
 	}
 }

@@ -96,7 +96,7 @@ pub use weights::WeightInfo;
 mod worker;
 #[cfg(test)]
 mod worker_tests;
-pub use worker::{WorkerSigner, ENGINE_URL_KEY};
+pub use worker::{WorkerSigner, ENGINE_TOKEN_KEY, ENGINE_URL_KEY};
 pub mod runtime_api;
 pub use runtime_api::{MarketStats, Quote};
 mod datasets;
@@ -232,6 +232,11 @@ pub mod pallet {
 		/// Bonus, as a share of the cost, for a fully renewable provider (scaled by its share).
 		#[pallet::constant]
 		type RenewableBonus: Get<Perbill>;
+		/// Share of the cost a job is settled at when its verified model scores below the
+		/// spec's `min_score` (split 90/10 as usual; the rest is refunded; no subsidy, bonus or
+		/// AICG).
+		#[pallet::constant]
+		type BelowMinimumPayout: Get<Perbill>;
 		/// Share of the node's bond slashed for a rejected or timed-out job.
 		#[pallet::constant]
 		type SlashOnFailure: Get<Perbill>;
@@ -393,6 +398,9 @@ pub mod pallet {
 			carbon_grams: u64,
 			carbon_reduction_grams: u64,
 		},
+		/// The verified model scored below its spec's `min_score`: the job settles (the next
+		/// event) at `BelowMinimumPayout` of its cost, with no subsidy, bonus or AICG.
+		BelowMinimumScore { job_id: JobId, score: Perbill, min_score: Perbill },
 		/// Verifiers rejected a result: the user was refunded and the bond slashed.
 		JobRejected { job_id: JobId, node_id: NodeId, refund: BalanceOf<T>, slashed: BalanceOf<T> },
 		/// The node sent no result in time: the user was refunded and the bond slashed.
@@ -421,6 +429,10 @@ pub mod pallet {
 		LatencyOutOfRange,
 		/// GPU-hours zero or above `MaxGpuHours`.
 		GpuHoursOutOfRange,
+		/// A job must carry a training spec: it is the only work the validators can check
+		/// (replaying a sampled segment of its committed checkpoints), and the market pays
+		/// only for checked work.
+		NoTrainingSpec,
 		/// The training spec is outside the limits the compute engine trains
 		/// (`aicchain_primitives::limits`: hidden units, layers, epochs, learning rate).
 		InvalidTrainingSpec,

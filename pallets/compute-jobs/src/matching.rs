@@ -31,10 +31,8 @@ impl<T: Config> Pallet<T> {
 			(1..=T::MaxGpuHours::get()).contains(&req.gpu_hours),
 			Error::<T>::GpuHoursOutOfRange
 		);
-		if let Some(training) = &req.training {
-			Self::ensure_runnable_spec(training)?;
-		}
-		Ok(())
+		let training = req.training.as_ref().ok_or(Error::<T>::NoTrainingSpec)?;
+		Self::ensure_runnable_spec(training)
 	}
 
 	/// When the result of a job assigned at `now` is due: `ResultTimeout` plus the job's length

@@ -128,6 +128,7 @@ parameter_types! {
 	pub const AttestationWindow: u64 = ATTESTATION_WINDOW;
 	pub const ProviderShare: Perbill = Perbill::from_percent(90);
 	pub const RenewableBonus: Perbill = Perbill::from_percent(5);
+	pub const BelowMinimumPayout: Perbill = Perbill::from_percent(50);
 	pub const SlashOnFailure: Perbill = Perbill::from_percent(10);
 }
 
@@ -176,6 +177,7 @@ impl pallet_compute_jobs::Config for Test {
 	type MaxPrunePerBlock = ConstU32<4>;
 	type ProviderShare = ProviderShare;
 	type RenewableBonus = RenewableBonus;
+	type BelowMinimumPayout = BelowMinimumPayout;
 	type SlashOnFailure = SlashOnFailure;
 	type EnergyPerGpuHourWh = ConstU32<400>;
 	type ReferenceGridIntensity = ConstU32<475>;
@@ -263,6 +265,7 @@ pub fn demo_requirements() -> JobRequirements {
 			learning_rate_millionths: 1_000,
 			epochs: 20,
 			seed: 7,
+			min_score: Default::default(),
 		}),
 	}
 }

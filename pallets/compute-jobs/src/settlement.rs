@@ -209,11 +209,18 @@ impl<T: Config> Pallet<T> {
 		let terms = job.terms.unwrap_or_else(|| MatchedTerms::of(&node.spec));
 		let reason = HoldReason::JobEscrow.into();
 		let fund = T::CommunityFund::get();
+		// The training was checked, but a model below the user's minimum is worth less to them:
+		// part of the cost, and nothing from the fund.
+		let min_score = job.requirements.training.as_ref().map_or(Perbill::zero(), |t| t.min_score);
+		let below_minimum = metrics.score < min_score;
+		let cost = if below_minimum { T::BelowMinimumPayout::get() * cost } else { cost };
+		if below_minimum {
+			Self::deposit_event(Event::BelowMinimumScore { job_id, score: metrics.score, min_score });
+		}
 		let provider_amount = T::ProviderShare::get() * cost;
 		let fund_amount = cost.saturating_sub(provider_amount);
-		// Only training jobs carry evidence of work the validators checked; a plain reservation
-		// is paid as agreed but draws nothing from the fund and mints no AICG.
-		let verified_work = job.requirements.training.is_some();
+		// Only checked training that met its minimum draws on the fund and mints AICG.
+		let verified_work = job.requirements.training.is_some() && !below_minimum;
 
 		// An active subsidy pays part of the provider's share out of the fund.
 		let kind = job.requirements.training.as_ref().map(|t| t.model);

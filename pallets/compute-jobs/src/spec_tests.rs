@@ -7,7 +7,10 @@ use aicchain_primitives::{
 	datasets::{CREDIT_SCORING_HASH, ENERGY_LOAD_HASH},
 	limits, DatasetInfo, DatasetName, TrainingSpec,
 };
-use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::fungible::{Inspect, InspectHold},
+};
 use sp_runtime::{DispatchError, Perbill};
 
 type Error = crate::Error<Test>;
@@ -337,4 +340,59 @@ fn a_job_cannot_be_declined_after_the_decline_window() {
 		);
 		assert!(matches!(status(job), JobStatus::Assigned { node, .. } if node == a));
 	});
+}
+
+/// Attack (verified training, 6): a job with no training spec settled on a zero model hash
+/// that proves nothing, so a provider was paid for compute no one could check. Such jobs are
+/// out of the market until they can prove their work.
+#[test]
+fn a_job_without_a_training_spec_is_refused() {
+	ExtBuilder.build_and_execute(|| {
+		let reservation = JobRequirements { training: None, ..demo_requirements() };
+		assert_noop!(
+			ComputeJobs::submit_job(RuntimeOrigin::signed(USER), reservation, BUDGET),
+			Error::NoTrainingSpec
+		);
+	});
+}
+
+/// Verified training, 4: a job may ask for a minimum held-out score. Training is canonical
+/// (the spec fixes it), so a model below the minimum was still trained as asked and is paid
+/// `BelowMinimumPayout` (50%) of its cost, with nothing from the fund; at or above the
+/// minimum it is paid in full. The same job, settled twice with minimums either side of the
+/// verified score (87%).
+#[test]
+fn a_verified_model_below_the_minimum_score_is_paid_half_without_fund_rewards() {
+	for (min_score, full) in [(Perbill::from_percent(87), true), (Perbill::from_percent(88), false)]
+	{
+		ExtBuilder.build_and_execute(|| {
+			let [(a, owner, worker), ..] = three_nodes();
+			let mut requirements = demo_requirements();
+			if let Some(training) = requirements.training.as_mut() {
+				training.min_score = min_score;
+			}
+			let job = submit(requirements);
+			assign(job, a);
+			assert_ok!(publish_result(worker, job));
+			let (user_before, owner_before) = (Balances::balance(&USER), Balances::balance(&owner));
+			assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
+			assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
+			let receipt = Receipts::<Test>::get(job).expect("settled");
+			let below = System::events().iter().any(|r| {
+				matches!(r.event, RuntimeEvent::ComputeJobs(Event::BelowMinimumScore { .. }))
+			});
+			// 8 GPUs × 10 h × 2 UNIT = 160 UNIT in full.
+			let cost = if full { 160 * UNIT } else { 80 * UNIT };
+			assert_eq!((receipt.cost, receipt.user_paid), (cost, cost));
+			assert_eq!(receipt.provider_amount, cost / 10 * 9);
+			assert_eq!(Balances::balance(&USER), user_before + BUDGET - cost);
+			assert_eq!(escrow(USER), 0);
+			assert_eq!(below, !full);
+			// Full: the renewable bonus (90% × 5% × 160) and AICG against what the fund kept.
+			let bonus = if full { 7_200_000 } else { 0 };
+			assert_eq!(receipt.renewable_bonus, bonus);
+			assert_eq!(Balances::balance(&owner), owner_before + receipt.provider_amount + bonus);
+			assert_eq!(RecordingRewards::take().is_empty(), !full);
+		});
+	}
 }

@@ -436,11 +436,11 @@ fn submit_result_errors() {
 /// Attack (verified training, 1): a result used to be only a model hash and metrics, so a
 /// provider could claim training it never did. A training result must now carry the commitment
 /// to its checkpoints, on the schedule the spec and the dataset fix (the credit-scoring job: 30
-/// epochs × 38 batches = 1,140 steps in 16 segments of 72); a reservation carries none.
+/// epochs × 38 batches = 1,140 steps in 16 segments of 72).
 #[test]
 fn a_training_result_must_commit_to_its_checkpoints_on_schedule() {
 	ExtBuilder.build_and_execute(|| {
-		let (a, _, grid) = demo_nodes();
+		let (a, _, _) = demo_nodes();
 		let job = assigned_job(a);
 		let expected = ComputeJobs::expected_commitment(job, H256::repeat_byte(7)).expect("spec");
 		let result = |commitment| {
@@ -460,23 +460,6 @@ fn a_training_result_must_commit_to_its_checkpoints_on_schedule() {
 		assert_noop!(result(Some(coarse)), Error::CommitmentOffSchedule);
 		assert_ok!(result(Some(expected)));
 		assert_eq!(Commitments::<Test>::get(job), Some((expected, System::block_number())));
-
-		// A reservation (no training spec) has nothing to commit to.
-		let reservation = JobRequirements { training: None, ..demo_requirements() };
-		assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), reservation, BUDGET));
-		let plain = NextJobId::<Test>::get() - 1;
-		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), plain, grid));
-		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), plain, grid));
-		assert_noop!(
-			ComputeJobs::submit_result(
-				RuntimeOrigin::signed(GRID_WORKER),
-				plain,
-				H256::zero(),
-				metrics(),
-				Some(expected)
-			),
-			Error::UnexpectedCommitment
-		);
 	});
 }
 
@@ -794,35 +777,6 @@ fn aicg_rewards_follow_what_the_fund_kept() {
 	});
 }
 
-/// Attack (adversarial market, 1): a job with no training spec settled on a zero model hash
-/// that proves nothing, and still earned AICG, subsidies and the renewable bonus. It is paid
-/// as the user agreed, but draws nothing from the fund and mints no AICG.
-#[test]
-fn a_reservation_without_training_earns_no_aicg_subsidy_or_bonus() {
-	ExtBuilder.build_and_execute(|| {
-		let (a, _, _) = demo_nodes();
-		let job = NextJobId::<Test>::get();
-		let req = JobRequirements { training: None, ..demo_requirements() };
-		assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), req, BUDGET));
-		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, a));
-		assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), job, a));
-		assert_ok!(ComputeJobs::submit_result(
-			RuntimeOrigin::signed(SOLAR_A_WORKER),
-			job,
-			H256::zero(),
-			metrics(),
-			ComputeJobs::expected_commitment(job, H256::repeat_byte(7))
-		));
-		let fund_before = Balances::balance(&FUND);
-		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V1), job, true));
-		assert_ok!(ComputeJobs::attest(RuntimeOrigin::signed(V2), job, true));
-		let receipt = Receipts::<Test>::get(job).expect("settled");
-		assert_eq!((receipt.renewable_bonus, receipt.subsidy), (0, 0));
-		assert_eq!(Balances::balance(&FUND), fund_before + 16 * UNIT);
-		assert!(RecordingRewards::take().is_empty());
-	});
-}
-
 /// Attack (adversarial market, 7): settlement read the node's spec at settlement, so a provider
 /// could switch its renewable share to 100% and its carbon to zero under a running job, for a
 /// larger bonus and a cleaner receipt. The terms are fixed at assignment.
@@ -1023,6 +977,13 @@ mod offchain_worker {
 	fn validator_attests_the_engines_verdict_but_never_its_own_nodes_result() {
 		ExtBuilder.build_and_execute_offchain(|state| {
 			let (solar_a, _, _) = demo_nodes();
+			// The verifier is told where the provider published its engine.
+			let engine = b"http://203.0.113.7:9960".to_vec();
+			assert_ok!(Registry::set_engine_url(
+				RuntimeOrigin::signed(SOLAR_A),
+				solar_a,
+				Some(engine.clone().try_into().expect("short"))
+			));
 			let job = submitted_result(solar_a, SOLAR_A_WORKER);
 			configure_engine();
 			RecordingSigner::set_local_keys(vec![V3]);
@@ -1043,6 +1004,7 @@ mod offchain_worker {
 						.expect("training job"),
 					challenge: ComputeJobs::challenge(job).expect("the next block"),
 					verifier: V3.encode(),
+					provider_engine: Some(engine),
 				},
 				EngineResponse::Task(TaskStatus::Verified {
 					accept: false,

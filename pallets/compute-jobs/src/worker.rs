@@ -43,6 +43,9 @@ const LOG_TARGET: &str = "aicchain::worker";
 
 /// Offchain-storage key (persistent) where the node writes its compute engine's base URL.
 pub const ENGINE_URL_KEY: &[u8] = b"aicchain::engine-url";
+/// Persistent offchain storage key of the bearer token the engine's `/ocw` endpoint expects
+/// (written by the node with the URL; absent when the engine takes loopback requests only).
+pub const ENGINE_TOKEN_KEY: &[u8] = b"aicchain::engine-token";
 /// How long one engine request may take.
 const ENGINE_TIMEOUT_MS: u64 = 3_000;
 /// Blocks to wait for a signed transaction to land before trying the same action again.
@@ -340,6 +343,8 @@ impl<T: Config> Pallet<T> {
 					commitment,
 					challenge,
 					verifier: validator.encode(),
+					provider_engine: pallet_compute_registry::EngineUrls::<T>::get(node)
+						.map(|url| url.into_inner()),
 				};
 				match Self::call_engine(&request)? {
 					EngineResponse::Task(TaskStatus::Verified { accept, reason }) => {
@@ -486,9 +491,20 @@ impl<T: Config> Pallet<T> {
 			.ok_or(EngineError::NoUrl)?;
 		let mut url = alloc::string::String::from_utf8(url).map_err(|_| EngineError::NoUrl)?;
 		url.push_str("/ocw");
+		// The engine's write endpoint answers only its own node: the token the node gave it.
+		let token = StorageValueRef::persistent(ENGINE_TOKEN_KEY).get::<Vec<u8>>().ok().flatten();
+		let authorization = token.map(|token| {
+			let mut header = b"Bearer ".to_vec();
+			header.extend_from_slice(&token);
+			alloc::string::String::from_utf8(header).unwrap_or_default()
+		});
 		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(ENGINE_TIMEOUT_MS));
-		let pending = http::Request::post(&url, alloc::vec![request.encode()])
-			.add_header("Content-Type", "application/octet-stream")
+		let mut post = http::Request::post(&url, alloc::vec![request.encode()])
+			.add_header("Content-Type", "application/octet-stream");
+		if let Some(authorization) = &authorization {
+			post = post.add_header("Authorization", authorization);
+		}
+		let pending = post
 			.deadline(deadline)
 			.send()
 			.map_err(|_| EngineError::Http)?;

@@ -139,6 +139,7 @@ fn one_run_attests_every_submitted_result() {
 						.expect("training job"),
 					challenge: ComputeJobs::challenge(job).expect("the next block"),
 					verifier: V3.encode(),
+					provider_engine: None,
 				},
 				EngineResponse::Task(TaskStatus::Verified { accept: true, reason: Vec::new() }),
 			);

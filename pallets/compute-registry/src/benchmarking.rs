@@ -187,5 +187,19 @@ mod benchmarks {
 		assert_eq!(Nodes::<T>::get(id).map(|n| n.status), Some(NodeStatus::Dormant));
 	}
 
+	#[benchmark]
+	fn set_engine_url() {
+		let (owner, id) = registered::<T>(8);
+		// The longest address: validation reads every byte.
+		let mut url = b"http://".to_vec();
+		url.resize(crate::MaxEngineUrlLen::get() as usize, b'a');
+		let url = crate::EngineUrl::truncate_from(url);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id, Some(url.clone()));
+
+		assert_eq!(EngineUrls::<T>::get(id), Some(url));
+	}
+
 	impl_benchmark_test_suite!(Pallet, crate::mock::ExtBuilder.build(), crate::mock::Test);
 }

@@ -15,6 +15,7 @@ impl<T: Config> Pallet<T> {
 	/// - the GPU-class index holds exactly the active nodes, each in its own class, and an
 	///   active node keeps at least `MinNodeBond`;
 	/// - [`ActiveTotals`] equals a recount over the active nodes;
+	/// - every published engine address belongs to a node and is valid;
 	/// - no node runs more jobs than `MaxJobsPerNode` or more GPUs than it has, and a node
 	///   without jobs holds no GPUs.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
@@ -57,6 +58,10 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		ensure!(count == NodeCount::<T>::get(), "NodeCount does not match the nodes");
+		for (node_id, url) in EngineUrls::<T>::iter() {
+			ensure!(Nodes::<T>::contains_key(node_id), "engine address of a removed node");
+			ensure!(crate::valid_engine_url(&url), "invalid engine address stored");
+		}
 		let indexed: u32 = NodesByGpuClass::<T>::iter_values()
 			.map(|bucket| u32::try_from(bucket.len()).unwrap_or(u32::MAX))
 			.fold(0u32, |a, b| a.saturating_add(b));

@@ -56,7 +56,7 @@ mod tests;
 mod types;
 pub mod weights;
 pub use types::{
-	gpu_class, ActiveTotals, Ineligible, NodeInfo, NodeStatus, GPU_CLASSES, RENEWABLE_SHARE,
+	gpu_class, valid_engine_url, ActiveTotals, EngineUrl, MaxEngineUrlLen, Ineligible, NodeInfo, NodeStatus, GPU_CLASSES, RENEWABLE_SHARE,
 };
 pub use weights::WeightInfo;
 
@@ -179,6 +179,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ActiveTotals<T: Config> = StorageValue<_, crate::ActiveTotals, ValueQuery>;
 
+	/// Where each node's compute engine serves its models and checkpoints to verifiers
+	/// (`http://host:port` or `https://…`), as its owner or worker published it.
+	#[pallet::storage]
+	pub type EngineUrls<T: Config> =
+		StorageMap<_, Twox64Concat, NodeId, crate::EngineUrl, OptionQuery>;
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -211,6 +217,8 @@ pub mod pallet {
 		NodeReactivated { node_id: NodeId },
 		/// The owner added `amount` to a node's bond.
 		BondToppedUp { node_id: NodeId, amount: BalanceOf<T> },
+		/// The node's published engine address changed (`None`: withdrawn).
+		EngineUrlSet { node_id: NodeId, url: Option<crate::EngineUrl> },
 	}
 
 	#[pallet::error]
@@ -249,6 +257,9 @@ pub mod pallet {
 		NotProposedWorker,
 		/// The node is live (or not active): there is nothing to prune.
 		NodeIsLive,
+		/// An engine address is `http://` or `https://` followed by a host, in printable ASCII
+		/// without spaces.
+		InvalidEngineUrl,
 	}
 
 	#[pallet::hooks]
@@ -427,6 +438,7 @@ pub mod pallet {
 				NodeByWorker::<T>::remove(&node.worker);
 			}
 			Nodes::<T>::remove(node_id);
+			EngineUrls::<T>::remove(node_id);
 			NodeCount::<T>::mutate(|count| *count = count.saturating_sub(1));
 			Self::deposit_event(Event::BondWithdrawn {
 				node_id,
@@ -546,6 +558,35 @@ pub mod pallet {
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(Self::drop_if_dead(node_id, now), Error::<T>::NodeIsLive);
 			Ok(Pays::No.into())
+		}
+
+		/// Publish (or, with `None`, withdraw) the address of the node's compute engine, where
+		/// verifiers fetch the models and checkpoints it must serve when challenged.
+		///
+		/// Origin: the node's owner or its bound worker key. Errors: `NodeNotFound`,
+		/// `NotNodeOwnerOrWorker`, `InvalidEngineUrl`.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::set_engine_url())]
+		pub fn set_engine_url(
+			origin: OriginFor<T>,
+			node_id: NodeId,
+			url: Option<crate::EngineUrl>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let node = Nodes::<T>::get(node_id).ok_or(Error::<T>::NodeNotFound)?;
+			ensure!(
+				node.owner == who || (node.worker_bound && node.worker == who),
+				Error::<T>::NotNodeOwnerOrWorker
+			);
+			match &url {
+				Some(url) => {
+					ensure!(crate::types::valid_engine_url(url), Error::<T>::InvalidEngineUrl);
+					EngineUrls::<T>::insert(node_id, url);
+				},
+				None => EngineUrls::<T>::remove(node_id),
+			}
+			Self::deposit_event(Event::EngineUrlSet { node_id, url });
+			Ok(())
 		}
 	}
 

@@ -496,3 +496,67 @@ fn try_state_catches_a_bond_that_is_not_held() {
 		assert!(Registry::do_try_state().is_err());
 	});
 }
+
+// ---- set_engine_url ----
+
+fn url(text: &str) -> EngineUrl {
+	EngineUrl::truncate_from(text.as_bytes().to_vec())
+}
+
+#[test]
+fn owner_or_bound_worker_publish_the_engine_address_until_the_node_is_gone() {
+	ExtBuilder.build_and_execute(|| {
+		let id = register(ALICE, ALICE_WORKER, 8);
+		assert_ok!(Registry::set_engine_url(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			Some(url("http://203.0.113.7:9960"))
+		));
+		System::assert_last_event(
+			Event::EngineUrlSet { node_id: id, url: Some(url("http://203.0.113.7:9960")) }.into(),
+		);
+		assert_ok!(Registry::set_engine_url(
+			RuntimeOrigin::signed(ALICE_WORKER),
+			id,
+			Some(url("https://engine.example:443/v1"))
+		));
+		assert_eq!(EngineUrls::<Test>::get(id), Some(url("https://engine.example:443/v1")));
+		// Withdrawn, then published again; a removed node takes its address with it.
+		assert_ok!(Registry::set_engine_url(RuntimeOrigin::signed(ALICE), id, None));
+		assert!(!EngineUrls::<Test>::contains_key(id));
+		assert_ok!(Registry::set_engine_url(RuntimeOrigin::signed(ALICE), id, Some(url("http://a"))));
+		assert_ok!(Registry::deregister_node(RuntimeOrigin::signed(ALICE), id));
+		run_to_block(1 + UNBONDING_PERIOD);
+		assert_ok!(Registry::withdraw_bond(RuntimeOrigin::signed(ALICE), id));
+		assert!(!EngineUrls::<Test>::contains_key(id));
+	});
+}
+
+#[test]
+fn engine_address_errors_change_nothing() {
+	ExtBuilder.build_and_execute(|| {
+		let id = register(ALICE, ALICE, 8);
+		// A key that was only proposed for another node may not speak for it.
+		let proposed = NextNodeId::<Test>::get();
+		assert_ok!(Registry::register_node(RuntimeOrigin::signed(BOB), spec(8), CHARLIE));
+		let good = Some(url("http://127.0.0.1:9960"));
+		assert_noop!(
+			Registry::set_engine_url(RuntimeOrigin::signed(CHARLIE), proposed, good.clone()),
+			Error::NotNodeOwnerOrWorker
+		);
+		assert_noop!(
+			Registry::set_engine_url(RuntimeOrigin::signed(BOB), id, good.clone()),
+			Error::NotNodeOwnerOrWorker
+		);
+		assert_noop!(
+			Registry::set_engine_url(RuntimeOrigin::signed(ALICE), 99, good),
+			Error::NodeNotFound
+		);
+		for bad in ["ftp://host", "http://", "https://", "http://a b", "host:9960", "http://é"] {
+			assert_noop!(
+				Registry::set_engine_url(RuntimeOrigin::signed(ALICE), id, Some(url(bad))),
+				Error::InvalidEngineUrl
+			);
+		}
+	});
+}

@@ -4,7 +4,7 @@
 use aicchain_primitives::NodeSpec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
-use sp_runtime::{Perbill, Percent};
+use sp_runtime::{traits::ConstU32, BoundedVec, Perbill, Percent};
 
 /// Number of GPU-count buckets: 1, 2-3, 4-7, 8-15, 16-31, 32-63, 64-127, 128+.
 pub const GPU_CLASSES: u8 = 8;
@@ -16,6 +16,18 @@ pub const RENEWABLE_SHARE: Percent = Percent::from_percent(50);
 pub fn gpu_class(gpus: u32) -> u8 {
 	let log2 = u32::BITS.saturating_sub(gpus.leading_zeros()).saturating_sub(1);
 	u8::try_from(log2).unwrap_or(u8::MAX).min(GPU_CLASSES.saturating_sub(1))
+}
+
+/// Longest published engine address.
+pub type MaxEngineUrlLen = ConstU32<128>;
+/// A node's published engine address, e.g. `http://203.0.113.7:9960`.
+pub type EngineUrl = BoundedVec<u8, MaxEngineUrlLen>;
+
+/// Whether `url` is an engine address the chain accepts: `http://` or `https://`, then a
+/// non-empty rest of printable ASCII without spaces (the engine appends its routes to it).
+pub fn valid_engine_url(url: &[u8]) -> bool {
+	let rest = url.strip_prefix(b"http://").or_else(|| url.strip_prefix(b"https://"));
+	rest.is_some_and(|rest| !rest.is_empty() && rest.iter().all(|b| b.is_ascii_graphic()))
 }
 
 /// Where a node is in its life cycle.

@@ -45,6 +45,7 @@ pub trait WeightInfo {
 	fn accept_worker() -> Weight;
 	fn top_up_bond() -> Weight;
 	fn prune_dead_node() -> Weight;
+	fn set_engine_url() -> Weight;
 }
 
 /// Weights for `pallet_compute_registry` measured on the machine named above, with the runtime's database
@@ -189,6 +190,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
+	/// Storage: `ComputeRegistry::Nodes` (r:1 w:0)
+	/// Storage: `ComputeRegistry::EngineUrls` (r:0 w:1)
+	fn set_engine_url() -> Weight {
+		// Provisional until the benchmarks run again.
+		Weight::from_parts(40_000_000, 2667)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
 }
 
 /// The same figures with RocksDB's database weights, for mocks and tests.
@@ -330,5 +339,13 @@ impl WeightInfo for () {
 		Weight::from_parts(37_170_000, 5524)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	/// Storage: `ComputeRegistry::Nodes` (r:1 w:0)
+	/// Storage: `ComputeRegistry::EngineUrls` (r:0 w:1)
+	fn set_engine_url() -> Weight {
+		// Provisional until the benchmarks run again.
+		Weight::from_parts(40_000_000, 2667)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 }

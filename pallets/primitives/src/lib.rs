@@ -116,6 +116,10 @@ pub struct TrainingSpec {
 	pub epochs: u32,
 	/// Seed for initialisation and shuffling, so that training is reproducible.
 	pub seed: u64,
+	/// Lowest held-out score (accuracy, or R² for regressors) the user pays in full for. A
+	/// verified model below it settles at the chain's `BelowMinimumPayout` share of its cost,
+	/// with no subsidy, renewable bonus or AICG. Zero: no minimum.
+	pub min_score: Perbill,
 }
 
 /// What a user asks for.
@@ -239,6 +243,7 @@ mod tests {
 			learning_rate_millionths: 1_000,
 			epochs: 20,
 			seed: 42,
+			min_score: Default::default(),
 		});
 		let encoded = r.encode();
 		assert_eq!(JobRequirements::decode(&mut &encoded[..]).ok(), Some(r));
@@ -420,6 +425,9 @@ pub mod engine_api {
 			challenge: H256,
 			/// The verifier's worker key (its segment is drawn from the challenge and this).
 			verifier: Vec<u8>,
+			/// The engine address the provider published on chain (`http://host:port`), asked
+			/// before the verifier's configured peers.
+			provider_engine: Option<Vec<u8>>,
 		},
 		/// Jobs this engine selected for whose outcome it has not learnt yet.
 		PendingOutcomes,

@@ -83,6 +83,7 @@ mod tests {
 			learning_rate_millionths: MIN_LEARNING_RATE_MILLIONTHS,
 			epochs: 1,
 			seed: 0,
+			min_score: Default::default(),
 		}
 	}
 

@@ -7,7 +7,7 @@ use aicchain_primitives::{JobRequirements, ModelKind, SustainabilityPreference, 
 use aicchain_runtime::{Balance, RuntimeCall};
 use serde_json::{json, Value};
 use sp_core::{crypto::Ss58Codec, H256};
-use sp_runtime::Percent;
+use sp_runtime::{Perbill, Percent};
 use std::{
 	io::Write,
 	time::{Duration, Instant},
@@ -29,11 +29,16 @@ pub(crate) struct JobArgs {
 	/// Most you pay, in AICC.
 	#[arg(long, default_value = "100")]
 	pub(crate) budget: String,
-	/// Train a model on a dataset: `credit-scoring`, `energy-load` or a 0x dataset hash.
-	#[arg(long)]
-	pub(crate) train: Option<String>,
+	/// The dataset to train on: `credit-scoring`, `energy-load` or a 0x dataset hash. (Every
+	/// job trains a model: training is the work the validators can check.)
+	#[arg(long, default_value = "credit-scoring")]
+	pub(crate) train: String,
 	#[arg(long, default_value_t = 5)]
 	pub(crate) epochs: u32,
+	/// Lowest held-out score (percent) you pay in full for; a verified model below it is paid
+	/// half.
+	#[arg(long, default_value_t = 0)]
+	pub(crate) min_score: u8,
 	/// Rank renewable-powered nodes first.
 	#[arg(long)]
 	pub(crate) prefer_renewable: bool,
@@ -70,25 +75,22 @@ pub(crate) fn requirements(args: &JobArgs) -> Result<JobRequirements, String> {
 		(None, true) => SustainabilityPreference::PreferRenewable,
 		(None, false) => SustainabilityPreference::Any,
 	};
-	let training = match &args.train {
-		None => None,
-		Some(name) => {
-			let model = if name == "energy-load" {
-				ModelKind::MlpRegressor
-			} else {
-				ModelKind::MlpClassifier
-			};
-			Some(TrainingSpec {
-				dataset: dataset_hash(name)?,
-				model,
-				hidden_units: 32,
-				hidden_layers: 2,
-				learning_rate_millionths: 5_000,
-				epochs: args.epochs,
-				seed: 42,
-			})
-		},
-	};
+	if args.min_score > 100 {
+		return Err("--min-score is a percentage (0-100)".into());
+	}
+	let name = args.train.as_str();
+	let model =
+		if name == "energy-load" { ModelKind::MlpRegressor } else { ModelKind::MlpClassifier };
+	let training = Some(TrainingSpec {
+		dataset: dataset_hash(name)?,
+		model,
+		hidden_units: 32,
+		hidden_layers: 2,
+		learning_rate_millionths: 5_000,
+		epochs: args.epochs,
+		seed: 42,
+		min_score: Perbill::from_percent(u32::from(args.min_score)),
+	});
 	Ok(JobRequirements {
 		gpus: args.gpus,
 		min_bandwidth_mbps: args.bandwidth,

@@ -74,6 +74,18 @@ enum Command {
 		#[arg(long)]
 		amount: String,
 	},
+	/// Publish where the node's compute engine serves models and checkpoints to verifiers
+	/// (the owner or the worker key signs); without `--url`, withdraw it.
+	///
+	/// A result whose checkpoints no one serves when challenged is rejected.
+	SetEngineUrl {
+		/// The node's id.
+		#[arg(long)]
+		node: u32,
+		/// `http://host:port` (the node's `--compute-engine-listen`, as peers reach it).
+		#[arg(long)]
+		url: Option<String>,
+	},
 	/// Give an assigned job back, without a slash (the node's owner or worker signs).
 	///
 	/// The job goes back to matching (never to this node again) instead of timing out, which
@@ -168,6 +180,9 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 		},
 		Command::AcceptWorker { node } => provider::accept_worker(client, suri, *node),
 		Command::TopUpBond { node, amount } => provider::top_up_bond(client, suri, *node, amount),
+		Command::SetEngineUrl { node, url } => {
+			provider::set_engine_url(client, suri, *node, url.as_deref())
+		},
 		Command::DeclineJob { job } => provider::decline_job(client, suri, *job),
 		Command::UpdateNode { id, node } => provider::update_node(client, suri, *id, node),
 		Command::Quote { job } => jobs::quote(client, job),

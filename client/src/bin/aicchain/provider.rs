@@ -150,6 +150,40 @@ pub(crate) fn top_up_bond(
 	Ok(())
 }
 
+/// `set-engine-url`: publishes (or withdraws) the node's engine address.
+pub(crate) fn set_engine_url(
+	client: &Client,
+	suri: &str,
+	node: u32,
+	url: Option<&str>,
+) -> Result<(), String> {
+	use pallet_compute_registry::EngineUrl;
+	let url = match url {
+		Some(text) if pallet_compute_registry::valid_engine_url(text.as_bytes()) => {
+			let bytes = text.as_bytes().to_vec();
+			Some(EngineUrl::try_from(bytes).map_err(|_| format!("{text}: at most 128 bytes"))?)
+		},
+		Some(text) => return Err(format!("{text}: expected http://host:port or https://…")),
+		None => None,
+	};
+	let call =
+		pallet_compute_registry::Call::<Runtime>::set_engine_url { node_id: node, url: url.clone() };
+	submit_and_wait(client, &pair_from_suri(suri)?, RuntimeCall::ComputeRegistry(call))?;
+	let stored: Option<EngineUrl> = client
+		.storage(&keys::twox64_map("ComputeRegistry", "EngineUrls", &node))
+		.map_err(explain)?;
+	if stored != url {
+		return Err(format!(
+			"node {node}'s engine address is unchanged: only its owner or bound worker key may set it"
+		));
+	}
+	match url {
+		Some(url) => println!("node {node}: engine at {}", String::from_utf8_lossy(&url)),
+		None => println!("node {node}: engine address withdrawn"),
+	}
+	Ok(())
+}
+
 /// `decline-job`: gives an assigned job back to matching, without a slash.
 pub(crate) fn decline_job(client: &Client, suri: &str, job: u64) -> Result<(), String> {
 	let stage = |client: &Client| -> Result<(String, Value), String> {
