@@ -126,17 +126,25 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 	assert_eq!(page["next"], serde_json::Value::Null);
 	let empty = rpc("compute_nodes", serde_json::json!([{ "minGpus": 9 }])).expect("compute_nodes");
 	assert_eq!(empty, serde_json::json!({ "nodes": [], "next": null }));
-	let wanted = serde_json::json!({ "gpus": 8, "minBandwidthMbps": 100, "maxLatencyMs": 15 });
+	let training_json = serde_json::json!({ "dataset": format!("0x{}", hex::encode(dataset)) });
+	let wanted = serde_json::json!({
+		"gpus": 8, "minBandwidthMbps": 100, "maxLatencyMs": 15, "training": training_json
+	});
 	let quote = rpc("compute_quote", serde_json::json!([wanted])).expect("compute_quote");
 	assert_eq!(quote["eligibleNodes"], 1);
 	assert_eq!(quote["minCost"], (16 * UNIT).to_string());
 	let fund = rpc("compute_fund", serde_json::json!([])).expect("compute_fund");
 	assert!(fund["balance"].as_str().is_some_and(|b| b.parse::<u128>().is_ok()));
 	// Bad parameters are JSON-RPC errors that say what is wrong.
-	let too_many = serde_json::json!({ "gpus": 64, "minBandwidthMbps": 100, "maxLatencyMs": 15 });
+	let too_many = serde_json::json!({
+		"gpus": 64, "minBandwidthMbps": 100, "maxLatencyMs": 15, "training": training_json
+	});
 	let error = rpc("compute_quote", serde_json::json!([too_many])).expect_err("refused");
 	assert_eq!(error["code"], -32602);
 	assert!(error["message"].as_str().is_some_and(|m| m.contains("GpusOutOfRange")), "{error}");
+	let untrained = serde_json::json!({ "gpus": 8, "minBandwidthMbps": 100, "maxLatencyMs": 15 });
+	let error = rpc("compute_quote", serde_json::json!([untrained])).expect_err("refused");
+	assert!(error["message"].as_str().is_some_and(|m| m.contains("NoTrainingSpec")), "{error}");
 	let missing = rpc("compute_quote", serde_json::json!([{ "gpus": 8 }])).expect_err("refused");
 	assert!(
 		missing["message"].as_str().is_some_and(|m| m.contains("minBandwidthMbps")),

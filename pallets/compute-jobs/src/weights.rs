@@ -65,18 +65,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:0 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	fn submit_job() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `2044`
 		//  Estimated: `86054`
-		// Minimum execution time: 198_232_000 picoseconds.
-		Weight::from_parts(220_523_000, 86054)
+		// Minimum execution time: 196_578_000 picoseconds.
+		Weight::from_parts(223_429_000, 86054)
 			.saturating_add(T::DbWeight::get().reads(35_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -95,17 +95,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `571`
+		//  Measured:  `575`
 		//  Estimated: `3734`
-		// Minimum execution time: 81_863_000 picoseconds.
-		Weight::from_parts(89_718_000, 3734)
+		// Minimum execution time: 84_990_000 picoseconds.
+		Weight::from_parts(94_628_000, 3734)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
 	/// Proof: `ValidatorSet::ActiveWorkers` (`max_values`: Some(1), `max_size`: Some(2049), added: 2544, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Proposals` (r:1 w:1)
 	/// Proof: `ComputeJobs::Proposals` (`max_values`: None, `max_size`: Some(1169), added: 3644, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Declined` (r:1 w:0)
@@ -116,32 +116,36 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	fn propose_assignment() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5103`
+		//  Measured:  `5107`
 		//  Estimated: `88798`
-		// Minimum execution time: 227_086_000 picoseconds.
-		Weight::from_parts(250_540_000, 88798)
+		// Minimum execution time: 246_062_000 picoseconds.
+		Weight::from_parts(350_798_000, 88798)
 			.saturating_add(T::DbWeight::get().reads(37_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:0)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::Datasets` (r:1 w:0)
+	/// Proof: `ComputeJobs::Datasets` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Deadlines` (r:32 w:2)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::Commitments` (r:0 w:1)
+	/// Proof: `ComputeJobs::Commitments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn submit_result() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2402`
+		//  Measured:  `2508`
 		//  Estimated: `88798`
-		// Minimum execution time: 152_496_000 picoseconds.
-		Weight::from_parts(162_855_000, 88798)
-			.saturating_add(T::DbWeight::get().reads(34_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Minimum execution time: 175_780_000 picoseconds.
+		Weight::from_parts(220_403_000, 88798)
+			.saturating_add(T::DbWeight::get().reads(35_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
 	/// Proof: `ValidatorSet::ActiveWorkers` (`max_values`: Some(1), `max_size`: Some(2049), added: 2544, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Attestations` (r:1 w:1)
@@ -166,15 +170,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn attest() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4292`
+		//  Measured:  `4329`
 		//  Estimated: `8799`
-		// Minimum execution time: 356_639_000 picoseconds.
-		Weight::from_parts(413_997_000, 8799)
+		// Minimum execution time: 379_993_000 picoseconds.
+		Weight::from_parts(641_483_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Deadlines` (r:32 w:2)
@@ -183,10 +187,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ComputeJobs::Declined` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn decline_job() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2445`
+		//  Measured:  `2449`
 		//  Estimated: `88798`
-		// Minimum execution time: 166_152_000 picoseconds.
-		Weight::from_parts(174_378_000, 88798)
+		// Minimum execution time: 183_103_000 picoseconds.
+		Weight::from_parts(221_746_000, 88798)
 			.saturating_add(T::DbWeight::get().reads(35_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -196,8 +200,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `141`
 		//  Estimated: `3554`
-		// Minimum execution time: 18_484_000 picoseconds.
-		Weight::from_parts(20_078_000, 3554)
+		// Minimum execution time: 20_038_000 picoseconds.
+		Weight::from_parts(24_426_000, 3554)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -207,15 +211,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `185`
 		//  Estimated: `3554`
-		// Minimum execution time: 18_154_000 picoseconds.
-		Weight::from_parts(19_957_000, 3554)
+		// Minimum execution time: 19_818_000 picoseconds.
+		Weight::from_parts(23_194_000, 3554)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ComputeJobs::Deadlines` (r:2 w:2)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:32 w:32)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Proposals` (r:32 w:3)
 	/// Proof: `ComputeJobs::Proposals` (`max_values`: None, `max_size`: Some(1169), added: 3644, mode: `MaxEncodedLen`)
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
@@ -243,22 +247,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[0, 32]`.
 	fn on_initialize(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4345 + n * (219 ±0)`
-		//  Estimated: `184024 + n * (30311 ±1_044)`
-		// Minimum execution time: 9_007_000 picoseconds.
-		Weight::from_parts(113_451_856, 184024)
-			// Standard Error: 226_272
-			.saturating_add(Weight::from_parts(152_078_879, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(72_u64))
+		//  Measured:  `4349 + n * (219 ±0)`
+		//  Estimated: `179726 + n * (30743 ±0)`
+		// Minimum execution time: 10_961_000 picoseconds.
+		Weight::from_parts(72_296_994, 179726)
+			// Standard Error: 3_639_888
+			.saturating_add(Weight::from_parts(206_484_636, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(68_u64))
 			.saturating_add(T::DbWeight::get().reads((15_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 30311).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 30743).saturating_mul(n.into()))
 	}
 	/// Storage: `ComputeJobs::Deadlines` (r:1 w:1)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:32 w:32)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Attestations` (r:32 w:32)
 	/// Proof: `ComputeJobs::Attestations` (`max_values`: None, `max_size`: Some(1073), added: 3548, mode: `MaxEncodedLen`)
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
@@ -286,12 +290,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[0, 32]`.
 	fn on_initialize_settle(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3808 + n * (595 ±0)`
+		//  Measured:  `3841 + n * (599 ±0)`
 		//  Estimated: `6196 + n * (3548 ±0)`
-		// Minimum execution time: 8_456_000 picoseconds.
-		Weight::from_parts(8_916_000, 6196)
-			// Standard Error: 1_985_782
-			.saturating_add(Weight::from_parts(321_221_436, 0).saturating_mul(n.into()))
+		// Minimum execution time: 9_708_000 picoseconds.
+		Weight::from_parts(10_520_000, 6196)
+			// Standard Error: 3_791_677
+			.saturating_add(Weight::from_parts(519_576_964, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -307,27 +311,29 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ComputeJobs::Retired` (r:16 w:16)
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:0 w:16)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Receipts` (r:0 w:16)
 	/// Proof: `ComputeJobs::Receipts` (`max_values`: None, `max_size`: Some(241), added: 2716, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Proposals` (r:0 w:16)
 	/// Proof: `ComputeJobs::Proposals` (`max_values`: None, `max_size`: Some(1169), added: 3644, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Attestations` (r:0 w:16)
 	/// Proof: `ComputeJobs::Attestations` (`max_values`: None, `max_size`: Some(1073), added: 3548, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::Commitments` (r:0 w:16)
+	/// Proof: `ComputeJobs::Commitments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[0, 16]`.
 	fn on_initialize_prune(p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `233 + p * (54 ±0)`
-		//  Estimated: `3734 + p * (2481 ±6)`
-		// Minimum execution time: 11_301_000 picoseconds.
-		Weight::from_parts(14_776_403, 3734)
-			// Standard Error: 17_608
-			.saturating_add(Weight::from_parts(11_363_256, 0).saturating_mul(p.into()))
+		//  Estimated: `3734 + p * (2484 ±5)`
+		// Minimum execution time: 12_794_000 picoseconds.
+		Weight::from_parts(8_827_678, 3734)
+			// Standard Error: 133_590
+			.saturating_add(Weight::from_parts(20_254_445, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
-			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 2481).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(p.into())))
+			.saturating_add(Weight::from_parts(0, 2484).saturating_mul(p.into()))
 	}
 }
 
@@ -344,18 +350,18 @@ impl WeightInfo for () {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:0 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	fn submit_job() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `2044`
 		//  Estimated: `86054`
-		// Minimum execution time: 198_232_000 picoseconds.
-		Weight::from_parts(220_523_000, 86054)
+		// Minimum execution time: 196_578_000 picoseconds.
+		Weight::from_parts(223_429_000, 86054)
 			.saturating_add(RocksDbWeight::get().reads(35_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -374,17 +380,17 @@ impl WeightInfo for () {
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `571`
+		//  Measured:  `575`
 		//  Estimated: `3734`
-		// Minimum execution time: 81_863_000 picoseconds.
-		Weight::from_parts(89_718_000, 3734)
+		// Minimum execution time: 84_990_000 picoseconds.
+		Weight::from_parts(94_628_000, 3734)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
 	/// Proof: `ValidatorSet::ActiveWorkers` (`max_values`: Some(1), `max_size`: Some(2049), added: 2544, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Proposals` (r:1 w:1)
 	/// Proof: `ComputeJobs::Proposals` (`max_values`: None, `max_size`: Some(1169), added: 3644, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Declined` (r:1 w:0)
@@ -395,32 +401,36 @@ impl WeightInfo for () {
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	fn propose_assignment() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5103`
+		//  Measured:  `5107`
 		//  Estimated: `88798`
-		// Minimum execution time: 227_086_000 picoseconds.
-		Weight::from_parts(250_540_000, 88798)
+		// Minimum execution time: 246_062_000 picoseconds.
+		Weight::from_parts(350_798_000, 88798)
 			.saturating_add(RocksDbWeight::get().reads(37_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:0)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::Datasets` (r:1 w:0)
+	/// Proof: `ComputeJobs::Datasets` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Deadlines` (r:32 w:2)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::Commitments` (r:0 w:1)
+	/// Proof: `ComputeJobs::Commitments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn submit_result() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2402`
+		//  Measured:  `2508`
 		//  Estimated: `88798`
-		// Minimum execution time: 152_496_000 picoseconds.
-		Weight::from_parts(162_855_000, 88798)
-			.saturating_add(RocksDbWeight::get().reads(34_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		// Minimum execution time: 175_780_000 picoseconds.
+		Weight::from_parts(220_403_000, 88798)
+			.saturating_add(RocksDbWeight::get().reads(35_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
 	/// Proof: `ValidatorSet::ActiveWorkers` (`max_values`: Some(1), `max_size`: Some(2049), added: 2544, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Attestations` (r:1 w:1)
@@ -445,15 +455,15 @@ impl WeightInfo for () {
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn attest() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4292`
+		//  Measured:  `4329`
 		//  Estimated: `8799`
-		// Minimum execution time: 356_639_000 picoseconds.
-		Weight::from_parts(413_997_000, 8799)
+		// Minimum execution time: 379_993_000 picoseconds.
+		Weight::from_parts(641_483_000, 8799)
 			.saturating_add(RocksDbWeight::get().reads(12_u64))
 			.saturating_add(RocksDbWeight::get().writes(14_u64))
 	}
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Deadlines` (r:32 w:2)
@@ -462,10 +472,10 @@ impl WeightInfo for () {
 	/// Proof: `ComputeJobs::Declined` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn decline_job() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2445`
+		//  Measured:  `2449`
 		//  Estimated: `88798`
-		// Minimum execution time: 166_152_000 picoseconds.
-		Weight::from_parts(174_378_000, 88798)
+		// Minimum execution time: 183_103_000 picoseconds.
+		Weight::from_parts(221_746_000, 88798)
 			.saturating_add(RocksDbWeight::get().reads(35_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
@@ -475,8 +485,8 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `141`
 		//  Estimated: `3554`
-		// Minimum execution time: 18_484_000 picoseconds.
-		Weight::from_parts(20_078_000, 3554)
+		// Minimum execution time: 20_038_000 picoseconds.
+		Weight::from_parts(24_426_000, 3554)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
@@ -486,15 +496,15 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `185`
 		//  Estimated: `3554`
-		// Minimum execution time: 18_154_000 picoseconds.
-		Weight::from_parts(19_957_000, 3554)
+		// Minimum execution time: 19_818_000 picoseconds.
+		Weight::from_parts(23_194_000, 3554)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ComputeJobs::Deadlines` (r:2 w:2)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:32 w:32)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Proposals` (r:32 w:3)
 	/// Proof: `ComputeJobs::Proposals` (`max_values`: None, `max_size`: Some(1169), added: 3644, mode: `MaxEncodedLen`)
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
@@ -522,22 +532,22 @@ impl WeightInfo for () {
 	/// The range of component `n` is `[0, 32]`.
 	fn on_initialize(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4345 + n * (219 ±0)`
-		//  Estimated: `184024 + n * (30311 ±1_044)`
-		// Minimum execution time: 9_007_000 picoseconds.
-		Weight::from_parts(113_451_856, 184024)
-			// Standard Error: 226_272
-			.saturating_add(Weight::from_parts(152_078_879, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(72_u64))
+		//  Measured:  `4349 + n * (219 ±0)`
+		//  Estimated: `179726 + n * (30743 ±0)`
+		// Minimum execution time: 10_961_000 picoseconds.
+		Weight::from_parts(72_296_994, 179726)
+			// Standard Error: 3_639_888
+			.saturating_add(Weight::from_parts(206_484_636, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(68_u64))
 			.saturating_add(RocksDbWeight::get().reads((15_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 30311).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 30743).saturating_mul(n.into()))
 	}
 	/// Storage: `ComputeJobs::Deadlines` (r:1 w:1)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:32 w:32)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Attestations` (r:32 w:32)
 	/// Proof: `ComputeJobs::Attestations` (`max_values`: None, `max_size`: Some(1073), added: 3548, mode: `MaxEncodedLen`)
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
@@ -565,12 +575,12 @@ impl WeightInfo for () {
 	/// The range of component `n` is `[0, 32]`.
 	fn on_initialize_settle(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3808 + n * (595 ±0)`
+		//  Measured:  `3841 + n * (599 ±0)`
 		//  Estimated: `6196 + n * (3548 ±0)`
-		// Minimum execution time: 8_456_000 picoseconds.
-		Weight::from_parts(8_916_000, 6196)
-			// Standard Error: 1_985_782
-			.saturating_add(Weight::from_parts(321_221_436, 0).saturating_mul(n.into()))
+		// Minimum execution time: 9_708_000 picoseconds.
+		Weight::from_parts(10_520_000, 6196)
+			// Standard Error: 3_791_677
+			.saturating_add(Weight::from_parts(519_576_964, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
@@ -586,26 +596,28 @@ impl WeightInfo for () {
 	/// Storage: `ComputeJobs::Retired` (r:16 w:16)
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:0 w:16)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(240), added: 2715, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Receipts` (r:0 w:16)
 	/// Proof: `ComputeJobs::Receipts` (`max_values`: None, `max_size`: Some(241), added: 2716, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Proposals` (r:0 w:16)
 	/// Proof: `ComputeJobs::Proposals` (`max_values`: None, `max_size`: Some(1169), added: 3644, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Attestations` (r:0 w:16)
 	/// Proof: `ComputeJobs::Attestations` (`max_values`: None, `max_size`: Some(1073), added: 3548, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::Commitments` (r:0 w:16)
+	/// Proof: `ComputeJobs::Commitments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[0, 16]`.
 	fn on_initialize_prune(p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `233 + p * (54 ±0)`
-		//  Estimated: `3734 + p * (2481 ±6)`
-		// Minimum execution time: 11_301_000 picoseconds.
-		Weight::from_parts(14_776_403, 3734)
-			// Standard Error: 17_608
-			.saturating_add(Weight::from_parts(11_363_256, 0).saturating_mul(p.into()))
+		//  Estimated: `3734 + p * (2484 ±5)`
+		// Minimum execution time: 12_794_000 picoseconds.
+		Weight::from_parts(8_827_678, 3734)
+			// Standard Error: 133_590
+			.saturating_add(Weight::from_parts(20_254_445, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
-			.saturating_add(RocksDbWeight::get().writes((5_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 2481).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(p.into())))
+			.saturating_add(Weight::from_parts(0, 2484).saturating_mul(p.into()))
 	}
 }

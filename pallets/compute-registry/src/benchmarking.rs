@@ -192,7 +192,7 @@ mod benchmarks {
 		let (owner, id) = registered::<T>(8);
 		// The longest address: validation reads every byte.
 		let mut url = b"http://".to_vec();
-		url.resize(crate::MaxEngineUrlLen::get() as usize, b'a');
+		url.resize(<crate::MaxEngineUrlLen as Get<u32>>::get() as usize, b'a');
 		let url = crate::EngineUrl::truncate_from(url);
 
 		#[extrinsic_call]

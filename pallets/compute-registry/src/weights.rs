@@ -74,8 +74,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2425`
 		//  Estimated: `5524`
-		// Minimum execution time: 94_968_000 picoseconds.
-		Weight::from_parts(100_608_000, 5524)
+		// Minimum execution time: 103_344_000 picoseconds.
+		Weight::from_parts(171_151_000, 5524)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -89,8 +89,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `4503`
 		//  Estimated: `10058`
-		// Minimum execution time: 37_971_000 picoseconds.
-		Weight::from_parts(42_560_000, 10058)
+		// Minimum execution time: 41_558_000 picoseconds.
+		Weight::from_parts(49_873_000, 10058)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -104,8 +104,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2436`
 		//  Estimated: `5524`
-		// Minimum execution time: 29_556_000 picoseconds.
-		Weight::from_parts(31_559_000, 5524)
+		// Minimum execution time: 32_270_000 picoseconds.
+		Weight::from_parts(55_304_000, 5524)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -119,14 +119,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ComputeRegistry::NodesByOwner` (`max_values`: None, `max_size`: Some(177), added: 2652, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::NodeCount` (r:1 w:1)
 	/// Proof: `ComputeRegistry::NodeCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeRegistry::EngineUrls` (r:0 w:1)
+	/// Proof: `ComputeRegistry::EngineUrls` (`max_values`: None, `max_size`: Some(142), added: 2617, mode: `MaxEncodedLen`)
 	fn withdraw_bond() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `715`
 		//  Estimated: `3657`
-		// Minimum execution time: 72_175_000 picoseconds.
-		Weight::from_parts(75_692_000, 3657)
+		// Minimum execution time: 77_655_000 picoseconds.
+		Weight::from_parts(104_176_000, 3657)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
@@ -138,8 +140,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2432`
 		//  Estimated: `5524`
-		// Minimum execution time: 31_870_000 picoseconds.
-		Weight::from_parts(34_505_000, 5524)
+		// Minimum execution time: 32_531_000 picoseconds.
+		Weight::from_parts(53_931_000, 5524)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -151,8 +153,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `398`
 		//  Estimated: `3657`
-		// Minimum execution time: 26_299_000 picoseconds.
-		Weight::from_parts(29_466_000, 3657)
+		// Minimum execution time: 27_031_000 picoseconds.
+		Weight::from_parts(30_437_000, 3657)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -170,8 +172,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2535`
 		//  Estimated: `5524`
-		// Minimum execution time: 86_472_000 picoseconds.
-		Weight::from_parts(94_016_000, 5524)
+		// Minimum execution time: 89_688_000 picoseconds.
+		Weight::from_parts(101_290_000, 5524)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -185,16 +187,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2436`
 		//  Estimated: `5524`
-		// Minimum execution time: 32_210_000 picoseconds.
-		Weight::from_parts(37_170_000, 5524)
+		// Minimum execution time: 33_894_000 picoseconds.
+		Weight::from_parts(52_639_000, 5524)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:0)
+	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::EngineUrls` (r:0 w:1)
+	/// Proof: `ComputeRegistry::EngineUrls` (`max_values`: None, `max_size`: Some(142), added: 2617, mode: `MaxEncodedLen`)
 	fn set_engine_url() -> Weight {
-		// Provisional until the benchmarks run again.
-		Weight::from_parts(40_000_000, 2667)
+		// Proof Size summary in bytes:
+		//  Measured:  `384`
+		//  Estimated: `3657`
+		// Minimum execution time: 21_009_000 picoseconds.
+		Weight::from_parts(26_940_000, 3657)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -224,8 +231,8 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `2425`
 		//  Estimated: `5524`
-		// Minimum execution time: 94_968_000 picoseconds.
-		Weight::from_parts(100_608_000, 5524)
+		// Minimum execution time: 103_344_000 picoseconds.
+		Weight::from_parts(171_151_000, 5524)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
@@ -239,8 +246,8 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `4503`
 		//  Estimated: `10058`
-		// Minimum execution time: 37_971_000 picoseconds.
-		Weight::from_parts(42_560_000, 10058)
+		// Minimum execution time: 41_558_000 picoseconds.
+		Weight::from_parts(49_873_000, 10058)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
@@ -254,8 +261,8 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `2436`
 		//  Estimated: `5524`
-		// Minimum execution time: 29_556_000 picoseconds.
-		Weight::from_parts(31_559_000, 5524)
+		// Minimum execution time: 32_270_000 picoseconds.
+		Weight::from_parts(55_304_000, 5524)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
@@ -269,14 +276,16 @@ impl WeightInfo for () {
 	/// Proof: `ComputeRegistry::NodesByOwner` (`max_values`: None, `max_size`: Some(177), added: 2652, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::NodeCount` (r:1 w:1)
 	/// Proof: `ComputeRegistry::NodeCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeRegistry::EngineUrls` (r:0 w:1)
+	/// Proof: `ComputeRegistry::EngineUrls` (`max_values`: None, `max_size`: Some(142), added: 2617, mode: `MaxEncodedLen`)
 	fn withdraw_bond() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `715`
 		//  Estimated: `3657`
-		// Minimum execution time: 72_175_000 picoseconds.
-		Weight::from_parts(75_692_000, 3657)
+		// Minimum execution time: 77_655_000 picoseconds.
+		Weight::from_parts(104_176_000, 3657)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
@@ -288,8 +297,8 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `2432`
 		//  Estimated: `5524`
-		// Minimum execution time: 31_870_000 picoseconds.
-		Weight::from_parts(34_505_000, 5524)
+		// Minimum execution time: 32_531_000 picoseconds.
+		Weight::from_parts(53_931_000, 5524)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
@@ -301,8 +310,8 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `398`
 		//  Estimated: `3657`
-		// Minimum execution time: 26_299_000 picoseconds.
-		Weight::from_parts(29_466_000, 3657)
+		// Minimum execution time: 27_031_000 picoseconds.
+		Weight::from_parts(30_437_000, 3657)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
@@ -320,8 +329,8 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `2535`
 		//  Estimated: `5524`
-		// Minimum execution time: 86_472_000 picoseconds.
-		Weight::from_parts(94_016_000, 5524)
+		// Minimum execution time: 89_688_000 picoseconds.
+		Weight::from_parts(101_290_000, 5524)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
@@ -335,16 +344,21 @@ impl WeightInfo for () {
 		// Proof Size summary in bytes:
 		//  Measured:  `2436`
 		//  Estimated: `5524`
-		// Minimum execution time: 32_210_000 picoseconds.
-		Weight::from_parts(37_170_000, 5524)
+		// Minimum execution time: 33_894_000 picoseconds.
+		Weight::from_parts(52_639_000, 5524)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:0)
+	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::EngineUrls` (r:0 w:1)
+	/// Proof: `ComputeRegistry::EngineUrls` (`max_values`: None, `max_size`: Some(142), added: 2617, mode: `MaxEncodedLen`)
 	fn set_engine_url() -> Weight {
-		// Provisional until the benchmarks run again.
-		Weight::from_parts(40_000_000, 2667)
+		// Proof Size summary in bytes:
+		//  Measured:  `384`
+		//  Estimated: `3657`
+		// Minimum execution time: 21_009_000 picoseconds.
+		Weight::from_parts(26_940_000, 3657)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}

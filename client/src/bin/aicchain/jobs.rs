@@ -112,6 +112,18 @@ fn requirements_json(req: &JobRequirements) -> Value {
 			SustainabilityPreference::PreferRenewable => json!("PreferRenewable"),
 			SustainabilityPreference::RenewableOnly(p) => json!({ "RenewableOnly": p.deconstruct() }),
 		},
+		"training": req.training.as_ref().map(|t| json!({
+			"dataset": format!("0x{}", hex::encode(t.dataset.0)),
+			"model": match t.model {
+				ModelKind::MlpClassifier => "MlpClassifier",
+				ModelKind::MlpRegressor => "MlpRegressor",
+			},
+			"hiddenUnits": t.hidden_units,
+			"hiddenLayers": t.hidden_layers,
+			"learningRateMillionths": t.learning_rate_millionths,
+			"epochs": t.epochs,
+			"seed": t.seed,
+		})),
 	})
 }
 
