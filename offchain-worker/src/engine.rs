@@ -38,6 +38,9 @@ pub struct EngineConfig {
 	pub device: String,
 	/// Other engines to fetch models from when verifying (`http://host:port`).
 	pub peers: Vec<String>,
+	/// The bearer token `POST /ocw` requires (`Authorization: Bearer <token>`); without one,
+	/// only loopback peers may post (see [`crate::http::ocw_allowed`]).
+	pub ocw_token: Option<String>,
 }
 
 impl EngineConfig {
@@ -50,6 +53,7 @@ impl EngineConfig {
 			policy_path: dir.join("policy.safetensors"),
 			device: "cpu".into(),
 			peers: Vec::new(),
+			ocw_token: None,
 		}
 	}
 }
@@ -93,6 +97,7 @@ pub struct Engine {
 	device: Device,
 	device_name: String,
 	peers: Vec<String>,
+	ocw_token: Option<String>,
 	tasks: Mutex<HashMap<TaskKey, TaskStatus>>,
 	queue: Mutex<mpsc::Sender<(TaskKey, Task)>>,
 	policy: Mutex<Policy>,
@@ -136,6 +141,7 @@ impl Engine {
 			device,
 			device_name: config.device.clone(),
 			peers: config.peers,
+			ocw_token: config.ocw_token,
 			tasks: Mutex::new(HashMap::new()),
 			queue: Mutex::new(sender),
 			policy: Mutex::new(policy),
@@ -303,6 +309,11 @@ impl Engine {
 				.map(|(node, p)| serde_json::json!({ "node": node, "probability": p }))
 				.collect::<Vec<_>>(),
 		}))
+	}
+
+	/// The token `POST /ocw` requires, if one is configured ([`EngineConfig::ocw_token`]).
+	pub fn ocw_token(&self) -> Option<&str> {
+		self.ocw_token.as_deref()
 	}
 
 	pub fn status_json(&self) -> serde_json::Value {

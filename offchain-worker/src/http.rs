@@ -1,12 +1,14 @@
-//! A deliberately small HTTP/1.1 server and client: the engine's API has four routes and
-//! talks to the off-chain worker on localhost (or a GPU box on the operator's network).
+//! A deliberately small HTTP/1.1 server and client for the engine's API. Reads (models,
+//! checkpoints, datasets, status) are public: verifiers fetch from providers' engines. The write
+//! endpoint `POST /ocw` answers only the engine's own node ([`ocw_allowed`]): the bearer token
+//! the node gave it, or, without one, loopback peers.
 
 use crate::{engine::Engine, EngineError};
 use aicchain_primitives::engine_api::{EngineRequest, EngineResponse};
 use codec::{Decode, Encode};
 use std::{
 	io::{Read, Write},
-	net::{SocketAddr, TcpStream},
+	net::{IpAddr, SocketAddr, TcpStream},
 	sync::Arc,
 	time::Duration,
 };
@@ -14,6 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 16 << 20;
+/// Longest a peer may take to send its whole request.
+const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest response body the client reads (a model or a checkpoint): a peer that sends more
 /// is cut off and its answer refused.
 pub const MAX_DOWNLOAD: usize = 64 << 20;
@@ -23,6 +27,10 @@ const MAX_RESPONSE_HEAD: usize = 64 << 10;
 struct Request {
 	method: String,
 	path: String,
+	/// The `Authorization` header's value, if any.
+	authorization: Option<String>,
+	/// Who sent it.
+	peer: IpAddr,
 	body: Vec<u8>,
 }
 
@@ -48,10 +56,10 @@ impl Response {
 /// Serves the engine's API on `listener` until the task is dropped.
 pub async fn serve(engine: Arc<Engine>, listener: tokio::net::TcpListener) {
 	loop {
-		let Ok((stream, _)) = listener.accept().await else { continue };
+		let Ok((stream, peer)) = listener.accept().await else { continue };
 		let engine = engine.clone();
 		tokio::spawn(async move {
-			if let Err(e) = handle(engine, stream).await {
+			if let Err(e) = handle(engine, stream, peer.ip()).await {
 				log::debug!(target: "aicchain-worker", "connection error: {e}");
 			}
 		});
@@ -70,8 +78,14 @@ pub async fn spawn_server(
 	Ok(bound)
 }
 
-async fn handle(engine: Arc<Engine>, mut stream: tokio::net::TcpStream) -> std::io::Result<()> {
-	let response = match read_request(&mut stream).await {
+async fn handle(
+	engine: Arc<Engine>,
+	mut stream: tokio::net::TcpStream,
+	peer: IpAddr,
+) -> std::io::Result<()> {
+	// A peer that does not finish its request in time is cut off: it cannot hold the task.
+	let read = tokio::time::timeout(REQUEST_READ_TIMEOUT, read_request(&mut stream, peer));
+	let response = match read.await.unwrap_or_else(|_| Err("request timed out".into())) {
 		Ok(request) => {
 			let engine = engine.clone();
 			// Selection and status are quick, but policy updates and model reads touch the disk.
@@ -93,7 +107,7 @@ async fn handle(engine: Arc<Engine>, mut stream: tokio::net::TcpStream) -> std::
 	stream.shutdown().await
 }
 
-async fn read_request(stream: &mut tokio::net::TcpStream) -> Result<Request, String> {
+async fn read_request(stream: &mut tokio::net::TcpStream, peer: IpAddr) -> Result<Request, String> {
 	let mut buffer = Vec::new();
 	let mut chunk = [0u8; 8192];
 	let header_end = loop {
@@ -116,8 +130,11 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Result<Request, Str
 	let path = first.next().unwrap_or_default().to_string();
 	let mut length = None;
 	let mut chunked = false;
+	let mut authorization = None;
 	for (name, value) in lines.filter_map(|l| l.split_once(':')) {
-		if name.trim().eq_ignore_ascii_case("content-length") {
+		if name.trim().eq_ignore_ascii_case("authorization") {
+			authorization = Some(value.trim().to_string());
+		} else if name.trim().eq_ignore_ascii_case("content-length") {
 			length = value.trim().parse::<usize>().ok();
 		} else if name.trim().eq_ignore_ascii_case("transfer-encoding") {
 			chunked = value.trim().eq_ignore_ascii_case("chunked");
@@ -154,7 +171,7 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Result<Request, Str
 		raw.truncate(length);
 		raw
 	};
-	Ok(Request { method, path, body })
+	Ok(Request { method, path, authorization, peer, body })
 }
 
 /// The body of a complete chunked message, `None` while more bytes are needed.
@@ -185,9 +202,48 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 	haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive).
+fn bearer_token(value: &str) -> Option<&str> {
+	let (scheme, token) = value.trim().split_once(' ')?;
+	scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Whether `POST /ocw` from `peer`, presenting the bearer token `presented`, may go through:
+/// with a `configured` token (an empty one counts as none) only the right token passes
+/// (`Err(401)` otherwise, whatever the peer); without one only loopback peers (127.0.0.0/8,
+/// `::1`, also IPv4-mapped) pass (`Err(403)` otherwise). Tokens are compared in constant time.
+pub fn ocw_allowed(
+	peer: IpAddr,
+	configured: Option<&str>,
+	presented: Option<&str>,
+) -> Result<(), u16> {
+	match configured.filter(|token| !token.is_empty()) {
+		Some(token) => match presented {
+			Some(presented) if tokens_match(token, presented) => Ok(()),
+			_ => Err(401),
+		},
+		None if peer.to_canonical().is_loopback() => Ok(()),
+		None => Err(403),
+	}
+}
+
+/// Compares the tokens' hashes without an early exit: the time taken says nothing about how
+/// much of the token a guess got right (nor about its length).
+fn tokens_match(expected: &str, presented: &str) -> bool {
+	let (a, b) = (
+		crate::dataset::blake2_256(expected.as_bytes()),
+		crate::dataset::blake2_256(presented.as_bytes()),
+	);
+	std::hint::black_box(a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
+}
+
 fn route(engine: &Engine, request: Request) -> Response {
 	match (request.method.as_str(), request.path.as_str()) {
 		("POST", "/ocw") => {
+			let presented = request.authorization.as_deref().and_then(bearer_token);
+			if let Err(status) = ocw_allowed(request.peer, engine.ocw_token(), presented) {
+				return Response::error(status, "the write endpoint answers only its own node");
+			}
 			let response = match EngineRequest::decode(&mut &request.body[..]) {
 				Ok(req) => engine.handle(req),
 				Err(e) => EngineResponse::Error(format!("undecodable request: {e}").into_bytes()),
@@ -274,6 +330,24 @@ pub fn request_limited(
 	body: Option<&[u8]>,
 	max_body: usize,
 ) -> Result<Option<Vec<u8>>, EngineError> {
+	exchange(url, body, max_body, None)
+}
+
+/// `POST` `body` to an engine's `/ocw` at `url`, with the bearer `token` when given.
+pub fn ocw_request(
+	url: &str,
+	token: Option<&str>,
+	body: &[u8],
+) -> Result<Option<Vec<u8>>, EngineError> {
+	exchange(url, Some(body), MAX_DOWNLOAD, token)
+}
+
+fn exchange(
+	url: &str,
+	body: Option<&[u8]>,
+	max_body: usize,
+	token: Option<&str>,
+) -> Result<Option<Vec<u8>>, EngineError> {
 	let rest = url
 		.strip_prefix("http://")
 		.ok_or_else(|| EngineError::Http(format!("not an http:// URL: {url}")))?;
@@ -288,7 +362,8 @@ pub fn request_limited(
 	stream.set_read_timeout(Some(Duration::from_secs(60)))?;
 	let method = if body.is_some() { "POST" } else { "GET" };
 	let body = body.unwrap_or_default();
-	write!(stream, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
+	let authorization = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+	write!(stream, "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{authorization}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
 	stream.write_all(body)?;
 	let too_large = || EngineError::Http(format!("{url}: response over {max_body} bytes"));
 	let mut response = Vec::new();
@@ -373,6 +448,50 @@ mod tests {
 			None
 		);
 		assert!(request("ftp://nowhere", None).is_err());
+	}
+
+	#[test]
+	fn ocw_needs_the_token_or_a_loopback_peer() {
+		let local: IpAddr = "127.0.0.1".parse().expect("ip");
+		let remote: IpAddr = "203.0.113.7".parse().expect("ip");
+		assert_eq!(ocw_allowed(local, None, None), Ok(()));
+		assert_eq!(ocw_allowed("::1".parse().expect("ip"), None, None), Ok(()));
+		assert_eq!(ocw_allowed(remote, None, None), Err(403));
+		assert_eq!(ocw_allowed(remote, None, Some("anything")), Err(403));
+		// With a token, only the token counts: not even loopback passes without it.
+		assert_eq!(ocw_allowed(local, Some("s3cret"), None), Err(401));
+		assert_eq!(ocw_allowed(local, Some("s3cret"), Some("s3cre")), Err(401));
+		assert_eq!(ocw_allowed(remote, Some("s3cret"), Some("s3cret")), Ok(()));
+		assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+		assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+		assert_eq!(bearer_token("Basic abc"), None);
+	}
+
+	#[test]
+	fn server_refuses_ocw_without_the_token() {
+		let dir = tempfile::tempdir().expect("tempdir");
+		let config = crate::EngineConfig {
+			ocw_token: Some("s3cret".into()),
+			..crate::EngineConfig::in_dir(dir.path())
+		};
+		let engine = Engine::start(config).expect("starts");
+		let runtime = tokio::runtime::Runtime::new().expect("runtime");
+		let addr = runtime
+			.block_on(spawn_server(engine, "127.0.0.1:0".parse().expect("addr")))
+			.expect("binds");
+		let url = format!("http://{addr}/ocw");
+		let body = EngineRequest::PendingOutcomes.encode();
+		for token in [None, Some("wrong")] {
+			let err = ocw_request(&url, token, &body).expect_err("refused");
+			assert!(err.to_string().contains("status 401"), "{err}");
+		}
+		let answer = ocw_request(&url, Some("s3cret"), &body).expect("answers").expect("200");
+		assert_eq!(
+			EngineResponse::decode(&mut &answer[..]),
+			Ok(EngineResponse::PendingOutcomes(vec![]))
+		);
+		// Reads stay public.
+		assert!(request(&format!("http://{addr}/health"), None).expect("200").is_some());
 	}
 
 	#[test]

@@ -28,6 +28,10 @@ enum Command {
 		/// Another engine to fetch models and checkpoints from when verifying (repeatable).
 		#[arg(long = "peer")]
 		peers: Vec<String>,
+		/// Bearer token `POST /ocw` requires (give the node the same with
+		/// `--compute-engine-token`); without one, only loopback peers may post.
+		#[arg(long)]
+		ocw_token: Option<String>,
 	},
 	/// Write the built-in datasets and print every dataset's content hash.
 	Datasets {
@@ -60,8 +64,9 @@ impl log::Log for StderrLogger {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
 	let _ = log::set_logger(&StderrLogger).map(|()| log::set_max_level(log::LevelFilter::Info));
 	match Cli::parse().command {
-		Command::Serve { listen, data_dir, device, peers } => {
-			let config = EngineConfig { device, peers, ..EngineConfig::in_dir(data_dir) };
+		Command::Serve { listen, data_dir, device, peers, ocw_token } => {
+			let config =
+				EngineConfig { device, peers, ocw_token, ..EngineConfig::in_dir(data_dir) };
 			let engine = Engine::start(config)?;
 			let runtime = tokio::runtime::Runtime::new()?;
 			runtime.block_on(async move {

@@ -39,10 +39,18 @@ fn pair() -> Pair {
 	std::fs::copy(provider_dir.path().join(policy), verifier_dir.path().join(policy))
 		.expect("policy copied");
 	let provider_url = format!("http://{addr}");
-	let config =
-		EngineConfig { peers: vec![provider_url.clone()], ..EngineConfig::in_dir(verifier_dir.path()) };
+	let config = EngineConfig {
+		peers: vec![provider_url.clone()],
+		..EngineConfig::in_dir(verifier_dir.path())
+	};
 	let verifier = Engine::start(config).expect("starts");
-	Pair { provider, provider_url, verifier, _runtime: runtime, _dirs: (provider_dir, verifier_dir) }
+	Pair {
+		provider,
+		provider_url,
+		verifier,
+		_runtime: runtime,
+		_dirs: (provider_dir, verifier_dir),
+	}
 }
 
 fn data() -> Dataset {

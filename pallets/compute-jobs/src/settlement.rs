@@ -215,7 +215,11 @@ impl<T: Config> Pallet<T> {
 		let below_minimum = metrics.score < min_score;
 		let cost = if below_minimum { T::BelowMinimumPayout::get() * cost } else { cost };
 		if below_minimum {
-			Self::deposit_event(Event::BelowMinimumScore { job_id, score: metrics.score, min_score });
+			Self::deposit_event(Event::BelowMinimumScore {
+				job_id,
+				score: metrics.score,
+				min_score,
+			});
 		}
 		let provider_amount = T::ProviderShare::get() * cost;
 		let fund_amount = cost.saturating_sub(provider_amount);

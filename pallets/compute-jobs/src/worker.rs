@@ -504,10 +504,7 @@ impl<T: Config> Pallet<T> {
 		if let Some(authorization) = &authorization {
 			post = post.add_header("Authorization", authorization);
 		}
-		let pending = post
-			.deadline(deadline)
-			.send()
-			.map_err(|_| EngineError::Http)?;
+		let pending = post.deadline(deadline).send().map_err(|_| EngineError::Http)?;
 		let response = pending
 			.try_wait(deadline)
 			.map_err(|_| EngineError::Http)?

@@ -56,7 +56,8 @@ mod tests;
 mod types;
 pub mod weights;
 pub use types::{
-	gpu_class, valid_engine_url, ActiveTotals, EngineUrl, MaxEngineUrlLen, Ineligible, NodeInfo, NodeStatus, GPU_CLASSES, RENEWABLE_SHARE,
+	gpu_class, valid_engine_url, ActiveTotals, EngineUrl, Ineligible, MaxEngineUrlLen, NodeInfo,
+	NodeStatus, GPU_CLASSES, RENEWABLE_SHARE,
 };
 pub use weights::WeightInfo;
 

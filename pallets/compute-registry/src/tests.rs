@@ -524,7 +524,11 @@ fn owner_or_bound_worker_publish_the_engine_address_until_the_node_is_gone() {
 		// Withdrawn, then published again; a removed node takes its address with it.
 		assert_ok!(Registry::set_engine_url(RuntimeOrigin::signed(ALICE), id, None));
 		assert!(!EngineUrls::<Test>::contains_key(id));
-		assert_ok!(Registry::set_engine_url(RuntimeOrigin::signed(ALICE), id, Some(url("http://a"))));
+		assert_ok!(Registry::set_engine_url(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			Some(url("http://a"))
+		));
 		assert_ok!(Registry::deregister_node(RuntimeOrigin::signed(ALICE), id));
 		run_to_block(1 + UNBONDING_PERIOD);
 		assert_ok!(Registry::withdraw_bond(RuntimeOrigin::signed(ALICE), id));

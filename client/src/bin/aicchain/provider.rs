@@ -166,8 +166,10 @@ pub(crate) fn set_engine_url(
 		Some(text) => return Err(format!("{text}: expected http://host:port or https://…")),
 		None => None,
 	};
-	let call =
-		pallet_compute_registry::Call::<Runtime>::set_engine_url { node_id: node, url: url.clone() };
+	let call = pallet_compute_registry::Call::<Runtime>::set_engine_url {
+		node_id: node,
+		url: url.clone(),
+	};
 	submit_and_wait(client, &pair_from_suri(suri)?, RuntimeCall::ComputeRegistry(call))?;
 	let stored: Option<EngineUrl> = client
 		.storage(&keys::twox64_map("ComputeRegistry", "EngineUrls", &node))
