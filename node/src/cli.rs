@@ -55,6 +55,13 @@ pub struct ComputeArgs {
 	#[arg(long = "compute-peer", value_name = "URL")]
 	pub compute_peers: Vec<String>,
 
+	/// Let the in-process engine fetch from engine addresses published on chain that are
+	/// loopback or private (RFC 1918, link-local…). On for `dev` and `local` chains (every
+	/// engine on one host); elsewhere off, so that a published address cannot make this node
+	/// probe its own host or network.
+	#[arg(long)]
+	pub compute_allow_private_engines: bool,
+
 	/// Put a compute worker key (`aicc`) derived from this secret URI into the keystore, e.g. a
 	/// provider node's worker key (repeatable). With `--dev` and none given: `//Bob`,
 	/// `//Charlie` and `//Dave`, the dev providers' keys (Alice's comes with `--dev`).

@@ -386,6 +386,11 @@ fn start_compute_engine(
 		device: compute.compute_device.clone(),
 		peers: compute.compute_peers.clone(),
 		ocw_token: Some(token.clone()),
+		allow_private_engines: compute.compute_allow_private_engines
+			|| matches!(
+				config.chain_spec.chain_type(),
+				sc_service::ChainType::Development | sc_service::ChainType::Local
+			),
 	};
 	let engine = aicchain_worker::Engine::start(engine_config)
 		.map_err(|e| ServiceError::Other(format!("compute engine: {e}")))?;

@@ -41,6 +41,11 @@ pub struct EngineConfig {
 	/// The bearer token `POST /ocw` requires (`Authorization: Bearer <token>`); without one,
 	/// only loopback peers may post (see [`crate::http::ocw_allowed`]).
 	pub ocw_token: Option<String>,
+	/// Whether an engine address published on chain may be private (loopback, RFC 1918,
+	/// link-local…; see [`crate::http::is_public`]). Off on a public network: anyone can
+	/// publish an address, and a verifier must not fetch from its own host or network on a
+	/// stranger's say. On for a dev or local chain, where every engine is on one host.
+	pub allow_private_engines: bool,
 }
 
 impl EngineConfig {
@@ -54,6 +59,7 @@ impl EngineConfig {
 			device: "cpu".into(),
 			peers: Vec::new(),
 			ocw_token: None,
+			allow_private_engines: false,
 		}
 	}
 }
@@ -97,6 +103,8 @@ pub struct Engine {
 	device: Device,
 	device_name: String,
 	peers: Vec<String>,
+	/// Where published provider engines may be ([`EngineConfig::allow_private_engines`]).
+	published_reach: crate::http::Reach,
 	ocw_token: Option<String>,
 	tasks: Mutex<HashMap<TaskKey, TaskStatus>>,
 	queue: Mutex<mpsc::Sender<(TaskKey, Task)>>,
@@ -141,6 +149,11 @@ impl Engine {
 			device,
 			device_name: config.device.clone(),
 			peers: config.peers,
+			published_reach: if config.allow_private_engines {
+				crate::http::Reach::Any
+			} else {
+				crate::http::Reach::PublicOnly
+			},
 			ocw_token: config.ocw_token,
 			tasks: Mutex::new(HashMap::new()),
 			queue: Mutex::new(sender),

@@ -1,36 +1,68 @@
-//! A deliberately small HTTP/1.1 server and client for the engine's API. Reads (models,
-//! checkpoints, datasets, status) are public: verifiers fetch from providers' engines. The write
-//! endpoint `POST /ocw` answers only the engine's own node ([`ocw_allowed`]): the bearer token
-//! the node gave it, or, without one, loopback peers.
+//! The engine's HTTP API on hyper. Reads (models, checkpoints, datasets, status) are public:
+//! verifiers fetch from providers' engines. The write endpoint `POST /ocw` answers only the
+//! engine's own node ([`ocw_allowed`]): the bearer token the node gave it, or, without one,
+//! loopback peers; its body is read only once that holds.
+//!
+//! What a peer can hold is bounded ([`ServerLimits`]): 10 s for a request's head, 30 s and
+//! 16 MiB for a body, 5 min for a whole connection, 256 connections at once (more wait to be
+//! accepted). The client is in [`client`].
 
-use crate::{engine::Engine, EngineError};
+mod client;
+#[cfg(test)]
+mod tests;
+
+pub use client::{
+	is_public, ocw_request, request, request_limited, request_reaching, Reach, MAX_DOWNLOAD,
+};
+
+use crate::engine::Engine;
 use aicchain_primitives::engine_api::{EngineRequest, EngineResponse};
 use codec::{Decode, Encode};
-use std::{
-	io::{Read, Write},
-	net::{IpAddr, SocketAddr, TcpStream},
-	sync::Arc,
-	time::Duration,
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::{
+	body::{Bytes, Incoming},
+	header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE},
+	server::conn::http1,
+	service::service_fn,
+	Method, StatusCode,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::{convert::Infallible, net::IpAddr, net::SocketAddr, sync::Arc, time::Duration};
 
-/// Largest request body accepted.
-const MAX_BODY: usize = 16 << 20;
-/// Longest a peer may take to send its whole request.
-const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Largest response body the client reads (a model or a checkpoint): a peer that sends more
-/// is cut off and its answer refused.
-pub const MAX_DOWNLOAD: usize = 64 << 20;
-/// Largest response head the client reads.
-const MAX_RESPONSE_HEAD: usize = 64 << 10;
+/// What a peer may hold of a server ([`ServerLimits::default`] is what engines use).
+#[derive(Clone, Copy, Debug)]
+pub struct ServerLimits {
+	/// Longest a peer may take to send a request's head.
+	pub header_read_timeout: Duration,
+	/// Longest a peer may take to send a request's body (only `POST /ocw` reads one).
+	pub request_read_timeout: Duration,
+	/// Largest request body accepted.
+	pub max_body: usize,
+	/// Longest a connection is served, reading the request and writing the answer: enough
+	/// for the largest model over a slow link, not forever.
+	pub connection_deadline: Duration,
+	/// Connections served at once; more wait to be accepted.
+	pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+	fn default() -> Self {
+		Self {
+			header_read_timeout: Duration::from_secs(10),
+			request_read_timeout: Duration::from_secs(30),
+			max_body: 16 << 20,
+			connection_deadline: Duration::from_secs(300),
+			max_connections: 256,
+		}
+	}
+}
+
+/// Largest request head (the read buffer; hyper's minimum is 8 KiB).
+const MAX_HEAD: usize = 64 << 10;
 
 struct Request {
 	method: String,
 	path: String,
-	/// The `Authorization` header's value, if any.
-	authorization: Option<String>,
-	/// Who sent it.
-	peer: IpAddr,
 	body: Vec<u8>,
 }
 
@@ -51,16 +83,53 @@ impl Response {
 			body: serde_json::json!({ "error": message }).to_string().into_bytes(),
 		}
 	}
+	fn into_hyper(self) -> hyper::Response<Full<Bytes>> {
+		let mut response = hyper::Response::new(Full::new(Bytes::from(self.body)));
+		*response.status_mut() =
+			StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+		response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+		response
+	}
 }
 
 /// Serves the engine's API on `listener` until the task is dropped.
 pub async fn serve(engine: Arc<Engine>, listener: tokio::net::TcpListener) {
+	serve_with(engine, listener, ServerLimits::default()).await
+}
+
+/// [`serve`] with other limits.
+pub async fn serve_with(
+	engine: Arc<Engine>,
+	listener: tokio::net::TcpListener,
+	limits: ServerLimits,
+) {
+	let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
 	loop {
-		let Ok((stream, peer)) = listener.accept().await else { continue };
+		let Ok(permit) = slots.clone().acquire_owned().await else { return };
+		let (stream, peer) = match listener.accept().await {
+			Ok(accepted) => accepted,
+			Err(e) => {
+				// Out of file descriptors and the like: do not spin.
+				log::debug!(target: "aicchain-worker", "accept: {e}");
+				tokio::time::sleep(Duration::from_millis(50)).await;
+				continue;
+			},
+		};
 		let engine = engine.clone();
 		tokio::spawn(async move {
-			if let Err(e) = handle(engine, stream, peer.ip()).await {
-				log::debug!(target: "aicchain-worker", "connection error: {e}");
+			let _permit = permit;
+			let peer = peer.ip();
+			let service = service_fn(move |request| handle(engine.clone(), peer, request, limits));
+			let connection = http1::Builder::new()
+				.timer(TokioTimer::new())
+				.header_read_timeout(limits.header_read_timeout)
+				.max_buf_size(MAX_HEAD)
+				.keep_alive(false)
+				.serve_connection(TokioIo::new(stream), service);
+			match tokio::time::timeout(limits.connection_deadline, connection).await {
+				Ok(Ok(())) => {},
+				Ok(Err(e)) => log::debug!(target: "aicchain-worker", "connection from {peer}: {e}"),
+				Err(_) => log::debug!(target: "aicchain-worker", "connection from {peer} cut off"),
 			}
 		});
 	}
@@ -71,135 +140,66 @@ pub async fn serve(engine: Arc<Engine>, listener: tokio::net::TcpListener) {
 pub async fn spawn_server(
 	engine: Arc<Engine>,
 	addr: SocketAddr,
-) -> Result<SocketAddr, EngineError> {
+) -> Result<SocketAddr, crate::EngineError> {
+	spawn_server_with(engine, addr, ServerLimits::default()).await
+}
+
+/// [`spawn_server`] with other limits.
+pub async fn spawn_server_with(
+	engine: Arc<Engine>,
+	addr: SocketAddr,
+	limits: ServerLimits,
+) -> Result<SocketAddr, crate::EngineError> {
 	let listener = tokio::net::TcpListener::bind(addr).await?;
 	let bound = listener.local_addr()?;
-	tokio::spawn(serve(engine, listener));
+	tokio::spawn(serve_with(engine, listener, limits));
 	Ok(bound)
 }
 
 async fn handle(
 	engine: Arc<Engine>,
-	mut stream: tokio::net::TcpStream,
 	peer: IpAddr,
-) -> std::io::Result<()> {
-	// A peer that does not finish its request in time is cut off: it cannot hold the task.
-	let read = tokio::time::timeout(REQUEST_READ_TIMEOUT, read_request(&mut stream, peer));
-	let response = match read.await.unwrap_or_else(|_| Err("request timed out".into())) {
-		Ok(request) => {
-			let engine = engine.clone();
-			// Selection and status are quick, but policy updates and model reads touch the disk.
-			tokio::task::spawn_blocking(move || route(&engine, request))
-				.await
-				.unwrap_or_else(|_| Response::error(500, "handler failed"))
-		},
-		Err(message) => Response::error(400, &message),
-	};
-	let head = format!(
-		"HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-		response.status,
-		if response.status == 200 { "OK" } else { "Error" },
-		response.content_type,
-		response.body.len()
-	);
-	stream.write_all(head.as_bytes()).await?;
-	stream.write_all(&response.body).await?;
-	stream.shutdown().await
-}
-
-async fn read_request(stream: &mut tokio::net::TcpStream, peer: IpAddr) -> Result<Request, String> {
-	let mut buffer = Vec::new();
-	let mut chunk = [0u8; 8192];
-	let header_end = loop {
-		if let Some(pos) = find(&buffer, b"\r\n\r\n") {
-			break pos;
+	request: hyper::Request<Incoming>,
+	limits: ServerLimits,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+	let (parts, body) = request.into_parts();
+	let method = parts.method.as_str().to_owned();
+	let path = parts.uri.path().to_owned();
+	let body = if parts.method == Method::POST && path == "/ocw" {
+		let presented = parts
+			.headers
+			.get(AUTHORIZATION)
+			.and_then(|value| value.to_str().ok())
+			.and_then(bearer_token);
+		if let Err(status) = ocw_allowed(peer, engine.ocw_token(), presented) {
+			let refusal = Response::error(status, "the write endpoint answers only its own node");
+			return Ok(refusal.into_hyper());
 		}
-		if buffer.len() > 64 * 1024 {
-			return Err("headers too large".into());
-		}
-		let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
-		if n == 0 {
-			return Err("connection closed".into());
-		}
-		buffer.extend_from_slice(&chunk[..n]);
-	};
-	let head = String::from_utf8_lossy(&buffer[..header_end]).to_string();
-	let mut lines = head.lines();
-	let mut first = lines.next().unwrap_or_default().split_whitespace();
-	let method = first.next().unwrap_or_default().to_string();
-	let path = first.next().unwrap_or_default().to_string();
-	let mut length = None;
-	let mut chunked = false;
-	let mut authorization = None;
-	for (name, value) in lines.filter_map(|l| l.split_once(':')) {
-		if name.trim().eq_ignore_ascii_case("authorization") {
-			authorization = Some(value.trim().to_string());
-		} else if name.trim().eq_ignore_ascii_case("content-length") {
-			length = value.trim().parse::<usize>().ok();
-		} else if name.trim().eq_ignore_ascii_case("transfer-encoding") {
-			chunked = value.trim().eq_ignore_ascii_case("chunked");
-		}
-	}
-	let mut raw = buffer[header_end + 4..].to_vec();
-	let body = if chunked {
-		// The node's offchain HTTP client streams bodies with chunked transfer encoding.
-		loop {
-			if let Some(body) = decode_chunked(&raw)? {
-				break body;
-			}
-			if raw.len() > MAX_BODY {
-				return Err("body too large".into());
-			}
-			let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
-			if n == 0 {
-				return Err("body cut short".into());
-			}
-			raw.extend_from_slice(&chunk[..n]);
+		match read_body(body, &limits).await {
+			Ok(body) => body,
+			Err(refusal) => return Ok(refusal.into_hyper()),
 		}
 	} else {
-		let length = length.unwrap_or(0);
-		if length > MAX_BODY {
-			return Err("body too large".into());
-		}
-		while raw.len() < length {
-			let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
-			if n == 0 {
-				return Err("body cut short".into());
-			}
-			raw.extend_from_slice(&chunk[..n]);
-		}
-		raw.truncate(length);
-		raw
+		Vec::new()
 	};
-	Ok(Request { method, path, authorization, peer, body })
+	// Selection and status are quick, but policy updates, training and model reads touch the
+	// disk or the CPU for a while: off the async threads.
+	let response =
+		tokio::task::spawn_blocking(move || route(&engine, Request { method, path, body }))
+			.await
+			.unwrap_or_else(|_| Response::error(500, "handler failed"));
+	Ok(response.into_hyper())
 }
 
-/// The body of a complete chunked message, `None` while more bytes are needed.
-fn decode_chunked(raw: &[u8]) -> Result<Option<Vec<u8>>, String> {
-	let mut body = Vec::new();
-	let mut at = 0;
-	loop {
-		let Some(line_end) = find(&raw[at..], b"\r\n") else { return Ok(None) };
-		let size_line = String::from_utf8_lossy(&raw[at..at + line_end]).to_string();
-		let size_hex = size_line.split(';').next().unwrap_or_default().trim();
-		let size = usize::from_str_radix(size_hex, 16).map_err(|_| "bad chunk size".to_string())?;
-		let data_start = at + line_end + 2;
-		if size == 0 {
-			return Ok(Some(body));
-		}
-		if body.len() + size > MAX_BODY {
-			return Err("body too large".into());
-		}
-		if raw.len() < data_start + size + 2 {
-			return Ok(None);
-		}
-		body.extend_from_slice(&raw[data_start..data_start + size]);
-		at = data_start + size + 2;
+/// The whole body, within the limits' size and time.
+async fn read_body(body: Incoming, limits: &ServerLimits) -> Result<Vec<u8>, Response> {
+	let collect = Limited::new(body, limits.max_body).collect();
+	match tokio::time::timeout(limits.request_read_timeout, collect).await {
+		Ok(Ok(collected)) => Ok(collected.to_bytes().to_vec()),
+		Ok(Err(e)) if e.is::<LengthLimitError>() => Err(Response::error(413, "body too large")),
+		Ok(Err(e)) => Err(Response::error(400, &e.to_string())),
+		Err(_) => Err(Response::error(408, "request timed out")),
 	}
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-	haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive).
@@ -239,11 +239,8 @@ fn tokens_match(expected: &str, presented: &str) -> bool {
 
 fn route(engine: &Engine, request: Request) -> Response {
 	match (request.method.as_str(), request.path.as_str()) {
+		// `handle` let this through only for the engine's own node.
 		("POST", "/ocw") => {
-			let presented = request.authorization.as_deref().and_then(bearer_token);
-			if let Err(status) = ocw_allowed(request.peer, engine.ocw_token(), presented) {
-				return Response::error(status, "the write endpoint answers only its own node");
-			}
 			let response = match EngineRequest::decode(&mut &request.body[..]) {
 				Ok(req) => engine.handle(req),
 				Err(e) => EngineResponse::Error(format!("undecodable request: {e}").into_bytes()),
@@ -314,240 +311,5 @@ fn checkpoint_route(engine: &Engine, path: &str) -> Response {
 	match bytes {
 		Some(body) => Response { status: 200, content_type: "application/octet-stream", body },
 		None => Response::error(404, "no such checkpoint"),
-	}
-}
-
-/// A blocking request to `url` (`http://host:port/path`): the body on 200, `None` on 404.
-/// Bodies over [`MAX_DOWNLOAD`] are refused ([`request_limited`]).
-pub fn request(url: &str, body: Option<&[u8]>) -> Result<Option<Vec<u8>>, EngineError> {
-	request_limited(url, body, MAX_DOWNLOAD)
-}
-
-/// [`request`] reading at most `max_body` bytes of response body: a larger announced length
-/// is refused before the body is read, and a peer that sends more is cut off.
-pub fn request_limited(
-	url: &str,
-	body: Option<&[u8]>,
-	max_body: usize,
-) -> Result<Option<Vec<u8>>, EngineError> {
-	exchange(url, body, max_body, None)
-}
-
-/// `POST` `body` to an engine's `/ocw` at `url`, with the bearer `token` when given.
-pub fn ocw_request(
-	url: &str,
-	token: Option<&str>,
-	body: &[u8],
-) -> Result<Option<Vec<u8>>, EngineError> {
-	exchange(url, Some(body), MAX_DOWNLOAD, token)
-}
-
-fn exchange(
-	url: &str,
-	body: Option<&[u8]>,
-	max_body: usize,
-	token: Option<&str>,
-) -> Result<Option<Vec<u8>>, EngineError> {
-	let rest = url
-		.strip_prefix("http://")
-		.ok_or_else(|| EngineError::Http(format!("not an http:// URL: {url}")))?;
-	let (host, path) =
-		rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
-	let addr = std::net::ToSocketAddrs::to_socket_addrs(host)
-		.map_err(|e| EngineError::Http(format!("{host}: {e}")))?
-		.next()
-		.ok_or_else(|| EngineError::Http(format!("{host}: no address")))?;
-	let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-		.map_err(|e| EngineError::Http(format!("{host}: {e}")))?;
-	stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-	let method = if body.is_some() { "POST" } else { "GET" };
-	let body = body.unwrap_or_default();
-	let authorization = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-	write!(stream, "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{authorization}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
-	stream.write_all(body)?;
-	let too_large = || EngineError::Http(format!("{url}: response over {max_body} bytes"));
-	let mut response = Vec::new();
-	let mut chunk = [0u8; 8192];
-	// Read the head (bounded), then the body up to the bound.
-	let header_end = loop {
-		if let Some(pos) = find(&response, b"\r\n\r\n") {
-			break pos;
-		}
-		if response.len() > MAX_RESPONSE_HEAD {
-			return Err(EngineError::Http(format!("{url}: response head too large")));
-		}
-		let n = stream.read(&mut chunk)?;
-		if n == 0 {
-			return Err(EngineError::Http("malformed response".into()));
-		}
-		response.extend_from_slice(chunk.get(..n).unwrap_or_default());
-	};
-	let head = String::from_utf8_lossy(response.get(..header_end).unwrap_or_default()).to_string();
-	let status = head.split_whitespace().nth(1).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
-	let announced = head.lines().filter_map(|l| l.split_once(':')).find_map(|(name, value)| {
-		name.trim().eq_ignore_ascii_case("content-length").then(|| value.trim().parse::<u64>())
-	});
-	if let Some(Ok(length)) = announced {
-		if length > max_body as u64 {
-			return Err(too_large());
-		}
-	}
-	let mut body = response.get(header_end + 4..).unwrap_or_default().to_vec();
-	if body.len() > max_body {
-		return Err(too_large());
-	}
-	let allowance = (max_body - body.len()) as u64 + 1;
-	(&mut stream).take(allowance).read_to_end(&mut body)?;
-	if body.len() > max_body {
-		return Err(too_large());
-	}
-	match status {
-		200 => Ok(Some(body)),
-		404 => Ok(None),
-		other => Err(EngineError::Http(format!("{url}: status {other}"))),
-	}
-}
-
-#[cfg(test)]
-mod tests {
-	use super::*;
-
-	#[test]
-	fn chunked_bodies_decode_whole_or_wait_for_more() {
-		let raw = b"4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\n\r\n";
-		assert_eq!(decode_chunked(raw), Ok(Some(b"Wikipedia".to_vec())));
-		assert_eq!(decode_chunked(&raw[..10]), Ok(None));
-		assert!(decode_chunked(b"zz\r\n").is_err());
-	}
-
-	#[test]
-	fn server_answers_scale_requests_and_serves_models() {
-		let dir = tempfile::tempdir().expect("tempdir");
-		let engine = Engine::start(crate::EngineConfig::in_dir(dir.path())).expect("starts");
-		let hash = engine.models.put(b"model bytes").expect("stored");
-		let runtime = tokio::runtime::Runtime::new().expect("runtime");
-		let addr = runtime
-			.block_on(spawn_server(engine, "127.0.0.1:0".parse().expect("addr")))
-			.expect("binds");
-		let base = format!("http://{addr}");
-		let body = request(&format!("{base}/ocw"), Some(&EngineRequest::PendingOutcomes.encode()))
-			.expect("answers")
-			.expect("200");
-		assert_eq!(
-			EngineResponse::decode(&mut &body[..]),
-			Ok(EngineResponse::PendingOutcomes(vec![]))
-		);
-		let garbage =
-			request(&format!("{base}/ocw"), Some(b"\xff\xff")).expect("answers").expect("200");
-		assert!(matches!(EngineResponse::decode(&mut &garbage[..]), Ok(EngineResponse::Error(_))));
-		let model =
-			request(&format!("{base}/models/0x{}", hex::encode(hash)), None).expect("answers");
-		assert_eq!(model, Some(b"model bytes".to_vec()));
-		assert_eq!(
-			request(&format!("{base}/models/0x{}", hex::encode([0u8; 32])), None).expect("answers"),
-			None
-		);
-		assert!(request("ftp://nowhere", None).is_err());
-	}
-
-	#[test]
-	fn ocw_needs_the_token_or_a_loopback_peer() {
-		let local: IpAddr = "127.0.0.1".parse().expect("ip");
-		let remote: IpAddr = "203.0.113.7".parse().expect("ip");
-		assert_eq!(ocw_allowed(local, None, None), Ok(()));
-		assert_eq!(ocw_allowed("::1".parse().expect("ip"), None, None), Ok(()));
-		assert_eq!(ocw_allowed(remote, None, None), Err(403));
-		assert_eq!(ocw_allowed(remote, None, Some("anything")), Err(403));
-		// With a token, only the token counts: not even loopback passes without it.
-		assert_eq!(ocw_allowed(local, Some("s3cret"), None), Err(401));
-		assert_eq!(ocw_allowed(local, Some("s3cret"), Some("s3cre")), Err(401));
-		assert_eq!(ocw_allowed(remote, Some("s3cret"), Some("s3cret")), Ok(()));
-		assert_eq!(bearer_token("Bearer abc"), Some("abc"));
-		assert_eq!(bearer_token("bearer  abc "), Some("abc"));
-		assert_eq!(bearer_token("Basic abc"), None);
-	}
-
-	#[test]
-	fn server_refuses_ocw_without_the_token() {
-		let dir = tempfile::tempdir().expect("tempdir");
-		let config = crate::EngineConfig {
-			ocw_token: Some("s3cret".into()),
-			..crate::EngineConfig::in_dir(dir.path())
-		};
-		let engine = Engine::start(config).expect("starts");
-		let runtime = tokio::runtime::Runtime::new().expect("runtime");
-		let addr = runtime
-			.block_on(spawn_server(engine, "127.0.0.1:0".parse().expect("addr")))
-			.expect("binds");
-		let url = format!("http://{addr}/ocw");
-		let body = EngineRequest::PendingOutcomes.encode();
-		for token in [None, Some("wrong")] {
-			let err = ocw_request(&url, token, &body).expect_err("refused");
-			assert!(err.to_string().contains("status 401"), "{err}");
-		}
-		let answer = ocw_request(&url, Some("s3cret"), &body).expect("answers").expect("200");
-		assert_eq!(
-			EngineResponse::decode(&mut &answer[..]),
-			Ok(EngineResponse::PendingOutcomes(vec![]))
-		);
-		// Reads stay public.
-		assert!(request(&format!("http://{addr}/health"), None).expect("200").is_some());
-	}
-
-	#[test]
-	fn server_serves_checkpoints_by_root() {
-		let dir = tempfile::tempdir().expect("tempdir");
-		let engine = Engine::start(crate::EngineConfig::in_dir(dir.path())).expect("starts");
-		let checkpoints: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 100]).collect();
-		let leaves: Vec<[u8; 32]> =
-			checkpoints.iter().map(|c| crate::dataset::blake2_256(c)).collect();
-		let root = crate::proof::merkle_root(&leaves);
-		engine.models.put_checkpoints(&root, &checkpoints).expect("stored");
-		let runtime = tokio::runtime::Runtime::new().expect("runtime");
-		let addr = runtime
-			.block_on(spawn_server(engine, "127.0.0.1:0".parse().expect("addr")))
-			.expect("binds");
-		let base = format!("http://{addr}/checkpoints");
-		let root_hex = hex::encode(root);
-		let get = |path: &str| request(&format!("{base}/{path}"), None);
-		assert_eq!(get(&format!("0x{root_hex}/1")).expect("200"), Some(vec![1; 100]));
-		assert_eq!(get(&format!("0x{root_hex}/leaves")).expect("200"), Some(leaves.concat()));
-		assert_eq!(get(&format!("0x{root_hex}/3")).expect("404"), None);
-		assert_eq!(get(&format!("0x{}/leaves", hex::encode([1u8; 32]))).expect("404"), None);
-		// Bad paths are 400s (an error here).
-		for bad in [format!("0x{root_hex}/x"), format!("0x{root_hex}"), "0x12/0".into()] {
-			assert!(get(&bad).is_err(), "{bad}");
-		}
-		// The client's bound on what it reads.
-		let url = format!("{base}/0x{root_hex}/1");
-		assert!(request_limited(&url, None, 99).is_err());
-		assert_eq!(request_limited(&url, None, 100).expect("200"), Some(vec![1; 100]));
-	}
-
-	#[test]
-	fn client_stops_reading_an_endless_peer() {
-		let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
-		let addr = listener.local_addr().expect("addr");
-		std::thread::spawn(move || {
-			// Two connections: one announces a huge length, one sends without a length.
-			for announce in [true, false] {
-				let Ok((mut stream, _)) = listener.accept() else { return };
-				let mut head = [0u8; 1024];
-				let _ = stream.read(&mut head);
-				let length = if announce { "Content-Length: 1000000000\r\n" } else { "" };
-				let _ = write!(stream, "HTTP/1.1 200 OK\r\n{length}\r\n");
-				let block = [7u8; 4096];
-				for _ in 0..1_000 {
-					if stream.write_all(&block).is_err() {
-						break;
-					}
-				}
-			}
-		});
-		let url = format!("http://{addr}/models/0x00");
-		for _ in 0..2 {
-			let err = request_limited(&url, None, 10_000).expect_err("refused");
-			assert!(err.to_string().contains("over 10000 bytes"), "{err}");
-		}
 	}
 }

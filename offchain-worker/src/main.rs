@@ -32,6 +32,10 @@ enum Command {
 		/// `--compute-engine-token`); without one, only loopback peers may post.
 		#[arg(long)]
 		ocw_token: Option<String>,
+		/// Fetch from loopback or private engine addresses that providers published on chain
+		/// (a dev or local chain, all on one host); off by default.
+		#[arg(long)]
+		allow_private_engines: bool,
 	},
 	/// Write the built-in datasets and print every dataset's content hash.
 	Datasets {
@@ -64,9 +68,14 @@ impl log::Log for StderrLogger {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
 	let _ = log::set_logger(&StderrLogger).map(|()| log::set_max_level(log::LevelFilter::Info));
 	match Cli::parse().command {
-		Command::Serve { listen, data_dir, device, peers, ocw_token } => {
-			let config =
-				EngineConfig { device, peers, ocw_token, ..EngineConfig::in_dir(data_dir) };
+		Command::Serve { listen, data_dir, device, peers, ocw_token, allow_private_engines } => {
+			let config = EngineConfig {
+				device,
+				peers,
+				ocw_token,
+				allow_private_engines,
+				..EngineConfig::in_dir(data_dir)
+			};
 			let engine = Engine::start(config)?;
 			let runtime = tokio::runtime::Runtime::new()?;
 			runtime.block_on(async move {

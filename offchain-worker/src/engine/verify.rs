@@ -214,9 +214,12 @@ impl Engine {
 		max: usize,
 		valid: impl Fn(&[u8]) -> bool,
 	) -> Option<Vec<u8>> {
-		for peer in provider.into_iter().chain(self.peers.iter().map(String::as_str)) {
+		// The provider's address is anyone's say; the peers are the operator's.
+		let published = provider.map(|peer| (peer, self.published_reach));
+		let configured = self.peers.iter().map(|peer| (peer.as_str(), http::Reach::Any));
+		for (peer, reach) in published.into_iter().chain(configured) {
 			let url = format!("{}{path}", peer.trim_end_matches('/'));
-			match http::request_limited(&url, None, max) {
+			match http::request_reaching(&url, max, reach) {
 				Ok(Some(bytes)) if valid(&bytes) => return Some(bytes),
 				Ok(Some(_)) => {
 					log::info!(target: "aicchain-worker", "peer {peer} served a wrong {path}")

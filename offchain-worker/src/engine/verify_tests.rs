@@ -141,7 +141,11 @@ fn a_verifier_fetches_from_the_published_provider_engine() {
 	let dir = tempfile::tempdir().expect("tempdir");
 	let policy = "policy.safetensors";
 	std::fs::copy(pair._dirs.0.path().join(policy), dir.path().join(policy)).expect("copied");
-	let lone = Engine::start(EngineConfig::in_dir(dir.path())).expect("starts");
+	let lone = Engine::start(EngineConfig {
+		allow_private_engines: true,
+		..EngineConfig::in_dir(dir.path())
+	})
+	.expect("starts");
 	let request = |job_id, provider_engine: Option<&str>| {
 		let EngineRequest::Verify { spec, challenge, verifier, .. } =
 			verify_request(job_id, model_hash, metrics, commitment)
@@ -162,6 +166,14 @@ fn a_verifier_fetches_from_the_published_provider_engine() {
 	let reason = rejection(poll(&lone, request(1, None)));
 	assert!(reason.ends_with("unavailable"), "{reason}");
 	assert_eq!(poll(&lone, request(2, Some(&pair.provider_url))), ACCEPTED);
+	// On a public network a published address on this host (or a private network) is not
+	// fetched from: anyone can publish one.
+	let public_dir = tempfile::tempdir().expect("tempdir");
+	std::fs::copy(pair._dirs.0.path().join(policy), public_dir.path().join(policy))
+		.expect("copied");
+	let strict = Engine::start(EngineConfig::in_dir(public_dir.path())).expect("starts");
+	let reason = rejection(poll(&strict, request(3, Some(&pair.provider_url))));
+	assert!(reason.ends_with("unavailable"), "{reason}");
 }
 
 #[test]
