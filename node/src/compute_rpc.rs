@@ -221,6 +221,7 @@ fn status_json(status: &JobStatus<Balance>) -> Value {
 		JobStatus::Unverified { node } => json!({ "stage": "Unverified", "node": node }),
 		JobStatus::Expired => json!({ "stage": "Expired" }),
 		JobStatus::Cancelled => json!({ "stage": "Cancelled" }),
+		JobStatus::Queued => json!({ "stage": "Queued" }),
 	}
 }
 
@@ -326,14 +327,28 @@ where
 				"metrics": metrics_json(&r.metrics),
 			})
 		});
+		// A waiting job's place and the wait the past suggests.
+		let queue = if job.status == JobStatus::Queued {
+			let q = self.client.runtime_api().queue(best, job_id).map_err(runtime_error)?;
+			json!({
+				"position": q.position,
+				"length": q.length,
+				"waitUntil": job.deadline,
+				"meanWaitBlocks": q.mean_wait_blocks,
+			})
+		} else {
+			Value::Null
+		};
 		let req = &job.requirements;
 		Ok(json!({
+			"queue": queue,
 			"id": job_id,
 			"owner": account(&job.owner),
 			"budget": balance(job.budget),
 			"status": status_json(&job.status),
 			"submittedAt": job.submitted_at,
 			"deadline": job.deadline,
+			"waitUntil": job.wait_until,
 			"requirements": {
 				"gpus": req.gpus,
 				"minBandwidthMbps": req.min_bandwidth_mbps,

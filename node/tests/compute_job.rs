@@ -77,9 +77,10 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 		let job: JobOf<Runtime> = client.storage(&job_key).ok().flatten()?;
 		match job.status {
 			JobStatus::Settled { node } => Some(node),
-			JobStatus::Pending | JobStatus::Assigned { .. } | JobStatus::ResultSubmitted { .. } => {
-				None
-			},
+			JobStatus::Pending
+			| JobStatus::Queued
+			| JobStatus::Assigned { .. }
+			| JobStatus::ResultSubmitted { .. } => None,
 			other => panic!("job ended as {other:?}:\n{}", running.log()),
 		}
 	});

@@ -252,6 +252,10 @@ impl_runtime_apis! {
 			ComputeJobs::job_details(job_id)
 		}
 
+		fn queue(job_id: aicchain_primitives::JobId) -> pallet_compute_jobs::runtime_api::QueueStatus {
+			ComputeJobs::queue_status(job_id)
+		}
+
 		fn market_stats() -> pallet_compute_jobs::MarketStats<Balance> {
 			ComputeJobs::market_stats()
 		}

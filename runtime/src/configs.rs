@@ -303,6 +303,12 @@ impl pallet_compute_jobs::Config for Runtime {
 	type MaxValidators = MaxValidators;
 	type MaxDeadlinesPerBlock = ConstU32<32>;
 	type MaxFallbackCandidates = ConstU32<32>;
+	// A job that finds every fitting node busy waits for capacity: an hour unless its
+	// submitter asks otherwise, a day at most; 1,024 wait at once, 32 are tried per block.
+	type DefaultQueueWait = ConstU32<{ HOURS }>;
+	type MaxQueueWait = ConstU32<{ DAYS }>;
+	type MaxQueuedJobs = ConstU32<1024>;
+	type MaxQueueScan = ConstU32<32>;
 	type ProposalWindow = ProposalWindow;
 	// A result is due `ResultTimeout` (the margin) plus the job's hours after assignment,
 	// never more than 31 days after.

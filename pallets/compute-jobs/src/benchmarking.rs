@@ -303,12 +303,19 @@ mod benchmarks {
 		Ok(())
 	}
 
-	/// `n` pending jobs reach their proposal deadline with no proposals: each runs the
-	/// fallback over `MaxFallbackCandidates` nodes and is assigned.
+	/// `n` pending jobs reach their proposal deadline with no proposals while every node is
+	/// busy: each runs the fallback over `MaxFallbackCandidates` nodes, finds no room, reads
+	/// them again to tell "busy" from "never", and is queued (the costlier path than an
+	/// assignment, which reads the candidates once).
 	#[benchmark]
 	fn on_initialize(n: Linear<0, { T::MaxDeadlinesPerBlock::get() }>) {
 		for i in 0..T::MaxFallbackCandidates::get() {
-			node::<T>(i);
+			let (id, _) = node::<T>(i);
+			pallet_compute_registry::Nodes::<T>::mutate(id, |n| {
+				if let Some(n) = n {
+					n.active_gpus = n.spec.gpu_count;
+				}
+			});
 		}
 		// The rest of the 8-GPU bucket holds ids the fallback never reaches but still decodes.
 		pallet_compute_registry::NodesByGpuClass::<T>::mutate(
@@ -334,9 +341,39 @@ mod benchmarks {
 		}
 
 		for id in ids {
+			assert_eq!(Jobs::<T>::get(id).map(|j| j.status), Some(JobStatus::Queued));
+		}
+	}
+
+	/// `n` queued jobs are matched: each runs the fallback over `MaxFallbackCandidates` nodes
+	/// and is assigned.
+	#[benchmark]
+	fn on_initialize_queue(n: Linear<0, { T::MaxQueueScan::get() }>) {
+		for i in 0..T::MaxFallbackCandidates::get().max(T::MaxQueueScan::get()) {
+			node::<T>(i);
+		}
+		let mut ids = alloc::vec::Vec::new();
+		for _ in 0..n {
+			let (_, id) = submitted::<T>();
+			Jobs::<T>::mutate(id, |job| {
+				if let Some(job) = job {
+					job.status = JobStatus::Queued;
+				}
+			});
+			assert!(WaitQueue::<T>::try_append(id).is_ok());
+			ids.push(id);
+		}
+		let now = frame_system::Pallet::<T>::block_number();
+
+		#[block]
+		{
+			Pallet::<T>::match_queue(now);
+		}
+
+		for id in ids {
 			assert!(matches!(
 				Jobs::<T>::get(id).map(|j| j.status),
-				Some(JobStatus::Assigned { .. }) | Some(JobStatus::Expired)
+				Some(JobStatus::Assigned { .. })
 			));
 		}
 	}

@@ -21,33 +21,10 @@ mod calls {
 			budget: BalanceOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::ensure_valid_requirements(&requirements)?;
-			ensure!(budget >= T::MinJobBudget::get(), Error::<T>::BudgetBelowMinimum);
-			let now = frame_system::Pallet::<T>::block_number();
-			let job_id = NextJobId::<T>::get();
-			let deadline = Self::free_deadline(now.saturating_add(T::ProposalWindow::get()))?;
-			<T as Config>::Currency::hold(&HoldReason::JobEscrow.into(), &who, budget)
-				.map_err(|_| Error::<T>::InsufficientBalance)?;
-			Self::schedule(job_id, deadline);
-			Jobs::<T>::insert(
-				job_id,
-				Job {
-					owner: who.clone(),
-					requirements,
-					budget,
-					status: JobStatus::Pending,
-					submitted_at: now,
-					assigned_at: now,
-					deadline,
-					terms: None,
-				},
-			);
-			NextJobId::<T>::put(job_id.saturating_add(1));
-			Self::deposit_event(Event::JobSubmitted { job_id, who, budget });
-			Ok(())
+			Self::do_submit(who, requirements, budget, T::DefaultQueueWait::get())
 		}
 
-		/// Cancel a job that has no node yet; the whole budget is returned.
+		/// Cancel a job that has no node yet (pending or queued); the whole budget is returned.
 		///
 		/// Origin: the job's submitter. Errors: `JobNotFound`, `NotJobOwner`, `JobNotPending`.
 		#[pallet::call_index(1)]
@@ -56,8 +33,14 @@ mod calls {
 			let who = ensure_signed(origin)?;
 			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::JobNotFound)?;
 			ensure!(job.owner == who, Error::<T>::NotJobOwner);
-			ensure!(job.status == JobStatus::Pending, Error::<T>::JobNotPending);
+			ensure!(
+				matches!(job.status, JobStatus::Pending | JobStatus::Queued),
+				Error::<T>::JobNotPending
+			);
 			let refund = Self::refund(&job)?;
+			if job.status == JobStatus::Queued {
+				Self::dequeue(job_id);
+			}
 			Proposals::<T>::remove(job_id);
 			Self::unschedule(job_id, job.deadline);
 			job.status = JobStatus::Cancelled;
@@ -251,6 +234,23 @@ mod calls {
 			Datasets::<T>::remove(hash);
 			Self::deposit_event(Event::DatasetRemoved { hash });
 			Ok(())
+		}
+
+		/// [`Pallet::submit_job`], waiting up to `max_wait` blocks (after the proposal window)
+		/// in the queue when every node that could run the job is busy; 0 never waits.
+		///
+		/// Origin: any signed account. Errors: those of `submit_job`, `QueueWaitTooLong`.
+		#[pallet::call_index(8)]
+		#[pallet::weight(<T as Config>::WeightInfo::submit_job())]
+		pub fn submit_job_waiting(
+			origin: OriginFor<T>,
+			requirements: JobRequirements,
+			budget: BalanceOf<T>,
+			max_wait: BlockNumberFor<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(max_wait <= T::MaxQueueWait::get(), Error::<T>::QueueWaitTooLong);
+			Self::do_submit(who, requirements, budget, max_wait)
 		}
 	}
 }

@@ -94,6 +94,7 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		Self::check_declines()?;
+		Self::check_queue()?;
 		for (_, receipt) in Receipts::<T>::iter() {
 			ensure!(
 				receipt.provider_amount.saturating_add(receipt.fund_amount) == receipt.cost,

@@ -98,10 +98,13 @@ mod worker;
 mod worker_tests;
 pub use worker::{WorkerSigner, ENGINE_TOKEN_KEY, ENGINE_URL_KEY};
 pub mod runtime_api;
-pub use runtime_api::{MarketStats, Quote};
+pub use runtime_api::{MarketStats, QueueStatus, Quote};
 mod datasets;
 mod invariants;
 mod matching;
+mod queue;
+#[cfg(test)]
+mod queue_tests;
 mod settlement;
 pub(crate) use settlement::Failure;
 mod retention;
@@ -188,6 +191,19 @@ pub mod pallet {
 		/// Most candidates the fallback reads.
 		#[pallet::constant]
 		type MaxFallbackCandidates: Get<u32>;
+		/// Blocks a job waits in the queue for capacity, after its proposal window, unless its
+		/// submitter asked for another wait (`submit_job_waiting`).
+		#[pallet::constant]
+		type DefaultQueueWait: Get<BlockNumberFor<Self>>;
+		/// The longest wait a submitter may ask for.
+		#[pallet::constant]
+		type MaxQueueWait: Get<BlockNumberFor<Self>>;
+		/// Most jobs waiting in the queue at once.
+		#[pallet::constant]
+		type MaxQueuedJobs: Get<u32>;
+		/// Most queued jobs one block's `on_initialize` tries to match.
+		#[pallet::constant]
+		type MaxQueueScan: Get<u32>;
 
 		/// Blocks for validators to propose an assignment.
 		#[pallet::constant]
@@ -322,6 +338,16 @@ pub mod pallet {
 	pub type Declined<T: Config> =
 		StorageMap<_, Twox64Concat, JobId, BoundedVec<NodeId, T::MaxDeclines>, ValueQuery>;
 
+	/// Jobs waiting for capacity, in the order they entered the queue (see `queue.rs`).
+	#[pallet::storage]
+	pub type WaitQueue<T: Config> =
+		StorageValue<_, BoundedVec<JobId, T::MaxQueuedJobs>, ValueQuery>;
+
+	/// Jobs assigned from the wait queue so far, and the blocks they waited in it, summed
+	/// (from the end of their proposal window): the mean is the expected wait the RPC shows.
+	#[pallet::storage]
+	pub type QueueWaits<T: Config> = StorageValue<_, (u64, u64), ValueQuery>;
+
 	/// The datasets known from genesis (the engine's built-in ones on dev chains).
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
@@ -409,7 +435,10 @@ pub mod pallet {
 		JobUnverified { job_id: JobId, node_id: NodeId, refund: BalanceOf<T> },
 		/// No eligible node was found in time (or every node it was given declined it): the
 		/// user was refunded.
-		JobExpired { job_id: JobId, refund: BalanceOf<T> },
+		JobExpired { job_id: JobId, refund: BalanceOf<T>, reason: ExpiryReason },
+		/// Every node that could run the job was busy: it waits for capacity, `position`-th in
+		/// the queue, until `wait_until` at the latest.
+		JobQueued { job_id: JobId, position: u32, wait_until: BlockNumberFor<T> },
 		/// The assigned node declined the job: no slash; the job is back to matching (or
 		/// expired, after `MaxDeclines` declines) and is never offered to that node again.
 		JobDeclined { job_id: JobId, node_id: NodeId },
@@ -504,6 +533,8 @@ pub mod pallet {
 		NotAssignedProvider,
 		/// The node declined this job; it is not offered to it again.
 		NodeDeclinedJob,
+		/// The wait asked for is above `MaxQueueWait`.
+		QueueWaitTooLong,
 	}
 
 	impl<T> From<Ineligible> for Error<T> {
@@ -531,8 +562,10 @@ pub mod pallet {
 			for job_id in due {
 				Self::process_deadline(job_id, now);
 			}
+			let examined = Self::match_queue(now);
 			let pruned = Self::prune(now);
 			Self::deadlines_weight(count)
+				.saturating_add(<T as Config>::WeightInfo::on_initialize_queue(examined))
 				.saturating_add(<T as Config>::WeightInfo::on_initialize_prune(pruned))
 		}
 

@@ -250,7 +250,7 @@ impl<T: Config> Pallet<T> {
 				Jobs::<T>::insert(job_id, job);
 				Ok(())
 			},
-			None => Self::expire(job_id, job),
+			None => Self::expire(job_id, job, crate::ExpiryReason::Declined),
 		}
 	}
 

@@ -6,7 +6,10 @@ use aicchain_primitives::{
 	Region, SustainabilityPreference, TrainingSpec,
 };
 use core::cell::RefCell;
-use frame_support::{derive_impl, parameter_types, traits::ConstU32};
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU32, ConstU64},
+};
 use sp_core::H256;
 use sp_runtime::{BuildStorage, Perbill, Percent};
 
@@ -47,6 +50,9 @@ pub const MAX_DECLINES: u32 = 3;
 /// Blocks after assignment during which a provider may decline.
 pub const DECLINE_WINDOW: u64 = 5;
 pub const ATTESTATION_WINDOW: u64 = 5;
+/// Blocks a job waits in the queue unless it asks otherwise, and the most it may ask.
+pub const DEFAULT_QUEUE_WAIT: u64 = 20;
+pub const MAX_QUEUE_WAIT: u64 = 100;
 /// The registry's price floor per GPU-hour.
 pub const MIN_PRICE: Balance = UNIT / 100;
 /// The least budget a job may hold.
@@ -165,6 +171,10 @@ impl pallet_compute_jobs::Config for Test {
 	type MaxValidators = ConstU32<8>;
 	type MaxDeadlinesPerBlock = ConstU32<4>;
 	type MaxFallbackCandidates = ConstU32<8>;
+	type DefaultQueueWait = ConstU64<DEFAULT_QUEUE_WAIT>;
+	type MaxQueueWait = ConstU64<MAX_QUEUE_WAIT>;
+	type MaxQueuedJobs = ConstU32<16>;
+	type MaxQueueScan = ConstU32<4>;
 	type ProposalWindow = ProposalWindow;
 	type ResultTimeout = ResultTimeout;
 	type BlocksPerHour = frame_support::traits::ConstU64<BLOCKS_PER_HOUR>;

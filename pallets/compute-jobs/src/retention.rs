@@ -78,9 +78,10 @@ impl<Balance: Saturating + Copy> MarketTotals<Balance> {
 			JobStatus::Unverified { .. } => &mut self.unverified_jobs,
 			JobStatus::Expired => &mut self.expired_jobs,
 			JobStatus::Cancelled => &mut self.cancelled_jobs,
-			JobStatus::Pending | JobStatus::Assigned { .. } | JobStatus::ResultSubmitted { .. } => {
-				return
-			},
+			JobStatus::Pending
+			| JobStatus::Queued
+			| JobStatus::Assigned { .. }
+			| JobStatus::ResultSubmitted { .. } => return,
 		};
 		*counter = counter.saturating_add(1);
 	}

@@ -147,6 +147,7 @@ fn a_burst_of_finished_jobs_is_pruned_over_several_blocks() {
 			left -= pruned;
 			assert_eq!(stored_jobs(), (left + 1) as usize, "block {block}");
 			let expected = ComputeJobs::deadlines_weight(0)
+				.saturating_add(<() as WeightInfo>::on_initialize_queue(0))
 				.saturating_add(<() as WeightInfo>::on_initialize_prune(pruned));
 			assert_eq!(weight, expected);
 			// Oldest first: the job ids still stored are the latest ones.

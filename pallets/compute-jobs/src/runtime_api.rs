@@ -62,6 +62,20 @@ pub struct MarketStats<Balance> {
 	pub carbon_reduction_grams: u64,
 }
 
+/// The wait queue, seen from one job.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug, Default)]
+pub struct QueueStatus {
+	/// The job's place in the queue (1 at the head), `None` when it is not waiting.
+	pub position: Option<u32>,
+	/// Jobs waiting.
+	pub length: u32,
+	/// Jobs assigned from the queue so far.
+	pub matched: u64,
+	/// The mean number of blocks those jobs waited, `None` before the first: the expected
+	/// wait, as far as the past tells.
+	pub mean_wait_blocks: Option<u64>,
+}
+
 /// A job and, once settled, its receipt.
 pub type JobDetails<AccountId, Balance, BlockNumber> =
 	(Job<AccountId, Balance, BlockNumber>, Option<JobReceipt<AccountId, Balance>>);
@@ -98,6 +112,8 @@ sp_api::decl_runtime_apis! {
 		/// A job and its receipt; `None` for an unknown id or a job finished more than
 		/// `JobRetention` blocks ago (pruned: its `JobSettled` event and archive state keep it).
 		fn job(job_id: JobId) -> Option<JobDetails<AccountId, Balance, BlockNumber>>;
+		/// The wait queue: `job_id`'s place in it, its length, and how long jobs waited so far.
+		fn queue(job_id: JobId) -> QueueStatus;
 		/// Market-wide figures.
 		fn market_stats() -> MarketStats<Balance>;
 	}
@@ -193,6 +209,22 @@ impl<T: Config> Pallet<T> {
 		job_id: JobId,
 	) -> Option<JobDetails<T::AccountId, BalanceOf<T>, BlockNumberOf<T>>> {
 		Jobs::<T>::get(job_id).map(|job| (job, Receipts::<T>::get(job_id)))
+	}
+
+	/// See [`ComputeApi::queue`]: reads the queue once.
+	pub fn queue_status(job_id: JobId) -> QueueStatus {
+		let queue = WaitQueue::<T>::get();
+		let (matched, waited) = QueueWaits::<T>::get();
+		QueueStatus {
+			position: queue
+				.iter()
+				.position(|id| *id == job_id)
+				.and_then(|i| u32::try_from(i).ok())
+				.map(|i| i.saturating_add(1)),
+			length: u32::try_from(queue.len()).unwrap_or(u32::MAX),
+			matched,
+			mean_wait_blocks: waited.checked_div(matched),
+		}
 	}
 
 	/// See [`ComputeApi::market_stats`]: the registry's running totals of active nodes, the

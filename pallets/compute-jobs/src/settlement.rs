@@ -2,7 +2,9 @@
 //! window closes, refunds, failures (slash) and settlement (payments, subsidy, bonus, AICG
 //! rewards, receipt). Every end goes through `retire` (see `retention.rs`).
 
-use crate::{pallet::*, AssignmentRule, BalanceOf, JobOf, JobReceipt, JobStatus, MatchedTerms};
+use crate::{
+	pallet::*, AssignmentRule, BalanceOf, ExpiryReason, JobOf, JobReceipt, JobStatus, MatchedTerms,
+};
 use aicchain_primitives::{ContributionRewards, JobId, NodeId, SubsidyHandler};
 use frame_support::{
 	pallet_prelude::*,
@@ -93,11 +95,12 @@ impl<T: Config> Pallet<T> {
 				match choice {
 					Some(((node_id, cost), rule)) => {
 						Self::assign(job_id, job.clone(), node_id, cost, rule, now)
-							.or_else(|_| Self::expire(job_id, job))
+							.or_else(|_| Self::expire(job_id, job, ExpiryReason::Aborted))
 					},
-					None => Self::expire(job_id, job),
+					None => Self::queue_or_expire(job_id, job, now),
 				}
 			},
+			JobStatus::Queued => Self::expire(job_id, job, ExpiryReason::QueueTimeout),
 			JobStatus::Assigned { .. } => Self::fail(job_id, job, Failure::TimedOut, &[]),
 			JobStatus::ResultSubmitted { node, .. } => {
 				// Only a majority of the current validator set decides; abstaining is not
@@ -132,16 +135,23 @@ impl<T: Config> Pallet<T> {
 			JobStatus::Assigned { node, .. } | JobStatus::ResultSubmitted { node, .. } => {
 				Self::unverified(job_id, job, node)
 			},
-			JobStatus::Pending => Self::expire(job_id, job),
+			JobStatus::Pending | JobStatus::Queued => {
+				Self::expire(job_id, job, ExpiryReason::Aborted)
+			},
 			_ => Ok(()),
 		}
 	}
 
-	pub(crate) fn expire(job_id: JobId, mut job: JobOf<T>) -> DispatchResult {
+	pub(crate) fn expire(job_id: JobId, mut job: JobOf<T>, reason: ExpiryReason) -> DispatchResult {
 		let refund = Self::refund(&job)?;
+		if job.status == JobStatus::Queued {
+			Self::dequeue(job_id);
+		}
+		Self::unschedule(job_id, job.deadline);
+		Proposals::<T>::remove(job_id);
 		job.status = JobStatus::Expired;
 		Self::retire(job_id, job, None);
-		Self::deposit_event(Event::JobExpired { job_id, refund });
+		Self::deposit_event(Event::JobExpired { job_id, refund, reason });
 		Ok(())
 	}
 

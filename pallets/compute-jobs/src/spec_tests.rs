@@ -242,7 +242,10 @@ fn a_job_declined_max_declines_times_expires_refunded() {
 			assert_ok!(ComputeJobs::decline_job(RuntimeOrigin::signed(who), job));
 		}
 		assert_eq!(status(job), JobStatus::Expired);
-		System::assert_has_event(Event::JobExpired { job_id: job, refund: BUDGET }.into());
+		System::assert_has_event(
+			Event::JobExpired { job_id: job, refund: BUDGET, reason: ExpiryReason::Declined }
+				.into(),
+		);
 		assert_eq!(escrow(USER), 0);
 		assert_eq!(Balances::free_balance(USER), INITIAL);
 		assert!(!Declined::<Test>::contains_key(job), "cleaned up when the job ends");

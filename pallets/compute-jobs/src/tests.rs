@@ -372,7 +372,10 @@ fn window_end_with_no_eligible_node_expires_and_refunds() {
 		run_to_block(1 + PROPOSAL_WINDOW);
 		assert_eq!(status(job), JobStatus::Expired);
 		assert_eq!(Balances::balance(&USER), INITIAL);
-		System::assert_last_event(Event::JobExpired { job_id: job, refund: BUDGET }.into());
+		System::assert_last_event(
+			Event::JobExpired { job_id: job, refund: BUDGET, reason: ExpiryReason::NoSuitableNode }
+				.into(),
+		);
 	});
 }
 

@@ -51,12 +51,18 @@ pub enum JobStatus<Balance> {
 	Expired,
 	/// Cancelled by the user before assignment: refunded.
 	Cancelled,
+	/// Every node that could run it was busy when its proposal window ended: waiting in the
+	/// [`crate::WaitQueue`] for capacity until `Job::wait_until`.
+	Queued,
 }
 
 impl<Balance> JobStatus<Balance> {
 	/// Whether the budget is still held.
 	pub fn is_open(&self) -> bool {
-		matches!(self, Self::Pending | Self::Assigned { .. } | Self::ResultSubmitted { .. })
+		matches!(
+			self,
+			Self::Pending | Self::Queued | Self::Assigned { .. } | Self::ResultSubmitted { .. }
+		)
 	}
 }
 
@@ -116,6 +122,9 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	/// Block of the last assignment (the submission block until the job is assigned): the
 	/// provider may decline until `DeclineWindow` blocks after it.
 	pub assigned_at: BlockNumber,
+	/// The last block the job may wait for capacity in the queue: submission, the proposal
+	/// window and the wait the user asked for.
+	pub wait_until: BlockNumber,
 }
 
 /// How an assignment was decided.
@@ -139,6 +148,34 @@ pub enum AssignmentRule {
 	Plurality,
 	/// Nobody proposed: the on-chain score chose.
 	Fallback,
+	/// The job waited in the queue; the on-chain score chose when a node had room.
+	Queue,
+}
+
+/// Why a job expired (refunded in full, nothing slashed).
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum ExpiryReason {
+	/// No node of the job's sample could ever run it (requirements or budget), busy or not.
+	NoSuitableNode,
+	/// It waited in the queue until its `wait_until` without a node having room.
+	QueueTimeout,
+	/// The queue (or the deadline queue) had no room for it.
+	QueueFull,
+	/// Every node it was given declined it (`MaxDeclines`).
+	Declined,
+	/// A stage could not complete (a defensive path): refunded.
+	Aborted,
 }
 
 /// The record of a settled job.

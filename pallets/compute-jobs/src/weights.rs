@@ -48,6 +48,7 @@ pub trait WeightInfo {
 	fn on_initialize(n: u32, ) -> Weight;
 	fn on_initialize_settle(n: u32, ) -> Weight;
 	fn on_initialize_prune(p: u32, ) -> Weight;
+	fn on_initialize_queue(n: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_compute_jobs` measured on the machine named above, with the runtime's database
@@ -335,6 +336,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2484).saturating_mul(p.into()))
 	}
+	fn on_initialize_queue(n: u32, ) -> Weight {
+		// Provisional until the benchmark runs.
+		Weight::from_parts(10_000_000, 3734)
+			.saturating_add(Weight::from_parts(150_000_000, 80_000).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads((34_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(n.into())))
+	}
 }
 
 /// The same figures with RocksDB's database weights, for mocks and tests.
@@ -619,5 +627,12 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2484).saturating_mul(p.into()))
+	}
+	fn on_initialize_queue(n: u32, ) -> Weight {
+		// Provisional until the benchmark runs.
+		Weight::from_parts(10_000_000, 3734)
+			.saturating_add(Weight::from_parts(150_000_000, 80_000).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads((34_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(n.into())))
 	}
 }

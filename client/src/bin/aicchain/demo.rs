@@ -156,7 +156,7 @@ pub(crate) fn demo(
 		prefer_renewable: true,
 		renewable_only: None,
 	};
-	let id = submit_job(client, &ferdie, requirements(&job_args)?, 400 * UNIT)?;
+	let id = submit_job(client, &ferdie, requirements(&job_args)?, 400 * UNIT, None)?;
 	println!("\n-- job {id}: {gpus} GPUs, {bandwidth} Mbps, {latency} ms, 10 GPU-hours, credit-scoring MLP, budget 400 AICC --");
 	let job = follow(client, id)?;
 	let receipt = &job["receipt"];

@@ -132,6 +132,7 @@ pub(crate) fn submit_job(
 	signer: &sp_core::sr25519::Pair,
 	req: JobRequirements,
 	budget: Balance,
+	max_wait: Option<u32>,
 ) -> Result<u64, String> {
 	// The chain's own checks, with their names, before anything is signed.
 	client.rpc("compute_quote", json!([requirements_json(&req)])).map_err(|e| match e {
@@ -151,9 +152,13 @@ pub(crate) fn submit_job(
 	submit_and_wait(
 		client,
 		signer,
-		RuntimeCall::ComputeJobs(pallet_compute_jobs::Call::submit_job {
-			requirements: req,
-			budget,
+		RuntimeCall::ComputeJobs(match max_wait {
+			Some(max_wait) => pallet_compute_jobs::Call::submit_job_waiting {
+				requirements: req,
+				budget,
+				max_wait,
+			},
+			None => pallet_compute_jobs::Call::submit_job { requirements: req, budget },
 		}),
 	)?;
 	let job = client.rpc("compute_job", json!([id])).map_err(explain)?;
@@ -182,13 +187,14 @@ pub(crate) fn follow(client: &Client, id: u64) -> Result<Value, String> {
 					job["status"]["modelHash"].as_str().unwrap_or("?"),
 					job["status"]["metrics"]["score"]
 				),
+				"Queued" => queue_line(&job["queue"]),
 				_ => String::new(),
 			};
 			println!("[{:>5.1}s] job {id}: {stage} {detail}", start.elapsed().as_secs_f64());
 			let _ = std::io::stdout().flush();
 			last = stage.clone();
 		}
-		if !matches!(stage.as_str(), "Pending" | "Assigned" | "ResultSubmitted") {
+		if !matches!(stage.as_str(), "Pending" | "Queued" | "Assigned" | "ResultSubmitted") {
 			if let Some(r) = job.get("receipt").filter(|r| !r.is_null()) {
 				println!("  cost {} AICC: provider {} + fund {}; subsidy {}; renewable bonus {}; you paid {} and got {} back", show_str(&r["cost"]), show_str(&r["providerAmount"]), show_str(&r["fundAmount"]), show_str(&r["subsidy"]), show_str(&r["renewableBonus"]), show_str(&r["userPaid"]), show_str(&r["saving"]));
 				println!("  carbon {} g ({} g less than the grid); model {} ({}% on {} held-out samples)", r["carbonGrams"], r["carbonReductionGrams"], r["modelHash"].as_str().unwrap_or("?"), r["metrics"]["score"], r["metrics"]["evalSamples"]);
@@ -200,6 +206,18 @@ pub(crate) fn follow(client: &Client, id: u64) -> Result<Value, String> {
 		}
 		std::thread::sleep(Duration::from_secs(2));
 	}
+}
+
+/// A queued job's place, how long it may wait, and how long jobs waited so far.
+fn queue_line(queue: &Value) -> String {
+	let mean = match queue["meanWaitBlocks"].as_u64() {
+		Some(blocks) => format!("jobs matched from the queue waited {blocks} blocks on average"),
+		None => "no job has left the queue yet".into(),
+	};
+	format!(
+		"(every fitting node is busy): place {} of {}, waits until block {} at most; {mean}",
+		queue["position"], queue["length"], queue["waitUntil"]
+	)
 }
 
 /// `quote`: what a job would cost, and where it could run.
@@ -225,10 +243,11 @@ pub(crate) fn submit(
 	suri: &str,
 	job: &JobArgs,
 	no_follow: bool,
+	max_wait: Option<u32>,
 ) -> Result<(), String> {
 	let req = requirements(job)?;
 	let budget = parse_amount(&job.budget)?;
-	let id = submit_job(client, &pair_from_suri(suri)?, req, budget)?;
+	let id = submit_job(client, &pair_from_suri(suri)?, req, budget, max_wait)?;
 	println!("job {id} submitted (budget {} AICC held in escrow)", show(budget));
 	if !no_follow {
 		follow(client, id)?;

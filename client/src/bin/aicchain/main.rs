@@ -113,6 +113,10 @@ enum Command {
 		/// Return after submission instead of following the job.
 		#[arg(long)]
 		no_follow: bool,
+		/// Blocks the job may wait for a busy node after its proposal window (0: never wait;
+		/// the chain's default, an hour, when not given; a day at most).
+		#[arg(long, value_name = "BLOCKS")]
+		max_wait: Option<u32>,
 	},
 	/// A job's status and receipt.
 	Job { id: u64 },
@@ -186,7 +190,9 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 		Command::DeclineJob { job } => provider::decline_job(client, suri, *job),
 		Command::UpdateNode { id, node } => provider::update_node(client, suri, *id, node),
 		Command::Quote { job } => jobs::quote(client, job),
-		Command::SubmitJob { job, no_follow } => jobs::submit(client, suri, job, *no_follow),
+		Command::SubmitJob { job, no_follow, max_wait } => {
+			jobs::submit(client, suri, job, *no_follow, *max_wait)
+		},
 		Command::Job { id } => jobs::print_job(client, *id),
 		Command::ProposeSubsidy { share, scope, per_job_cap, budget, duration } => {
 			governance::propose_subsidy(client, suri, *share, scope, per_job_cap, budget, *duration)
