@@ -95,6 +95,23 @@ fn fill_deadlines<T: Config>(from: BlockNumberFor<T>) {
 	}
 }
 
+/// Fills the rest of the 8-GPU bucket by repeating the nodes in it: a full bucket to decode,
+/// and every candidate sample, wherever it starts, holds each of them (the costliest sample:
+/// no ids of nodes that do not exist).
+fn fill_bucket_with_repeats<T: Config>() {
+	pallet_compute_registry::NodesByGpuClass::<T>::mutate(
+		pallet_compute_registry::gpu_class(8),
+		|bucket| {
+			let real = bucket.to_vec();
+			for id in real.iter().cycle() {
+				if bucket.try_push(*id).is_err() {
+					break;
+				}
+			}
+		},
+	);
+}
+
 /// The validators the benchmark controls (funded worker keys), after filling the set with them.
 fn validators<T: Config>() -> alloc::vec::Vec<T::AccountId> {
 	(0..T::MaxValidators::get())
@@ -317,16 +334,7 @@ mod benchmarks {
 				}
 			});
 		}
-		// The rest of the 8-GPU bucket holds ids the fallback never reaches but still decodes.
-		pallet_compute_registry::NodesByGpuClass::<T>::mutate(
-			pallet_compute_registry::gpu_class(8),
-			|bucket| {
-				let mut filler = u32::MAX;
-				while bucket.try_push(filler).is_ok() {
-					filler = filler.saturating_sub(1);
-				}
-			},
-		);
+		fill_bucket_with_repeats::<T>();
 		let now = frame_system::Pallet::<T>::block_number();
 		let mut ids = alloc::vec::Vec::new();
 		for _ in 0..n {
@@ -352,6 +360,7 @@ mod benchmarks {
 		for i in 0..T::MaxFallbackCandidates::get().max(T::MaxQueueScan::get()) {
 			node::<T>(i);
 		}
+		fill_bucket_with_repeats::<T>();
 		let mut ids = alloc::vec::Vec::new();
 		for _ in 0..n {
 			let (_, id) = submitted::<T>();
