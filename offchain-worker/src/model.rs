@@ -70,7 +70,7 @@ fn layer_sizes(spec: &TrainingSpec, inputs: usize) -> Vec<(usize, usize)> {
 fn forward(params: &[Tensor], x: &Tensor, elementwise: bool) -> candle_core::Result<Tensor> {
 	let mut h = x.clone();
 	let layers = params.len() / 2;
-	if layers == 0 || params.len() % 2 != 0 {
+	if layers == 0 || !params.len().is_multiple_of(2) {
 		candle_core::bail!("{} parameter tensors do not make layers", params.len());
 	}
 	for (i, pair) in params.chunks(2).enumerate() {

@@ -382,7 +382,7 @@ fn nan_max(a: f64, b: f64) -> f64 {
 
 /// `(full, bulk)` over layers of `[w0, b0, w1, b1, …]`.
 fn layer_distances(a: &[Tensor], b: &[Tensor]) -> Result<(f64, f64), EngineError> {
-	if a.len() != b.len() || a.len() % 2 != 0 {
+	if a.len() != b.len() || !a.len().is_multiple_of(2) {
 		return Ok((f64::INFINITY, f64::INFINITY));
 	}
 	let (mut full, mut bulk) = (0f64, 0f64);

@@ -89,7 +89,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
 
 /// Leaf hashes from their concatenation (`None` unless a whole number of them).
 pub fn parse_leaves(bytes: &[u8]) -> Option<Vec<[u8; 32]>> {
-	if bytes.len() % 32 != 0 {
+	if !bytes.len().is_multiple_of(32) {
 		return None;
 	}
 	bytes.chunks_exact(32).map(|c| <[u8; 32]>::try_from(c).ok()).collect()

@@ -119,7 +119,7 @@ impl Engine {
 		let verdict = proof::verify_segment(
 			spec,
 			&data,
-			&commitment,
+			commitment,
 			index,
 			&start,
 			&start_proof,
@@ -133,7 +133,7 @@ impl Engine {
 		let verdict = proof::verify_final(
 			spec,
 			&data,
-			&commitment,
+			commitment,
 			&end,
 			&end_proof,
 			&model_bytes,
@@ -160,7 +160,7 @@ impl Engine {
 		}
 		let path = format!("/models/0x{}", hex::encode(hash));
 		let bytes =
-			self.from_peers(provider, &path, http::MAX_DOWNLOAD, |b| blake2_256(b) == *hash)?;
+			self.fetch_from_peers(provider, &path, http::MAX_DOWNLOAD, |b| blake2_256(b) == *hash)?;
 		let _ = self.models.put(&bytes);
 		Some(bytes)
 	}
@@ -181,7 +181,7 @@ impl Engine {
 			leaves.len() == count && proof::merkle_root(leaves) == commitment.root.0
 		};
 		let path = format!("/checkpoints/0x{}/leaves", hex::encode(commitment.root));
-		let bytes = self.from_peers(provider, &path, count.saturating_mul(32), |bytes| {
+		let bytes = self.fetch_from_peers(provider, &path, count.saturating_mul(32), |bytes| {
 			parse_leaves(bytes).is_some_and(|leaves| matches(&leaves))
 		})?;
 		parse_leaves(&bytes)
@@ -202,12 +202,14 @@ impl Engine {
 			}
 		}
 		let path = format!("/checkpoints/0x{}/{index}", hex::encode(root));
-		self.from_peers(provider, &path, http::MAX_DOWNLOAD, |bytes| blake2_256(bytes) == *leaf)
+		self.fetch_from_peers(provider, &path, http::MAX_DOWNLOAD, |bytes| {
+			blake2_256(bytes) == *leaf
+		})
 	}
 
 	/// The first answer at `path`, from the provider's engine and then each configured peer,
 	/// that is at most `max` bytes and `valid`.
-	fn from_peers(
+	fn fetch_from_peers(
 		&self,
 		provider: Option<&str>,
 		path: &str,
@@ -230,6 +232,14 @@ impl Engine {
 		}
 		None
 	}
+}
+
+/// Whether `distance` is at most `limit` (a NaN distance is not).
+fn within(distance: f64, limit: f64) -> bool {
+	matches!(
+		distance.partial_cmp(&limit),
+		Some(core::cmp::Ordering::Less | core::cmp::Ordering::Equal)
+	)
 }
 
 /// Refuses a commitment that is not the schedule the spec fixes for the dataset.
@@ -268,10 +278,10 @@ fn describe(segment: u32, rejection: &Rejection, tolerance: &Tolerance) -> Strin
 		Rejection::Diverged(distance) => {
 			let mut parts = Vec::new();
 			// NaN compares false: a non-finite distance is reported as over.
-			if !(distance.full <= tolerance.full) {
+			if !within(distance.full, tolerance.full) {
 				parts.push(format!("full {:.1e} > {:.1e}", distance.full, tolerance.full));
 			}
-			if !(distance.bulk <= tolerance.bulk) {
+			if !within(distance.bulk, tolerance.bulk) {
 				parts.push(format!("bulk {:.1e} > {:.1e}", distance.bulk, tolerance.bulk));
 			}
 			format!("segment {segment} diverged: {}", parts.join(", "))

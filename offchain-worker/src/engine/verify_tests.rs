@@ -93,7 +93,7 @@ fn challenged(
 ) -> (EngineRequest, u32) {
 	let segments = commitment.segments();
 	let (challenge, segment) = (0..=255u8)
-		.map(|c| H256::repeat_byte(c))
+		.map(H256::repeat_byte)
 		.map(|c| (c, challenged_segment(&c.0, b"verifier", segments)))
 		.find(|(_, segment)| pick(*segment))
 		.expect("some challenge picks such a segment");

@@ -12,7 +12,7 @@ use candle_core::{DType, Device, Tensor};
 /// The checkpoint bytes of `state`.
 pub fn encode_checkpoint(state: &TrainState) -> Result<Vec<u8>, EngineError> {
 	let layers = state.params.len() / 2;
-	if state.params.len() % 2 != 0
+	if !state.params.len().is_multiple_of(2)
 		|| state.m.len() != state.params.len()
 		|| state.v.len() != state.params.len()
 	{

@@ -203,7 +203,7 @@ fn malformed_checkpoints_are_rejected_without_panicking() {
 		assert!(decode_checkpoint(&bad, sizes, &CPU).is_err(), "byte {i}");
 	}
 	let mut oversized = good.clone();
-	oversized.extend(std::iter::repeat(0).take(1 << 16));
+	oversized.extend(std::iter::repeat_n(0, 1 << 16));
 	assert!(decode_checkpoint(&oversized, sizes, &CPU).is_err());
 	// Another model's checkpoint, or one of the right shape with bad content.
 	let wide =

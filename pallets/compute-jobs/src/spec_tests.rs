@@ -81,7 +81,7 @@ fn standing(node: NodeId) -> (Balance, Perbill, u32, u32, u32) {
 /// function (`aicchain_primitives::validate_training_spec`), and accepts a spec at the limits.
 #[test]
 fn a_spec_past_the_engines_limits_is_refused_at_submit() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let good = training(&demo_requirements());
 		for broken in [
 			TrainingSpec { hidden_units: limits::MAX_HIDDEN_UNITS + 1, ..good.clone() },
@@ -125,7 +125,7 @@ fn a_spec_past_the_engines_limits_is_refused_at_submit() {
 /// quote agrees with `submit_job`.
 #[test]
 fn an_unknown_dataset_is_refused_and_only_root_curates_the_list() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		// Genesis registered the engine's two built-in datasets.
 		for hash in [CREDIT_SCORING_HASH, ENERGY_LOAD_HASH] {
 			assert!(Datasets::<Test>::contains_key(H256(hash)));
@@ -185,7 +185,7 @@ fn an_unknown_dataset_is_refused_and_only_root_curates_the_list() {
 /// declined is never proposed, sampled or chosen again.
 #[test]
 fn a_declined_job_is_not_slashed_and_goes_back_to_matching_without_the_decliner() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let [(a, _, a_worker), (b, ..), (c, ..)] = three_nodes();
 		let job = submit(demo_requirements());
 		assign(job, a);
@@ -230,7 +230,7 @@ fn a_declined_job_is_not_slashed_and_goes_back_to_matching_without_the_decliner(
 /// no provider is slashed. The owner key may decline as well as the worker key.
 #[test]
 fn a_job_declined_max_declines_times_expires_refunded() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let nodes = three_nodes();
 		assert_eq!(nodes.len() as u32, MAX_DECLINES);
 		let job = submit(demo_requirements());
@@ -260,7 +260,7 @@ fn a_job_declined_max_declines_times_expires_refunded() {
 /// bound worker key may decline, and only an assigned job.
 #[test]
 fn decline_by_a_stranger_or_of_a_job_not_assigned_fails() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let [(a, _, a_worker), (_, b_owner, b_worker), _] = three_nodes();
 		assert_noop!(
 			ComputeJobs::decline_job(RuntimeOrigin::signed(a_worker), 99),
@@ -296,7 +296,7 @@ fn decline_by_a_stranger_or_of_a_job_not_assigned_fails() {
 /// by `MaxResultTimeout`.
 #[test]
 fn result_deadlines_scale_with_the_work() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let [_, (b, ..), _] = three_nodes();
 		// 10,000 GPU-hours on 16 GPUs: 625 hours of wall-clock time.
 		let long = JobRequirements { gpus: 16, gpu_hours: 625, ..demo_requirements() };
@@ -332,7 +332,7 @@ fn result_deadlines_scale_with_the_work() {
 /// blocks of the assignment; later the job is its to deliver, or to time out on.
 #[test]
 fn a_job_cannot_be_declined_after_the_decline_window() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let [(a, _, a_worker), ..] = three_nodes();
 		let job = submit(demo_requirements());
 		assign(job, a);
