@@ -112,8 +112,7 @@ impl<T: Config> Pallet<T> {
 
 	/// A queued job's place in the queue, from 1 at the head.
 	pub fn queue_position(job_id: JobId) -> Option<u32> {
-		let index = WaitQueue::<T>::get().iter().position(|id| *id == job_id)?;
-		u32::try_from(index).ok()?.checked_add(1)
+		place_in(&WaitQueue::<T>::get(), job_id)
 	}
 
 	/// Assigns queued jobs that fit now, in queue order, looking at most at `MaxQueueScan` of
@@ -167,4 +166,10 @@ impl<T: Config> Pallet<T> {
 		}
 		Ok(())
 	}
+}
+
+/// `job_id`'s place in `queue`, from 1 at the head.
+pub(crate) fn place_in(queue: &[JobId], job_id: JobId) -> Option<u32> {
+	let index = queue.iter().position(|id| *id == job_id)?;
+	u32::try_from(index).ok()?.checked_add(1)
 }

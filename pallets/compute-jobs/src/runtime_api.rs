@@ -216,11 +216,7 @@ impl<T: Config> Pallet<T> {
 		let queue = WaitQueue::<T>::get();
 		let (matched, waited) = QueueWaits::<T>::get();
 		QueueStatus {
-			position: queue
-				.iter()
-				.position(|id| *id == job_id)
-				.and_then(|i| u32::try_from(i).ok())
-				.map(|i| i.saturating_add(1)),
+			position: crate::queue::place_in(&queue, job_id),
 			length: u32::try_from(queue.len()).unwrap_or(u32::MAX),
 			matched,
 			mean_wait_blocks: waited.checked_div(matched),

@@ -147,8 +147,6 @@ impl<T: Config> Pallet<T> {
 		if job.status == JobStatus::Queued {
 			Self::dequeue(job_id);
 		}
-		Self::unschedule(job_id, job.deadline);
-		Proposals::<T>::remove(job_id);
 		job.status = JobStatus::Expired;
 		Self::retire(job_id, job, None);
 		Self::deposit_event(Event::JobExpired { job_id, refund, reason });
