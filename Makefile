@@ -11,7 +11,7 @@ BENCH_TARGET_DIR ?= $(HOME)/.cache/aicchain-bench-target
 BENCHMARKED_PALLETS := -p pallet-compute-registry -p pallet-compute-jobs -p pallet-community-fund \
 	-p pallet-validator-set
 
-.PHONY: setup build test-binaries run test lint fmt bench testnet zombienet-test js-test demo
+.PHONY: setup build test-binaries run test lint fmt bench perf testnet zombienet-test js-test demo
 
 setup:
 	@./scripts/setup.sh
@@ -44,6 +44,10 @@ test: setup
 ## which the node's CLI test runs but `cargo test` alone would not build.
 test-binaries: setup
 	cargo build $(CARGO_PROFILE) --workspace --all-targets
+
+## Performance figures side by side (not part of `make test`): candle vs PyTorch training.
+perf: setup
+	./scripts/perf.sh
 
 ## Polkadot.js (@polkadot/api 16.5.6) against a dev node: metadata, storage, calls, events, fees.
 js-test: test-binaries

@@ -20,6 +20,8 @@ use candle_core::{DType, Device, Tensor, D};
 use candle_nn::loss::{binary_cross_entropy_with_logit, mse};
 use sp_runtime::Perbill;
 
+mod fused;
+mod gemm;
 mod trainer;
 pub use trainer::{
 	epoch_seed, param_names, Arithmetic, TrainState, Trainer, ADAM_BETA1, ADAM_BETA2, ADAM_EPS,

@@ -14,7 +14,11 @@
 //!   the same arithmetic as `candle_nn::AdamW`, whose moments are private and so unusable for
 //!   replay.
 
-use super::{forward, layer_sizes, loss_of, standardisation, validate, BATCH_SIZE};
+use super::{
+	forward,
+	fused::{HostState, Workspace},
+	layer_sizes, loss_of, standardisation, validate, BATCH_SIZE,
+};
 use crate::{dataset::Dataset, rng::SeededRng, EngineError};
 use aicchain_primitives::{ModelKind, TrainingSpec};
 use candle_core::{DType, Device, Tensor, Var};
@@ -31,9 +35,13 @@ pub const ADAM_EPS: f64 = 1e-8;
 /// paths of other hardware when measuring the replay tolerance.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Arithmetic {
-	/// candle's matmuls (the `gemm` crate on CPU) over the whole batch.
+	/// What provers and verifiers run: on CPU the written-out step of [`super::fused`] (gemm
+	/// matmuls, one pass per parameter for AdamW), elsewhere candle's autograd over the whole
+	/// batch.
 	#[default]
 	Canonical,
+	/// candle's autograd and tensor ops over the whole batch (the canonical path on GPUs).
+	Autograd,
 	/// The batch split in two halves whose (weighted) gradients are summed.
 	SplitBatch,
 	/// Matmuls as broadcast products and sums: no gemm, no FMA, another summation order.
@@ -61,6 +69,9 @@ pub struct Trainer {
 	sizes: Vec<(usize, usize)>,
 	x: Tensor,
 	y: Tensor,
+	/// `x` and `y` in host memory, for the fused CPU step.
+	x_host: Vec<f32>,
+	y_host: Vec<f32>,
 	rows: usize,
 	mean: Vec<f32>,
 	std: Vec<f32>,
@@ -124,6 +135,7 @@ impl Trainer {
 			.broadcast_sub(&mean_t)?
 			.broadcast_div(&std_t)?;
 		let y = Tensor::from_slice(&train.targets, rows, device)?;
+		let x_host = x.flatten_all()?.to_vec1::<f32>()?;
 		Ok(Self {
 			kind: spec.model,
 			seed: spec.seed,
@@ -131,6 +143,8 @@ impl Trainer {
 			sizes: layer_sizes(spec, train.n_features),
 			x,
 			y,
+			x_host,
+			y_host: train.targets.clone(),
 			rows,
 			mean,
 			std,
@@ -212,6 +226,9 @@ impl Trainer {
 				state.step, self.total_steps
 			)));
 		}
+		if arithmetic == Arithmetic::Canonical && self.device.is_cpu() {
+			return self.run_fused(state, until);
+		}
 		let (x, y) = if arithmetic == Arithmetic::F64 {
 			*state = cast(state, DType::F64)?;
 			(self.x.to_dtype(DType::F64)?, self.y.to_dtype(DType::F64)?)
@@ -219,16 +236,9 @@ impl Trainer {
 			(self.x.clone(), self.y.clone())
 		};
 		let mut losses = Vec::with_capacity((until - state.step) as usize);
-		let mut cached: Option<(u64, Vec<u32>)> = None;
+		let mut order = None;
 		while state.step < until {
-			let step = u64::from(state.step);
-			let epoch = step / self.batches_per_epoch;
-			if cached.as_ref().map(|(e, _)| *e) != Some(epoch) {
-				cached = Some((epoch, self.epoch_order(epoch)));
-			}
-			let order = cached.as_ref().map(|(_, o)| o.as_slice()).unwrap_or_default();
-			let chunk = (step % self.batches_per_epoch) as usize;
-			let rows = order.chunks(BATCH_SIZE).nth(chunk).unwrap_or_default();
+			let rows = self.rows_of(&mut order, state.step);
 			let idx = Tensor::from_slice(rows, rows.len(), &self.device)?;
 			let (grads, loss) = self.gradients(
 				&state.params,
@@ -243,6 +253,37 @@ impl Trainer {
 			*state = cast(state, DType::F32)?;
 		}
 		Ok(losses)
+	}
+
+	/// [`Self::run`] on CPU with the canonical arithmetic: the fused step on host buffers.
+	fn run_fused(&self, state: &mut TrainState, until: u32) -> Result<Vec<f32>, EngineError> {
+		let mut host = HostState::from_state(state)?;
+		let mut workspace = Workspace::new(&self.sizes, BATCH_SIZE);
+		let mut losses = Vec::with_capacity((until - state.step) as usize);
+		let mut order = None;
+		let mut step = state.step;
+		while step < until {
+			let rows = self.rows_of(&mut order, step);
+			let data = (self.x_host.as_slice(), self.y_host.as_slice());
+			losses.push(workspace.step(self.kind, &mut host, step, self.lr, rows, data)?);
+			step += 1;
+		}
+		host.store(state, &self.device)?;
+		state.step = until;
+		Ok(losses)
+	}
+
+	/// The rows of step `step`, with the permutation of its epoch kept in `order` between
+	/// calls.
+	fn rows_of<'a>(&self, order: &'a mut Option<(u64, Vec<u32>)>, step: u32) -> &'a [u32] {
+		let step = u64::from(step);
+		let epoch = step / self.batches_per_epoch;
+		if order.as_ref().map(|(e, _)| *e) != Some(epoch) {
+			*order = Some((epoch, self.epoch_order(epoch)));
+		}
+		let order = order.as_ref().map(|(_, o)| o.as_slice()).unwrap_or_default();
+		let chunk = (step % self.batches_per_epoch) as usize;
+		order.chunks(BATCH_SIZE).nth(chunk).unwrap_or_default()
 	}
 
 	/// Gradients of the mean batch loss with respect to `params`, and that loss.

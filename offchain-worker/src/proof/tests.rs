@@ -329,7 +329,9 @@ fn honest_replays_on_other_kernel_paths_are_accepted() {
 		let run = model::train(&spec, &data, &CPU).unwrap();
 		let trainer = Trainer::new(&spec, &data, &CPU).unwrap();
 		let t = tolerance(trainer.learning_rate());
-		for arithmetic in [Arithmetic::SplitBatch, Arithmetic::Elementwise, Arithmetic::F64] {
+		for arithmetic in
+			[Arithmetic::Autograd, Arithmetic::SplitBatch, Arithmetic::Elementwise, Arithmetic::F64]
+		{
 			let mut differs = false;
 			for i in 0..segments(&run.proof) {
 				let verdict = replay_with(&trainer, &run.proof, i, arithmetic);
@@ -338,8 +340,9 @@ fn honest_replays_on_other_kernel_paths_are_accepted() {
 				assert!(d.bulk < t.bulk / 10.0, "{arithmetic:?} segment {i}: {d:?}");
 				differs |= d.full > 0.0;
 			}
-			// Another kernel path: not the same bits.
-			assert!(differs, "{arithmetic:?} replayed bit for bit");
+			// Another kernel path: not the same bits (candle's autograd may round like the
+			// fused step where the batch divides exactly).
+			assert!(differs || arithmetic == Arithmetic::Autograd, "{arithmetic:?} bit for bit");
 		}
 	}
 }
