@@ -122,8 +122,9 @@ impl Stat {
 	}
 }
 
-const SOURCES: [(&str, Arithmetic, bool); 4] = [
+const SOURCES: [(&str, Arithmetic, bool); 5] = [
 	("1 thread", Arithmetic::Canonical, true),
+	("candle autograd", Arithmetic::Autograd, false),
 	("split batch", Arithmetic::SplitBatch, false),
 	("elementwise matmul", Arithmetic::Elementwise, false),
 	("f64 replay", Arithmetic::F64, false),
