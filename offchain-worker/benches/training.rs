@@ -34,11 +34,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 	let train_rows = data.split().0.rows() as f64;
 	for shape in shapes.split(',') {
 		let (layers, hidden) = shape.split_once('x').ok_or("shapes look like 3x256")?;
+		let (hidden_layers, hidden_units) = (layers.parse()?, hidden.parse()?);
 		let spec = |epochs: u32, seed: u64| TrainingSpec {
 			dataset: H256(blake2_256(&bytes)),
 			model: ModelKind::MlpClassifier,
-			hidden_units: hidden.parse().unwrap_or(32),
-			hidden_layers: layers.parse().unwrap_or(2),
+			hidden_units,
+			hidden_layers,
 			learning_rate_millionths: 5_000,
 			epochs,
 			seed,

@@ -23,9 +23,9 @@ use candle_core::{Device, Tensor};
 use rayon::prelude::*;
 
 /// Products with fewer multiply-adds run on one thread: on this project's 2-core reference
-/// machine a 64×256×256 product runs at two thirds of its one-thread speed on two threads
-/// (`benches/training.rs`, `RAYON_NUM_THREADS=1` against the default), a 64×1024×1024 one
-/// faster. Results do not depend on the choice (gemm splits the output, not the sums).
+/// machine, with gemm's two threads on every product, a 3×256 run (64×256×256 products)
+/// trained at about two thirds of its one-thread speed and a 4×1024 run faster
+/// (`benches/training.rs`, `RAYON_NUM_THREADS=1` against the default). Results do not depend on the choice (gemm splits the output, not the sums).
 const PARALLEL_MATMUL_WORK: usize = 64 * 512 * 512;
 /// Parameters with fewer elements get AdamW's pass on one thread.
 const PARALLEL_ADAMW_ELEMENTS: usize = 1 << 18;
@@ -91,7 +91,6 @@ impl Workspace {
 
 	/// One training step on the rows `rows` of `x_all` (`n_features` wide) and `y_all`:
 	/// gradients of the mean loss, then AdamW step `state.step + 1` in place. Returns the loss.
-	#[allow(clippy::too_many_arguments)]
 	pub fn step(
 		&mut self,
 		kind: ModelKind,

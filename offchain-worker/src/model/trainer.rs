@@ -206,10 +206,7 @@ impl Trainer {
 
 	/// The training rows of global step `step`, computed from the step alone.
 	pub fn batch(&self, step: u32) -> Vec<u32> {
-		let step = u64::from(step);
-		let chunk = (step % self.batches_per_epoch.max(1)) as usize;
-		let order = self.epoch_order(step / self.batches_per_epoch.max(1));
-		order.chunks(BATCH_SIZE).nth(chunk).map(<[u32]>::to_vec).unwrap_or_default()
+		self.rows_of(&mut None, step).to_vec()
 	}
 
 	/// Trains `state` up to step `until` (at most the schedule's last), returning each step's
@@ -277,12 +274,13 @@ impl Trainer {
 	/// calls.
 	fn rows_of<'a>(&self, order: &'a mut Option<(u64, Vec<u32>)>, step: u32) -> &'a [u32] {
 		let step = u64::from(step);
-		let epoch = step / self.batches_per_epoch;
+		let per_epoch = self.batches_per_epoch.max(1);
+		let epoch = step / per_epoch;
 		if order.as_ref().map(|(e, _)| *e) != Some(epoch) {
 			*order = Some((epoch, self.epoch_order(epoch)));
 		}
 		let order = order.as_ref().map(|(_, o)| o.as_slice()).unwrap_or_default();
-		let chunk = (step % self.batches_per_epoch) as usize;
+		let chunk = (step % per_epoch) as usize;
 		order.chunks(BATCH_SIZE).nth(chunk).unwrap_or_default()
 	}
 
