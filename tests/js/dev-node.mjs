@@ -21,7 +21,8 @@ function freePort() {
   });
 }
 
-export async function startDevNode() {
+// `extraArgs`: more node flags (e.g. `--worker-key //P1` for each provider a bench runs).
+export async function startDevNode(extraArgs = []) {
   const base = mkdtempSync(join(tmpdir(), "aicchain-js-"));
   const [rpc, p2p, prometheus] = [await freePort(), await freePort(), await freePort()];
   const logPath = join(base, "node.log");
@@ -31,7 +32,7 @@ export async function startDevNode() {
     [
       "--dev", "--base-path", join(base, "chain"),
       "--rpc-port", String(rpc), "--port", String(p2p), "--prometheus-port", String(prometheus),
-      "--no-telemetry", "--no-mdns",
+      "--no-telemetry", "--no-mdns", ...extraArgs,
     ],
     { stdio: ["ignore", log, log] },
   );

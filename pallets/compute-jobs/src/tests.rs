@@ -942,7 +942,11 @@ mod offchain_worker {
 			RecordingSigner::set_local_keys(vec![SOLAR_A_WORKER]);
 			let spec = demo_requirements().training.expect("training job");
 			let train = EngineRequest::Train { job_id: job, spec };
+			// Still training after the run's last look: nothing to submit yet.
 			expect(&state, train.clone(), EngineResponse::Task(TaskStatus::Queued));
+			for _ in 0..crate::worker::REPOLLS {
+				expect(&state, train.clone(), EngineResponse::Task(TaskStatus::Running));
+			}
 			ComputeJobs::run_worker(System::block_number());
 			assert!(
 				RecordingSigner::take_submitted().is_empty(),
@@ -973,6 +977,31 @@ mod offchain_worker {
 					})
 				)]
 			);
+		});
+	}
+
+	/// A training that ends while the run waits is submitted by that run, a block earlier.
+	#[test]
+	fn a_training_that_ends_during_the_run_is_submitted_by_it() {
+		ExtBuilder.build_and_execute_offchain(|state| {
+			let (solar_a, _, _) = demo_nodes();
+			let job = assigned_job(solar_a);
+			configure_engine();
+			RecordingSigner::set_local_keys(vec![SOLAR_A_WORKER]);
+			let spec = demo_requirements().training.expect("training job");
+			let train = EngineRequest::Train { job_id: job, spec };
+			let model_hash = H256::repeat_byte(4);
+			let commitment =
+				ComputeJobs::expected_commitment(job, H256::repeat_byte(5)).expect("training job");
+			let trained = TaskStatus::Trained { model_hash, metrics: metrics(), commitment };
+			expect(&state, train.clone(), EngineResponse::Task(TaskStatus::Queued));
+			expect(&state, train, EngineResponse::Task(trained));
+			let before = state.read().timestamp;
+			ComputeJobs::run_worker(System::block_number());
+			assert_eq!(RecordingSigner::take_submitted().len(), 1);
+			// It waited once, and no longer than one pause.
+			let waited = state.read().timestamp.diff(&before).millis();
+			assert_eq!(waited, crate::worker::REPOLL_AFTER_MS);
 		});
 	}
 

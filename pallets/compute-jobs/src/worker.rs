@@ -14,11 +14,13 @@
 //! - **Outcomes**: report how jobs the engine selected for ended, so the policy learns.
 //! - **Heartbeats** for the local provider nodes.
 //!
-//! Engine calls only enqueue or poll (never wait for training), each with a short deadline. A
-//! run signs as many transactions as there is work, up to [`MAX_TRANSACTIONS_PER_RUN`] (the
-//! runtime's signer gives each its own nonce, so several per key and block are fine); a
-//! persistent offchain-storage claim per action and job makes sure overlapping worker runs
-//! never do the same work twice.
+//! Engine calls only enqueue or poll (never wait for training), each with a short deadline; a
+//! run looks again at the tasks its engine was still working on, up to [`REPOLLS`] times after
+//! short pauses, so that a tiny job's result or attestation lands a block earlier. A run signs
+//! as many transactions as there is work, up to [`MAX_TRANSACTIONS_PER_RUN`] (the runtime's
+//! signer gives each its own nonce, so several per key and block are fine); a persistent
+//! offchain-storage claim per action and job makes sure overlapping worker runs never do the
+//! same work twice. Jobs waiting in the queue for capacity are skipped without being read.
 
 use crate::{pallet::*, JobOf, JobStatus, ValidatorWorkers};
 use aicchain_primitives::{
@@ -51,8 +53,15 @@ const ENGINE_TIMEOUT_MS: u64 = 3_000;
 /// Blocks to wait for a signed transaction to land before trying the same action again.
 pub(crate) const RETRY_AFTER_BLOCKS: u32 = 5;
 /// Most transactions one run signs, all local keys together, so that a run stays short; the
-/// rest waits for the next block's run.
-pub(crate) const MAX_TRANSACTIONS_PER_RUN: u32 = 32;
+/// rest waits for the next block's run. A settled job takes three (proposal, result,
+/// attestation), so a node holding every key of a market settling 25 jobs a block signs 75 a run;
+/// 256 leaves room for bursts (signing one takes well under a millisecond, and the pool takes
+/// thousands).
+pub(crate) const MAX_TRANSACTIONS_PER_RUN: u32 = 256;
+/// A run looks again at the jobs its engine was still training or verifying, up to this many
+/// times, this long apart: a tiny job's result then lands a block earlier.
+pub(crate) const REPOLLS: u32 = 3;
+pub(crate) const REPOLL_AFTER_MS: u64 = 300;
 /// Heartbeat when the last one is older than this share of the timeout.
 const HEARTBEAT_AT: Perbill = Perbill::from_percent(50);
 
@@ -87,6 +96,15 @@ enum Action {
 	Prune,
 }
 
+/// Whether the engine is still working on a job's task after a visit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Progress {
+	/// Training or verification queued or running: worth another look soon.
+	Working,
+	/// Nothing left for this run (done, sent, or nothing to do).
+	Idle,
+}
+
 /// Errors talking to the engine (logged; the next block tries again).
 #[derive(Debug)]
 #[allow(dead_code)] // fields are read through `Debug` in the logs
@@ -114,8 +132,15 @@ impl<T: Config> Pallet<T> {
 		// Transactions this run may still sign (each job's handler signs at most one).
 		let mut left = MAX_TRANSACTIONS_PER_RUN;
 		Self::heartbeats(now, &accounts, &mut left);
-		// A job can sit in several blocks' queues (a stage ended early); visit it once.
-		let open: BTreeSet<JobId> = Deadlines::<T>::iter_values().flatten().collect();
+		// A job can sit in several blocks' queues (a stage ended early); visit it once. Jobs
+		// waiting in the queue for capacity need no worker: skip them without reading them, so
+		// that a long queue costs a run one read.
+		let waiting: BTreeSet<JobId> = WaitQueue::<T>::get().into_iter().collect();
+		let open: BTreeSet<JobId> =
+			Deadlines::<T>::iter_values().flatten().filter(|id| !waiting.contains(id)).collect();
+		// Jobs the engine is still training or verifying: a tiny job finishes in milliseconds,
+		// so look again after a short wait instead of a block later.
+		let mut working = Vec::new();
 		for job_id in open {
 			if left == 0 {
 				log::debug!(
@@ -124,43 +149,72 @@ impl<T: Config> Pallet<T> {
 				);
 				break;
 			}
-			let Some(job) = Jobs::<T>::get(job_id) else { continue };
-			let result = match job.status.clone() {
-				JobStatus::Pending => match &validator {
-					Some(v) => Self::propose(now, job_id, &job, v, &mut left),
-					None => Ok(()),
-				},
-				JobStatus::Assigned { node, .. } => {
-					// Only a key that accepted the binding works for the node.
-					let worker = pallet_compute_registry::Nodes::<T>::get(node)
-						.filter(|n| n.worker_bound)
-						.map(|n| n.worker);
-					match worker {
-						Some(w) if accounts.contains(&w) => {
-							Self::produce_result(now, job_id, &job, &w, &mut left)
-						},
-						_ => Ok(()),
-					}
-				},
-				JobStatus::ResultSubmitted { node, model_hash, metrics, .. } => match &validator {
-					Some(v) => {
-						Self::verify(now, job_id, &job, node, model_hash, metrics, v, &mut left)
-					},
-					None => Ok(()),
-				},
-				_ => Ok(()),
-			};
-			if let Err(e) = result {
-				log::warn!(target: LOG_TARGET, "job {job_id}: compute engine unavailable: {e:?}");
+			match Self::visit(now, job_id, &accounts, &validator, &mut left) {
+				Ok(Progress::Working) => working.push(job_id),
+				Ok(Progress::Idle) => {},
 				// Without an engine nothing else in this run can succeed either.
-				return;
+				Err(()) => return,
 			}
+		}
+		for _ in 0..REPOLLS {
+			if working.is_empty() || left == 0 {
+				break;
+			}
+			let wake = sp_io::offchain::timestamp().add(Duration::from_millis(REPOLL_AFTER_MS));
+			sp_io::offchain::sleep_until(wake);
+			let mut still = Vec::new();
+			for job_id in working {
+				match Self::visit(now, job_id, &accounts, &validator, &mut left) {
+					Ok(Progress::Working) => still.push(job_id),
+					Ok(Progress::Idle) => {},
+					Err(()) => return,
+				}
+			}
+			working = still;
 		}
 		if validator.is_some() {
 			if let Err(e) = Self::report_outcomes(now) {
 				log::debug!(target: LOG_TARGET, "outcomes not reported: {e:?}");
 			}
 		}
+	}
+
+	/// Does what this node's keys owe job `job_id` at its stage. `Err` when the engine is
+	/// unreachable (logged).
+	fn visit(
+		now: BlockNumberFor<T>,
+		job_id: JobId,
+		accounts: &[T::AccountId],
+		validator: &Option<T::AccountId>,
+		left: &mut u32,
+	) -> Result<Progress, ()> {
+		let Some(job) = Jobs::<T>::get(job_id) else { return Ok(Progress::Idle) };
+		let result = match job.status.clone() {
+			JobStatus::Pending => match validator {
+				Some(v) => Self::propose(now, job_id, &job, v, left).map(|()| Progress::Idle),
+				None => Ok(Progress::Idle),
+			},
+			JobStatus::Assigned { node, .. } => {
+				// Only a key that accepted the binding works for the node.
+				let worker = pallet_compute_registry::Nodes::<T>::get(node)
+					.filter(|n| n.worker_bound)
+					.map(|n| n.worker);
+				match worker {
+					Some(w) if accounts.contains(&w) => {
+						Self::produce_result(now, job_id, &job, &w, left)
+					},
+					_ => Ok(Progress::Idle),
+				}
+			},
+			JobStatus::ResultSubmitted { node, model_hash, metrics, .. } => match validator {
+				Some(v) => Self::verify(now, job_id, &job, node, model_hash, metrics, v, left),
+				None => Ok(Progress::Idle),
+			},
+			_ => Ok(Progress::Idle),
+		};
+		result.map_err(|e| {
+			log::warn!(target: LOG_TARGET, "job {job_id}: compute engine unavailable: {e:?}");
+		})
 	}
 
 	fn every(now: BlockNumberFor<T>, blocks: u32) -> bool {
@@ -264,7 +318,7 @@ impl<T: Config> Pallet<T> {
 		job: &JobOf<T>,
 		worker: &T::AccountId,
 		left: &mut u32,
-	) -> Result<(), EngineError> {
+	) -> Result<Progress, EngineError> {
 		let Some(spec) = job.requirements.training.clone() else {
 			// A plain compute reservation has no model: report completion.
 			if Self::may_act(Action::Train, job_id, now) {
@@ -278,7 +332,7 @@ impl<T: Config> Pallet<T> {
 				};
 				Self::send(Action::Train, job_id, worker, call, left);
 			}
-			return Ok(());
+			return Ok(Progress::Idle);
 		};
 		match Self::call_engine(&EngineRequest::Train { job_id, spec })? {
 			EngineResponse::Task(TaskStatus::Trained { model_hash, metrics, commitment })
@@ -304,9 +358,12 @@ impl<T: Config> Pallet<T> {
 					Self::send(Action::Decline, job_id, worker, call, left);
 				}
 			},
+			EngineResponse::Task(TaskStatus::Queued | TaskStatus::Running) => {
+				return Ok(Progress::Working)
+			},
 			_ => {},
 		}
-		Ok(())
+		Ok(Progress::Idle)
 	}
 
 	#[allow(clippy::too_many_arguments)]
@@ -319,21 +376,21 @@ impl<T: Config> Pallet<T> {
 		metrics: QuantisedMetrics,
 		validator: &T::AccountId,
 		left: &mut u32,
-	) -> Result<(), EngineError> {
+	) -> Result<Progress, EngineError> {
 		let own = pallet_compute_registry::Nodes::<T>::get(node)
 			.is_none_or(|n| n.owner == *validator || n.worker == *validator);
 		if own || Attestations::<T>::get(job_id).iter().any(|(v, _)| v == validator) {
-			return Ok(());
+			return Ok(Progress::Idle);
 		}
 		let verdict = match job.requirements.training.clone() {
 			None => Some(model_hash.is_zero()),
 			Some(spec) => {
 				// The challenge exists from the block after the commitment landed: wait for it.
 				let Some((commitment, submitted_at)) = Commitments::<T>::get(job_id) else {
-					return Ok(());
+					return Ok(Progress::Idle);
 				};
 				let Some(challenge) = Self::challenge_of(job_id, submitted_at) else {
-					return Ok(());
+					return Ok(Progress::Idle);
 				};
 				let request = EngineRequest::Verify {
 					job_id,
@@ -366,6 +423,9 @@ impl<T: Config> Pallet<T> {
 						);
 						None
 					},
+					EngineResponse::Task(TaskStatus::Queued | TaskStatus::Running) => {
+						return Ok(Progress::Working)
+					},
 					_ => None,
 				}
 			},
@@ -376,7 +436,7 @@ impl<T: Config> Pallet<T> {
 				Self::send(Action::Attest, job_id, validator, call, left);
 			}
 		}
-		Ok(())
+		Ok(Progress::Idle)
 	}
 
 	fn report_outcomes(now: BlockNumberFor<T>) -> Result<(), EngineError> {
