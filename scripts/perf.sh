@@ -3,14 +3,19 @@
 # `make test`). Creates a Python venv with PyTorch (CPU use of the PyPI wheel) and matplotlib
 # once, under the cache dir; builds and runs the engine's benches in the project's target dir.
 #
-# Today it measures training throughput, candle (the engine's canonical fused step, and
-# candle's autograd path) against PyTorch on the same shapes, batch and optimiser, and writes
-# docs/perf-training.png. Environment: PERF_REPEATS (5), PERF_BUDGET (seconds per repeat, 2),
-# PERF_SHAPES (2x32,3x256,4x1024).
+# Two sections (PERF_SECTIONS, default "training,chain"):
+# - training: candle (the engine's canonical fused step, and candle's autograd path) against
+#   PyTorch on the same shapes, batch and optimiser; docs/perf-training.png. PERF_REPEATS (5),
+#   PERF_BUDGET (seconds per repeat, 2), PERF_SHAPES (2x32,3x256,4x1024).
+# - chain: selection latency through the engine's HTTP API; on the real dev node with 20
+#   providers, 48 jobs at once and a stream of PERF_DEV_RATE (25) jobs a block for 12 blocks; on
+#   the 4-validator zombienet (zombienet/perf.toml), a stream of PERF_ZOMBIENET_RATE (20) a
+#   block; transactions per block by weight; docs/perf-chain.png (settled jobs over blocks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aicchain-target}"
 venv="${AICCHAIN_PERF_VENV:-$HOME/.cache/aicchain-perf-venv}"
+sections="${PERF_SECTIONS:-training,chain}"
 repeats="${PERF_REPEATS:-5}"
 budget="${PERF_BUDGET:-2}"
 shapes="${PERF_SHAPES:-2x32,3x256,4x1024}"
@@ -21,22 +26,64 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import torch, matplot
 	"$venv/bin/pip" install -q torch==2.15.0 matplotlib==3.11.2
 fi
 
-echo "perf: building the benches" >&2
-cargo bench --no-run -q -p aicchain-worker --bench training >&2
 out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
-# Candle and PyTorch alternate, one repeat each, so that both see the same machine (a shared
-# VM's speed drifts by tens of percent over minutes).
-for r in $(seq "$repeats"); do
-	echo "perf: repeat $r of $repeats: candle, then pytorch" >&2
-	cargo bench -q -p aicchain-worker --bench training -- \
-		--shapes "$shapes" --repeats 1 --budget "$budget" --autograd | tee -a "$out" >&2
-	"$venv/bin/python" scripts/perf/mlp_torch.py \
-		--shapes "$shapes" --repeats 1 --budget "$budget" | tee -a "$out" >&2
-done
+chain="$(mktemp)"
+zombie_pid=""
+cleanup() {
+	rm -f "$out" "$chain"
+	if [ -n "$zombie_pid" ]; then kill -- "-$zombie_pid" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
 
-echo
-echo "## Training throughput ($(date -u +%F), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
-echo
+if [[ ",$sections," == *",training,"* ]]; then
+	echo "perf: building the training bench" >&2
+	cargo bench --no-run -q -p aicchain-worker --bench training >&2
+	# Candle and PyTorch alternate, one repeat each, so that both see the same machine (a shared
+	# VM's speed drifts by tens of percent over minutes).
+	for r in $(seq "$repeats"); do
+		echo "perf: repeat $r of $repeats: candle, then pytorch" >&2
+		cargo bench -q -p aicchain-worker --bench training -- \
+			--shapes "$shapes" --repeats 1 --budget "$budget" --autograd | tee -a "$out" >&2
+		"$venv/bin/python" scripts/perf/mlp_torch.py \
+			--shapes "$shapes" --repeats 1 --budget "$budget" | tee -a "$out" >&2
+	done
+fi
+
+if [[ ",$sections," == *",chain,"* ]]; then
+	echo "perf: building the node, the worker and the selection bench" >&2
+	cargo build --release -q -p aicchain-node -p aicchain-worker >&2
+	cargo bench -q -p aicchain-worker --bench selection | tee -a "$chain" >&2
+	node_bin="$CARGO_TARGET_DIR/release/aicchain-node"
+	echo "perf: dev chain, 48 jobs at once" >&2
+	(cd tests/js && AICCHAIN_NODE="$node_bin" PERF_LABEL=dev-burst PERF_MODE=burst PERF_JOBS=48 \
+		node perf-chain.mjs) | tee -a "$chain" >&2
+	echo "perf: dev chain, a stream of jobs" >&2
+	(cd tests/js && AICCHAIN_NODE="$node_bin" PERF_LABEL=dev-stream PERF_MODE=stream \
+		PERF_RATE="${PERF_DEV_RATE:-25}" node perf-chain.mjs) | tee -a "$chain" >&2
+	echo "perf: zombienet (4 validators), a stream of jobs" >&2
+	zombie_log="$(mktemp)"
+	AICCHAIN_NODE="$node_bin" setsid zombienet/node_modules/.bin/zombienet spawn --provider native \
+		zombienet/perf.toml >"$zombie_log" 2>&1 &
+	zombie_pid=$!
+	engines="http://127.0.0.1:9960,http://127.0.0.1:9961,http://127.0.0.1:9962,http://127.0.0.1:9963"
+	(cd tests/js && PERF_URL=ws://127.0.0.1:9944 PERF_ENGINES="$engines" \
+		PERF_LABEL=zombienet-stream PERF_MODE=stream PERF_RATE="${PERF_ZOMBIENET_RATE:-20}" \
+		node perf-chain.mjs) | tee -a "$chain" >&2 || { tail -20 "$zombie_log" >&2; exit 1; }
+	kill -- "-$zombie_pid" 2>/dev/null || true
+	zombie_pid=""
+	rm -f "$zombie_log"
+fi
+
 mkdir -p docs
-"$venv/bin/python" scripts/perf/report.py --png docs/perf-training.png <"$out"
+if [ -s "$out" ]; then
+	echo
+	echo "## Training throughput ($(date -u +%F), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
+	echo
+	"$venv/bin/python" scripts/perf/report.py --png docs/perf-training.png <"$out"
+fi
+if [ -s "$chain" ]; then
+	echo
+	echo "## Chain throughput ($(date -u +%F), $(nproc) cores)"
+	echo
+	"$venv/bin/python" scripts/perf/chain_report.py --png docs/perf-chain.png <"$chain"
+fi

@@ -6,7 +6,8 @@
 // Prints one JSON object per block (`{"kind":"block",...}`) and a summary (`{"kind":"chain",...}`)
 // on stdout.
 //
-// Environment: PERF_MODE (burst), PERF_PROVIDERS (20), PERF_GPUS per node (16: room for four
+// Environment: PERF_LABEL (names the run in every line), PERF_URL and PERF_ENGINES (see
+// below), PERF_MODE (burst), PERF_PROVIDERS (20), PERF_GPUS per node (16: room for four
 // 4-GPU jobs, the most a node runs at once), PERF_JOBS (48), PERF_RATE (25), PERF_BLOCKS (12),
 // PERF_TIMEOUT_BLOCKS (60 after the last submission), AICCHAIN_NODE.
 import { ApiPromise, WsProvider, Keyring } from "@polkadot/api";
@@ -22,6 +23,7 @@ const rate = mode === "stream" ? Number(process.env.PERF_RATE ?? 25) : Number(pr
 const streamBlocks = mode === "stream" ? Number(process.env.PERF_BLOCKS ?? 12) : 1;
 const jobs = rate * streamBlocks;
 const timeoutBlocks = Number(process.env.PERF_TIMEOUT_BLOCKS ?? 60);
+const label = process.env.PERF_LABEL ?? `${mode}`;
 if (!["burst", "stream"].includes(mode) || !(rate > 0) || !(streamBlocks > 0) || !(providers > 0)) {
   throw new Error(`bad PERF_MODE/PERF_RATE/PERF_JOBS/PERF_BLOCKS/PERF_PROVIDERS`);
 }
@@ -61,7 +63,10 @@ async function sendAll(api, signer, txs) {
   const landed = txs.map((tx) => new Promise((resolve, reject) => {
     tx.signAndSend(signer, { nonce: nonce++ }, ({ status, dispatchError }) => {
       if (!status.isInBlock) return;
-      if (dispatchError) reject(new Error(`${signer.meta.name}: ${dispatchError.toString()}`));
+      if (dispatchError) {
+        const meta = dispatchError.isModule ? api.registry.findMetaError(dispatchError.asModule) : null;
+        reject(new Error(`${signer.meta.name}: ${meta ? `${meta.section}.${meta.name}` : dispatchError.toString()}`));
+      }
       else resolve(status.asInBlock);
     }).catch(reject);
   }));
@@ -80,20 +85,50 @@ const providerKeys = Array.from({ length: providers }, (_, i) => {
   pair.meta.name = `provider ${i}`;
   return pair;
 });
-const node = await startDevNode(providerKeys.flatMap((_, i) => ["--worker-key", `//PerfProvider${i}`]));
+// PERF_URL: measure a running chain (the zombienet testnet) instead of starting a dev node; its
+// nodes hold the `//PerfProvider<i>` worker keys, and provider i publishes the engine address
+// PERF_ENGINES[i % n] on chain so that the other validators fetch its models from there.
+const engines = (process.env.PERF_ENGINES ?? "").split(",").filter(Boolean);
+const node = process.env.PERF_URL
+  ? { url: process.env.PERF_URL, logPath: "/dev/null", stop: async () => {} }
+  : await startDevNode(providerKeys.flatMap((_, i) => ["--worker-key", `//PerfProvider${i}`]));
 const api = await connect(node.url, node.logPath);
 try {
   const alice = keyring.addFromUri("//Alice");
   alice.meta.name = "alice";
   log(`funding and registering ${providers} provider nodes`);
   await sendAll(api, alice, providerKeys.map((p) => api.tx.balances.transferKeepAlive(p.address, 1_000n * UNIT)));
-  await Promise.all(providerKeys.map((p) => sendAll(api, p, [api.tx.computeRegistry.registerNode(nodeSpec, p.address)])));
-  const engine = readFileSync(node.logPath, "utf8").match(/compute engine on (http:\/\/[0-9.:]+)/)[1];
+  // A chain measured before already has them (PERF_URL).
+  await Promise.all(providerKeys.map(async (p) => {
+    if ((await api.query.computeRegistry.nodeByWorker(p.address)).isNone) {
+      await sendAll(api, p, [api.tx.computeRegistry.registerNode(nodeSpec, p.address)]);
+    }
+  }));
+  if (engines.length) {
+    await Promise.all(providerKeys.map(async (p, i) => {
+      const nodeId = (await api.query.computeRegistry.nodeByWorker(p.address)).unwrap();
+      await sendAll(api, p, [api.tx.computeRegistry.setEngineUrl(nodeId, engines[i % engines.length])]);
+    }));
+  }
+  const engine = engines[0] ?? readFileSync(node.logPath, "utf8").match(/compute engine on (http:\/\/[0-9.:]+)/)[1];
   const dataset = (await (await fetch(engine + "/datasets")).json()).find((d) => d.name === "credit-scoring.csv").hash;
 
-  // Submitters: the prefunded dev accounts, jobs dealt round robin, each with its own nonces.
+  // How many of each fit in a block by weight: the normal class's limit over a transaction's
+  // weight (its call and extensions, from payment_queryInfo, plus the base every extrinsic pays).
+  const limits = api.consts.system.blockWeights.perClass.normal;
+  const base = limits.baseExtrinsic.refTime.toBigInt();
+  const perBlock = async (tx, signer) =>
+    Number(limits.maxTotal.unwrap().refTime.toBigInt() / ((await tx.paymentInfo(signer)).weight.refTime.toBigInt() + base));
+  console.log(JSON.stringify({
+    kind: "weights", label,
+    transfers_per_block: await perBlock(api.tx.balances.transferKeepAlive(providerKeys[0].address, UNIT), alice),
+    submissions_per_block: await perBlock(api.tx.computeJobs.submitJob(requirements(dataset), 100n * UNIT), alice),
+  }));
+
+  // Submitters: prefunded dev accounts that no node signs with (a worker key's own
+  // transactions would race these for nonces), jobs dealt round robin, each with its own nonces.
   const submitters = await Promise.all(
-    ["//Ferdie", "//Eve", "//Charlie", "//Dave", "//Bob", "//Ferdie//stash", "//Eve//stash", "//Bob//stash"]
+    ["//Ferdie", "//Eve", "//Alice//stash", "//Bob//stash", "//Charlie//stash", "//Dave//stash", "//Eve//stash", "//Ferdie//stash"]
       .map(async (uri) => {
         const pair = keyring.addFromUri(uri);
         const nonce = (await api.rpc.system.accountNextIndex(pair.address)).toNumber();
@@ -153,7 +188,7 @@ try {
         if (count.submitted > 0) lastSubmission = number;
         const normal = weight.normal.refTime.toBigInt();
         const row = {
-          kind: "block", number, ms, extrinsics: block.block.extrinsics.length, ...count,
+          kind: "block", label, number, ms, extrinsics: block.block.extrinsics.length, ...count,
           normal_weight_share: Number((normal * 10_000n) / maxWeight) / 10_000,
           finality_lag: number - finalHeader.number.toNumber(),
         };
@@ -189,7 +224,7 @@ try {
   const inWindow = blocks.filter((b) => b.number >= from && b.number < from + span)
     .reduce((sum, b) => sum + b.settled, 0);
   console.log(JSON.stringify({
-    kind: "chain", mode, providers, gpus_per_node: gpus, jobs, settled,
+    kind: "chain", label, mode, providers, gpus_per_node: gpus, rate, stream_blocks: streamBlocks, jobs, settled,
     expired: blocks.reduce((sum, b) => sum + b.expired, 0),
     failed: blocks.reduce((sum, b) => sum + b.failed, 0),
     settled_per_block: span ? inWindow / span : 0,
