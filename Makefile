@@ -45,7 +45,8 @@ test: setup
 test-binaries: setup
 	cargo build $(CARGO_PROFILE) --workspace --all-targets
 
-## Performance figures side by side (not part of `make test`): candle vs PyTorch training.
+## Performance figures side by side (not part of `make test`): candle vs PyTorch training, and
+## chain throughput on the dev chain and the zombienet (see scripts/perf.sh).
 perf: setup
 	./scripts/perf.sh
 
