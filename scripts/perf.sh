@@ -3,10 +3,13 @@
 # `make test`). Creates a Python venv with PyTorch (CPU use of the PyPI wheel) and matplotlib
 # once, under the cache dir; builds and runs the engine's benches in the project's target dir.
 #
-# Two sections (PERF_SECTIONS, default "training,chain"):
+# Three sections (PERF_SECTIONS, default "training,lm,chain"):
 # - training: candle (the engine's canonical fused step, and candle's autograd path) against
 #   PyTorch on the same shapes, batch and optimiser; docs/perf-training.png. PERF_REPEATS (5),
 #   PERF_BUDGET (seconds per repeat, 2), PERF_SHAPES (2x32,3x256,4x1024).
+# - lm: transformer language-model training, candle against PyTorch on the same shape, batch,
+#   context and optimiser (tokens/s); docs/perf-lm.png. PERF_LM_SHAPES (small,seed),
+#   PERF_LM_BUDGET (seconds per repeat, 6), PERF_REPEATS.
 # - chain: selection latency through the engine's HTTP API; on the real dev node with 20
 #   providers, 48 jobs at once and a stream of PERF_DEV_RATE (25) jobs a block for 12 blocks; on
 #   the 4-validator zombienet (zombienet/perf.toml), a stream of PERF_ZOMBIENET_RATE (20) a
@@ -15,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aicchain-target}"
 venv="${AICCHAIN_PERF_VENV:-$HOME/.cache/aicchain-perf-venv}"
-sections="${PERF_SECTIONS:-training,chain}"
+sections="${PERF_SECTIONS:-training,lm,chain}"
 repeats="${PERF_REPEATS:-5}"
 budget="${PERF_BUDGET:-2}"
 shapes="${PERF_SHAPES:-2x32,3x256,4x1024}"
@@ -27,10 +30,11 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import torch, matplot
 fi
 
 out="$(mktemp)"
+lm="$(mktemp)"
 chain="$(mktemp)"
 zombie_pid=""
 cleanup() {
-	rm -f "$out" "$chain"
+	rm -f "$out" "$lm" "$chain"
 	if [ -n "$zombie_pid" ]; then kill -- "-$zombie_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
@@ -46,6 +50,20 @@ if [[ ",$sections," == *",training,"* ]]; then
 			--shapes "$shapes" --repeats 1 --budget "$budget" --autograd | tee -a "$out" >&2
 		"$venv/bin/python" scripts/perf/mlp_torch.py \
 			--shapes "$shapes" --repeats 1 --budget "$budget" | tee -a "$out" >&2
+	done
+fi
+
+if [[ ",$sections," == *",lm,"* ]]; then
+	echo "perf: building the language-model bench" >&2
+	cargo bench --no-run -q -p aicchain-worker --bench lm >&2
+	lm_shapes="${PERF_LM_SHAPES:-small,seed}"
+	lm_budget="${PERF_LM_BUDGET:-6}"
+	for r in $(seq "$repeats"); do
+		echo "perf: language model, repeat $r of $repeats: candle, then pytorch" >&2
+		cargo bench -q -p aicchain-worker --bench lm -- \
+			--shapes "$lm_shapes" --repeats 1 --budget "$lm_budget" | tee -a "$lm" >&2
+		"$venv/bin/python" scripts/perf/lm_torch.py \
+			--shapes "$lm_shapes" --repeats 1 --budget "$lm_budget" | tee -a "$lm" >&2
 	done
 fi
 
@@ -80,6 +98,12 @@ if [ -s "$out" ]; then
 	echo "## Training throughput ($(date -u +%F), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
 	echo
 	"$venv/bin/python" scripts/perf/report.py --png docs/perf-training.png <"$out"
+fi
+if [ -s "$lm" ]; then
+	echo
+	echo "## Transformer training throughput ($(date -u +%F), $(nproc) cores)"
+	echo
+	"$venv/bin/python" scripts/perf/report.py --png docs/perf-lm.png <"$lm"
 fi
 if [ -s "$chain" ]; then
 	echo

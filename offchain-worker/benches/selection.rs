@@ -92,7 +92,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 			}
 		}
 		micros.sort_by(f64::total_cmp);
-		let at = |p: f64| micros[((p * micros.len() as f64).ceil() as usize).clamp(1, micros.len()) - 1];
+		let at =
+			|p: f64| micros[((p * micros.len() as f64).ceil() as usize).clamp(1, micros.len()) - 1];
 		println!(
 			"{}",
 			serde_json::json!({

@@ -19,6 +19,7 @@
 pub mod dataset;
 pub mod engine;
 pub mod http;
+pub mod lm;
 pub mod model;
 pub mod policy;
 pub mod proof;

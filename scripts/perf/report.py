@@ -1,6 +1,7 @@
-"""Reads the JSON lines of `benches/training.rs` and `mlp_torch.py` (stdin), prints a Markdown
-table (mean samples/s with a 95% confidence interval per engine and model, and each candle
-path's ratio to PyTorch), and writes a bar chart as PNG (`--png PATH`).
+"""Reads the JSON lines of `benches/training.rs` and `mlp_torch.py` (MLPs, samples/s), and of
+`benches/lm.rs` and `lm_torch.py` (transformers, `"unit": "tokens/s"`) on stdin; prints a
+Markdown table (mean throughput with a 95% confidence interval per engine and model, and each
+candle path's ratio to PyTorch), and writes a bar chart as PNG (`--png PATH`).
 """
 
 import argparse
@@ -34,7 +35,9 @@ def main() -> None:
         samples.setdefault((r["engine"], r["model"]), []).extend(r["samples_per_s"])
     stats = {key: interval(values) for key, values in samples.items()}
     torch = next((e for e in engines if e.startswith("pytorch")), None)
-    print("| model | engine | runs | samples/s (mean ± 95% CI) | × PyTorch |")
+    units = {r["model"]: r.get("unit", "samples/s") for r in rows}
+    label = {m: (m if m.startswith("transformer") else f"MLP {m}") for m in models}
+    print("| model | engine | runs | per second (mean ± 95% CI) | × PyTorch |")
     print("| --- | --- | ---: | ---: | ---: |")
     for model in models:
         for engine in engines:
@@ -45,7 +48,7 @@ def main() -> None:
             if torch and engine != torch and (torch, model) in stats:
                 ratio = f"{mean / stats[(torch, model)][0]:.2f}×"
             runs = len(samples[(engine, model)])
-            print(f"| MLP {model} | {engine} | {runs} | {mean:,.0f} ± {half:,.0f} | {ratio} |")
+            print(f"| {label[model]} | {engine} | {runs} | {mean:,.0f} ± {half:,.0f} {units[model]} | {ratio} |")
     if args.png:
         import matplotlib
 
@@ -60,10 +63,10 @@ def main() -> None:
             ax.bar(xs, [g[0] for g in got], width, yerr=[g[1] for g in got], capsize=3,
                    label=engine)
         ax.set_xticks([m + width * (len(engines) - 1) / 2 for m in range(len(models))])
-        ax.set_xticklabels([f"MLP {m}" for m in models])
+        ax.set_xticklabels([label[m].replace(" h", "\nh") for m in models], fontsize=7)
         ax.set_yscale("log")
-        ax.set_ylabel("training samples/s (log scale)")
-        ax.set_title("Training throughput, batch 64, AdamW, CPU (mean, 95% CI)")
+        ax.set_ylabel("training samples/s (MLPs), tokens/s (transformers), log scale")
+        ax.set_title("Training throughput, AdamW, CPU (mean, 95% CI)")
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(args.png)
