@@ -1,6 +1,6 @@
 //! A decoder-only transformer language model in candle: token and learned position embeddings,
 //! `layers` pre-norm blocks (causal multi-head self-attention, then a 4× GELU MLP, each around
-//! a residual), a final layer norm and a projection to the vocabulary (no bias). Trained with next-token
+//! a residual), a final layer norm and a projection to the vocabulary. Trained with next-token
 //! cross-entropy and AdamW on random windows of the training tokens; evaluated by held-out
 //! perplexity (exp of the mean next-token loss) and next-token accuracy.
 //!
@@ -13,6 +13,7 @@
 
 pub mod corpus;
 pub mod loss;
+pub mod replay;
 
 use crate::{rng::SeededRng, EngineError};
 use candle_core::{DType, Device, Tensor, Var, D};
@@ -46,57 +47,41 @@ impl LmShape {
 
 	/// Parameters of the model.
 	pub fn parameters(&self) -> usize {
-		let (v, d, c) = (self.vocab, self.dim, self.context);
-		let block =
-			2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * 4 * d + 4 * d) + (4 * d * d + d);
-		v * d + c * d + self.layers * block + 2 * d + d * v
+		self.param_shapes().iter().map(|s| s.iter().product::<usize>()).sum()
 	}
 }
 
-/// One pre-norm transformer block's parameters.
-struct Block {
-	norm1: (Var, Var),
-	qkv: (Var, Var),
-	proj: (Var, Var),
-	norm2: (Var, Var),
-	up: (Var, Var),
-	down: (Var, Var),
-}
-
-/// The model: its shape and parameters (candle `Var`s, trained in place).
+/// The model: its shape and parameters (candle `Var`s, trained in place), in the canonical
+/// order of [`LmShape::param_shapes`].
 pub struct TransformerLm {
 	shape: LmShape,
-	tokens: Var,
-	positions: Var,
-	blocks: Vec<Block>,
-	norm: (Var, Var),
-	/// The projection to the vocabulary, `[dim, vocab]`, without a bias (as GPT-2's).
-	head: Var,
+	params: Vec<Var>,
 	mask: Tensor,
 	device: Device,
 }
 
+/// Parameters of one block, in order: norm 1 gain and bias, attention's `qkv` weight and bias,
+/// its output projection's weight and bias, norm 2 gain and bias, the MLP's up and down
+/// projections' weights and biases.
+const PER_BLOCK: usize = 12;
+
 /// Uniform in ±`bound`, drawn in order from `rng` (the same numbers on every machine).
 fn uniform(
 	rng: &mut SeededRng,
-	shape: (usize, usize),
+	shape: &[usize],
 	bound: f64,
 	device: &Device,
-) -> Result<Var, EngineError> {
+) -> Result<Tensor, EngineError> {
 	let values: Vec<f32> =
-		(0..shape.0 * shape.1).map(|_| rng.range(-bound, bound) as f32).collect();
-	Ok(Var::from_tensor(&Tensor::from_vec(values, shape, device)?)?)
-}
-
-fn constant(value: f32, size: usize, device: &Device) -> Result<Var, EngineError> {
-	Ok(Var::from_tensor(&Tensor::full(value, size, device)?)?)
+		(0..shape.iter().product::<usize>()).map(|_| rng.range(-bound, bound) as f32).collect();
+	Ok(Tensor::from_vec(values, shape, device)?)
 }
 
 /// `x · w + b` for `x` of shape `[batch, t, in]`, `w` of shape `[in, out]` (stored that way
 /// round so that the product reads it contiguously): one 2-D product over all rows (a
 /// broadcast batched product would give the weights' gradient a copy per batch element, then
 /// sum them).
-fn linear(x: &Tensor, (w, b): &(Var, Var)) -> candle_core::Result<Tensor> {
+fn linear(x: &Tensor, w: &Var, b: &Var) -> candle_core::Result<Tensor> {
 	let (batch, t, inputs) = x.dims3()?;
 	let out = w.as_tensor().dim(1)?;
 	x.reshape((batch * t, inputs))?
@@ -106,7 +91,7 @@ fn linear(x: &Tensor, (w, b): &(Var, Var)) -> candle_core::Result<Tensor> {
 }
 
 /// Layer norm over the last dimension, with a backward pass.
-fn layer_norm(x: &Tensor, (gain, bias): &(Var, Var)) -> candle_core::Result<Tensor> {
+fn layer_norm(x: &Tensor, gain: &Var, bias: &Var) -> candle_core::Result<Tensor> {
 	let dim = x.dim(D::Minus1)? as f64;
 	let centred = x.broadcast_sub(&(x.sum_keepdim(D::Minus1)? / dim)?)?;
 	let variance = (centred.sqr()?.sum_keepdim(D::Minus1)? / dim)?;
@@ -116,73 +101,105 @@ fn layer_norm(x: &Tensor, (gain, bias): &(Var, Var)) -> candle_core::Result<Tens
 		.broadcast_add(bias.as_tensor())
 }
 
+impl LmShape {
+	/// The shapes of the parameters in canonical order: token embeddings `[vocab, dim]`,
+	/// position embeddings `[context, dim]`, each block's twelve (see [`PER_BLOCK`]), the final
+	/// norm's gain and bias, the projection to the vocabulary `[dim, vocab]` and its bias. Always
+	/// an even number, as the checkpoint format's weight/bias pairs want.
+	pub fn param_shapes(&self) -> Vec<Vec<usize>> {
+		let (v, d, c) = (self.vocab, self.dim, self.context);
+		let mut shapes = vec![vec![v, d], vec![c, d]];
+		for _ in 0..self.layers {
+			shapes.extend([
+				vec![d],
+				vec![d],
+				vec![d, 3 * d],
+				vec![3 * d],
+				vec![d, d],
+				vec![d],
+				vec![d],
+				vec![d],
+				vec![d, 4 * d],
+				vec![4 * d],
+				vec![4 * d, d],
+				vec![d],
+			]);
+		}
+		shapes.extend([vec![d], vec![d], vec![d, v], vec![v]]);
+		shapes
+	}
+}
+
 impl TransformerLm {
-	/// A model of `shape` initialised from `seed`: weights uniform in ±1/√fan-in (the output
-	/// projections of each block scaled down by √(2·layers)), biases 0, norms' gains 1.
+	/// A model of `shape` initialised from `seed`, drawn in canonical order: embeddings uniform
+	/// in ±0.1, weights in ±1/√fan-in (each block's output projections scaled down by
+	/// √(2·layers)), biases 0, norms' gains 1.
 	pub fn new(shape: LmShape, seed: u64, device: &Device) -> Result<Self, EngineError> {
 		shape.check()?;
 		let mut rng = SeededRng::new(seed);
 		let d = shape.dim;
 		let inv = |fan_in: usize| 1.0 / (fan_in as f64).sqrt();
 		let residual = inv(d) / (2.0 * shape.layers as f64).sqrt();
-		let pair = |rng: &mut SeededRng,
-		            out: usize,
-		            fan_in: usize,
-		            bound: f64|
-		 -> Result<(Var, Var), EngineError> {
-			Ok((uniform(rng, (fan_in, out), bound, device)?, constant(0.0, out, device)?))
-		};
-		let norm = || -> Result<(Var, Var), EngineError> {
-			Ok((constant(1.0, d, device)?, constant(0.0, d, device)?))
-		};
-		let tokens = uniform(&mut rng, (shape.vocab, d), 0.1, device)?;
-		let positions = uniform(&mut rng, (shape.context, d), 0.1, device)?;
-		let mut blocks = Vec::with_capacity(shape.layers);
-		for _ in 0..shape.layers {
-			blocks.push(Block {
-				norm1: norm()?,
-				qkv: pair(&mut rng, 3 * d, d, inv(d))?,
-				proj: pair(&mut rng, d, d, residual)?,
-				norm2: norm()?,
-				up: pair(&mut rng, 4 * d, d, inv(d))?,
-				down: pair(&mut rng, d, 4 * d, residual / 2.0)?,
-			});
+		let shapes = shape.param_shapes();
+		let last_block = 2 + PER_BLOCK * shape.layers;
+		let mut params = Vec::with_capacity(shapes.len());
+		for (i, dims) in shapes.iter().enumerate() {
+			let bound = match i {
+				0 | 1 => Some(0.1),
+				i if i < last_block => match (i - 2) % PER_BLOCK {
+					2 | 8 => Some(inv(d)),
+					4 => Some(residual),
+					10 => Some(residual / 2.0),
+					_ => None,
+				},
+				i if i == last_block + 2 => Some(inv(d)),
+				_ => None,
+			};
+			let tensor = match bound {
+				Some(bound) => uniform(&mut rng, dims, bound, device)?,
+				// Norm gains (first of each norm pair) are 1, every bias 0.
+				None => {
+					let gain = i >= 2
+						&& ((i < last_block && (i - 2) % PER_BLOCK % 6 == 0) || i == last_block);
+					Tensor::full(if gain { 1f32 } else { 0f32 }, dims.as_slice(), device)?
+				},
+			};
+			params.push(tensor);
 		}
-		let head = uniform(&mut rng, (d, shape.vocab), inv(d), device)?;
+		Self::from_params(shape, &params)
+	}
+
+	/// The model with `params` (copied) in canonical order; their shapes must be `shape`'s.
+	pub fn from_params(shape: LmShape, params: &[Tensor]) -> Result<Self, EngineError> {
+		shape.check()?;
+		let shapes = shape.param_shapes();
+		if params.len() != shapes.len()
+			|| params.iter().zip(&shapes).any(|(p, s)| p.dims() != s.as_slice())
+		{
+			return Err(EngineError::BadModel("parameters of another shape".into()));
+		}
+		let device = params.first().map(|p| p.device().clone()).unwrap_or(Device::Cpu);
+		let params =
+			params.iter().map(Var::from_tensor).collect::<candle_core::Result<Vec<_>>>()?;
 		// 0 where a position may attend (itself and earlier), −∞ above the diagonal.
 		let causal: Vec<f32> = (0..shape.context * shape.context)
 			.map(|i| if i % shape.context > i / shape.context { f32::NEG_INFINITY } else { 0.0 })
 			.collect();
-		let mask = Tensor::from_vec(causal, (shape.context, shape.context), device)?;
-		Ok(Self {
-			shape,
-			tokens,
-			positions,
-			blocks,
-			norm: norm()?,
-			head,
-			mask,
-			device: device.clone(),
-		})
+		let mask = Tensor::from_vec(causal, (shape.context, shape.context), &device)?;
+		Ok(Self { shape, params, mask, device })
 	}
 
 	pub fn shape(&self) -> LmShape {
 		self.shape
 	}
 
-	/// Every parameter, in a fixed order.
+	/// Every parameter, in canonical order.
 	pub fn vars(&self) -> Vec<Var> {
-		let mut out = vec![self.tokens.clone(), self.positions.clone()];
-		for b in &self.blocks {
-			for (w, bias) in [&b.norm1, &b.qkv, &b.proj, &b.norm2, &b.up, &b.down] {
-				out.push(w.clone());
-				out.push(bias.clone());
-			}
-		}
-		out.push(self.norm.0.clone());
-		out.push(self.norm.1.clone());
-		out.push(self.head.clone());
-		out
+		self.params.clone()
+	}
+
+	fn param(&self, i: usize) -> candle_core::Result<&Var> {
+		self.params.get(i).ok_or_else(|| candle_core::Error::Msg(format!("no parameter {i}")))
 	}
 
 	/// Next-token logits `[batch, t, vocab]` for token ids `[batch, t]` (`t ≤ context`).
@@ -196,13 +213,14 @@ impl TransformerLm {
 		}
 		let (d, heads) = (self.shape.dim, self.shape.heads);
 		let head_dim = d / heads;
-		let embedded =
-			self.tokens.as_tensor().embedding(&ids.flatten_all()?)?.reshape((batch, t, d))?;
-		let mut x = embedded.broadcast_add(&self.positions.as_tensor().narrow(0, 0, t)?)?;
+		let p = |i: usize| self.param(i);
+		let embedded = p(0)?.as_tensor().embedding(&ids.flatten_all()?)?.reshape((batch, t, d))?;
+		let mut x = embedded.broadcast_add(&p(1)?.as_tensor().narrow(0, 0, t)?)?;
 		let mask = self.mask.narrow(0, 0, t)?.narrow(1, 0, t)?;
 		let scale = 1.0 / (head_dim as f64).sqrt();
-		for block in &self.blocks {
-			let qkv = linear(&layer_norm(&x, &block.norm1)?, &block.qkv)?;
+		for layer in 0..self.shape.layers {
+			let b = |k: usize| p(2 + PER_BLOCK * layer + k);
+			let qkv = linear(&layer_norm(&x, b(0)?, b(1)?)?, b(2)?, b(3)?)?;
 			// [batch, t, 3, heads, head_dim] → three [batch, heads, t, head_dim].
 			let qkv = qkv.reshape((batch, t, 3, heads, head_dim))?;
 			let part = |i: usize| qkv.narrow(2, i, 1)?.squeeze(2)?.transpose(1, 2)?.contiguous();
@@ -210,12 +228,13 @@ impl TransformerLm {
 			let scores = (q.matmul(&k.t()?.contiguous()?)? * scale)?.broadcast_add(&mask)?;
 			let attention = candle_nn::ops::softmax(&scores, D::Minus1)?;
 			let mixed = attention.matmul(&v)?.transpose(1, 2)?.reshape((batch, t, d))?;
-			x = (x + linear(&mixed, &block.proj)?)?;
-			let hidden = linear(&layer_norm(&x, &block.norm2)?, &block.up)?.gelu()?;
-			x = (x + linear(&hidden, &block.down)?)?;
+			x = (x + linear(&mixed, b(4)?, b(5)?)?)?;
+			let hidden = linear(&layer_norm(&x, b(6)?, b(7)?)?, b(8)?, b(9)?)?.gelu()?;
+			x = (x + linear(&hidden, b(10)?, b(11)?)?)?;
 		}
-		let x = layer_norm(&x, &self.norm)?.reshape((batch * t, d))?;
-		Ok(x.matmul(self.head.as_tensor())?.reshape((batch, t, self.shape.vocab))?)
+		let last = 2 + PER_BLOCK * self.shape.layers;
+		let x = layer_norm(&x, p(last)?, p(last + 1)?)?;
+		Ok(linear(&x, p(last + 2)?, p(last + 3)?)?)
 	}
 
 	/// Mean next-token cross-entropy (nats) of `windows` (`[batch, context + 1]` ids).

@@ -23,6 +23,7 @@ use sp_runtime::Perbill;
 mod fused;
 mod gemm;
 mod trainer;
+pub(crate) use trainer::adamw;
 pub use trainer::{
 	epoch_seed, param_names, Arithmetic, TrainState, Trainer, ADAM_BETA1, ADAM_BETA2, ADAM_EPS,
 };
@@ -148,7 +149,13 @@ fn loss_of(kind: ModelKind, out: &Tensor, y: &Tensor) -> candle_core::Result<Ten
 	match kind {
 		ModelKind::MlpClassifier => binary_cross_entropy_with_logit(out, y),
 		ModelKind::MlpRegressor => mse(out, y),
+		ModelKind::TransformerLm => Err(candle_core::Error::Msg(not_tabular().to_string())),
 	}
+}
+
+/// A transformer spec reached the tabular models (the engine sends it to [`crate::lm`]).
+pub(crate) fn not_tabular() -> EngineError {
+	EngineError::InvalidSpec("a transformer trains on a text dataset, not a table".into())
 }
 
 /// safetensors bytes of named F32 / U32 tensors, built in memory: the layout of
@@ -272,6 +279,7 @@ pub fn evaluate(
 				0.0
 			}
 		},
+		ModelKind::TransformerLm => return Err(not_tabular()),
 	};
 	Ok(QuantisedMetrics {
 		score: quantise_fraction(score),

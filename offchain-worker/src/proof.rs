@@ -45,7 +45,7 @@ mod tests;
 pub use challenge::{
 	challenged_rows, challenged_segment, check_metrics, evaluate_rows, MetricsCheck, METRICS_Z,
 };
-pub use checkpoint::{decode_checkpoint, encode_checkpoint};
+pub use checkpoint::{decode_checkpoint, decode_checkpoint_shapes, encode_checkpoint};
 pub use merkle::{merkle_proof, merkle_root, verify_merkle};
 
 /// At most this many segments (so at most `SEGMENTS + 1` checkpoints) per run: the chain's.
@@ -226,8 +226,86 @@ impl SegmentVerdict {
 	}
 }
 
+/// A training run the proof of learning can check: its schedule, its start, a stretch of it,
+/// and the model file of a state. The tabular [`Trainer`] and the language model's
+/// [`crate::lm::replay::LmReplay`].
+pub trait Replay {
+	fn total_steps(&self) -> u32;
+	fn learning_rate(&self) -> f64;
+	fn device(&self) -> &Device;
+	/// Shapes of the parameters (and of each moment), in the state's order.
+	fn param_shapes(&self) -> Vec<Vec<usize>>;
+	fn initial_state(&self) -> Result<TrainState, EngineError>;
+	/// Trains `state` up to step `until`; each step's loss.
+	fn run(
+		&self,
+		state: &mut TrainState,
+		until: u32,
+		arithmetic: Arithmetic,
+	) -> Result<Vec<f32>, EngineError>;
+	fn model_bytes(&self, state: &TrainState) -> Result<Vec<u8>, EngineError>;
+}
+
+impl Replay for Trainer {
+	fn total_steps(&self) -> u32 {
+		Trainer::total_steps(self)
+	}
+	fn learning_rate(&self) -> f64 {
+		Trainer::learning_rate(self)
+	}
+	fn device(&self) -> &Device {
+		Trainer::device(self)
+	}
+	fn param_shapes(&self) -> Vec<Vec<usize>> {
+		checkpoint::mlp_shapes(self.layer_sizes())
+	}
+	fn initial_state(&self) -> Result<TrainState, EngineError> {
+		Trainer::initial_state(self)
+	}
+	fn run(
+		&self,
+		state: &mut TrainState,
+		until: u32,
+		arithmetic: Arithmetic,
+	) -> Result<Vec<f32>, EngineError> {
+		Trainer::run(self, state, until, arithmetic)
+	}
+	fn model_bytes(&self, state: &TrainState) -> Result<Vec<u8>, EngineError> {
+		Trainer::model_bytes(self, state)
+	}
+}
+
+impl Replay for crate::lm::replay::LmReplay {
+	fn total_steps(&self) -> u32 {
+		crate::lm::replay::LmReplay::total_steps(self)
+	}
+	fn learning_rate(&self) -> f64 {
+		crate::lm::replay::LmReplay::learning_rate(self)
+	}
+	fn device(&self) -> &Device {
+		crate::lm::replay::LmReplay::device(self)
+	}
+	fn param_shapes(&self) -> Vec<Vec<usize>> {
+		crate::lm::replay::LmReplay::param_shapes(self)
+	}
+	fn initial_state(&self) -> Result<TrainState, EngineError> {
+		crate::lm::replay::LmReplay::initial_state(self)
+	}
+	fn run(
+		&self,
+		state: &mut TrainState,
+		until: u32,
+		arithmetic: Arithmetic,
+	) -> Result<Vec<f32>, EngineError> {
+		crate::lm::replay::LmReplay::run(self, state, until, arithmetic)
+	}
+	fn model_bytes(&self, state: &TrainState) -> Result<Vec<u8>, EngineError> {
+		crate::lm::replay::LmReplay::model_bytes(self, state)
+	}
+}
+
 /// Checks that `commitment` is the schedule `trainer` runs.
-fn check_schedule(trainer: &Trainer, commitment: &Commitment) -> Result<Schedule, Rejection> {
+fn check_schedule(trainer: &impl Replay, commitment: &Commitment) -> Result<Schedule, Rejection> {
 	let expected = Schedule::new(trainer.total_steps());
 	if Schedule::of(commitment) != expected {
 		return Err(Rejection::Schedule(format!(
@@ -245,7 +323,7 @@ fn check_schedule(trainer: &Trainer, commitment: &Commitment) -> Result<Schedule
 
 /// Checks checkpoint `index` against the root and decodes it.
 fn open(
-	trainer: &Trainer,
+	trainer: &impl Replay,
 	commitment: &Commitment,
 	index: u32,
 	bytes: &[u8],
@@ -255,7 +333,7 @@ fn open(
 	if !verify_merkle(&commitment.root.0, &leaf, index, commitment.checkpoints, proof) {
 		return Err(Rejection::Opening { index });
 	}
-	let state = decode_checkpoint(bytes, trainer.layer_sizes(), trainer.device())
+	let state = decode_checkpoint_shapes(bytes, &trainer.param_shapes(), trainer.device())
 		.map_err(|why| Rejection::Malformed { index, why })?;
 	let expected = Schedule::of(commitment).step_of(index);
 	if state.step != expected {
@@ -298,7 +376,7 @@ pub struct Opening<'a> {
 /// [`verify_segment`] with a prepared trainer and a choice of arithmetic (the benchmarks
 /// replay on other kernel paths with it).
 pub fn replay_segment(
-	trainer: &Trainer,
+	trainer: &impl Replay,
 	commitment: &Commitment,
 	index: u32,
 	opening: Opening<'_>,
@@ -349,11 +427,22 @@ pub fn verify_final(
 	device: &Device,
 ) -> Result<Result<(), Rejection>, EngineError> {
 	let trainer = Trainer::new(spec, data, device)?;
-	let schedule = match check_schedule(&trainer, commitment) {
+	verify_final_with(&trainer, commitment, last, last_proof, model_bytes)
+}
+
+/// [`verify_final`] for any replayable training (the language model's too).
+pub fn verify_final_with(
+	trainer: &impl Replay,
+	commitment: &Commitment,
+	last: &[u8],
+	last_proof: &[[u8; 32]],
+	model_bytes: &[u8],
+) -> Result<Result<(), Rejection>, EngineError> {
+	let schedule = match check_schedule(trainer, commitment) {
 		Ok(schedule) => schedule,
 		Err(rejection) => return Ok(Err(rejection)),
 	};
-	let state = match open(&trainer, commitment, schedule.segments(), last, last_proof) {
+	let state = match open(trainer, commitment, schedule.segments(), last, last_proof) {
 		Ok(state) => state,
 		Err(rejection) => return Ok(Err(rejection)),
 	};

@@ -175,6 +175,7 @@ impl Workspace {
 					loss += e * e;
 					*d = 2.0 * e / n;
 				},
+				ModelKind::TransformerLm => return Err(super::not_tabular()),
 			}
 		}
 		Ok(loss / n)

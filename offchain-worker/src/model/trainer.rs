@@ -97,6 +97,9 @@ impl Trainer {
 	/// and standardises it with its own statistics.
 	pub fn new(spec: &TrainingSpec, data: &Dataset, device: &Device) -> Result<Self, EngineError> {
 		validate(spec)?;
+		if spec.model == ModelKind::TransformerLm {
+			return Err(super::not_tabular());
+		}
 		if spec.model == ModelKind::MlpClassifier
 			&& data.targets.iter().any(|t| *t != 0.0 && *t != 1.0)
 		{
@@ -369,7 +372,7 @@ fn cast(state: &TrainState, dtype: DType) -> candle_core::Result<TrainState> {
 }
 
 /// One AdamW step (the arithmetic of `candle_nn::AdamW::step`, weight decay 0).
-fn adamw(state: &mut TrainState, grads: &[Tensor], lr: f64) -> Result<(), EngineError> {
+pub(crate) fn adamw(state: &mut TrainState, grads: &[Tensor], lr: f64) -> Result<(), EngineError> {
 	if grads.len() != state.params.len()
 		|| state.m.len() != state.params.len()
 		|| state.v.len() != state.params.len()

@@ -35,10 +35,25 @@ pub fn decode_checkpoint(
 	sizes: &[(usize, usize)],
 	device: &Device,
 ) -> Result<TrainState, String> {
-	let shapes: Vec<Vec<usize>> = sizes
-		.iter()
-		.flat_map(|&(fan_in, fan_out)| [vec![fan_out, fan_in], vec![fan_out]])
-		.collect();
+	decode_checkpoint_shapes(bytes, &mlp_shapes(sizes), device)
+}
+
+/// The parameter shapes of an MLP with layers `sizes` (`(fan_in, fan_out)` each): each
+/// layer's weight `[fan_out, fan_in]` and bias `[fan_out]`.
+pub fn mlp_shapes(sizes: &[(usize, usize)]) -> Vec<Vec<usize>> {
+	sizes.iter().flat_map(|&(fan_in, fan_out)| [vec![fan_out, fan_in], vec![fan_out]]).collect()
+}
+
+/// [`decode_checkpoint`] of a model whose parameters have `shapes` (an even number: the
+/// tensors are named as weight/bias pairs, `layer{i}.weight` and `layer{i}.bias`).
+pub fn decode_checkpoint_shapes(
+	bytes: &[u8],
+	shapes: &[Vec<usize>],
+	device: &Device,
+) -> Result<TrainState, String> {
+	if !shapes.len().is_multiple_of(2) {
+		return Err("an odd number of parameters".into());
+	}
 	let values: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
 	// Data plus a generous header: refuse oversized input before parsing it.
 	let limit = (3 * values + 1) * 4 + 8 + 160 * (3 * shapes.len() + 1);
@@ -53,11 +68,11 @@ pub fn decode_checkpoint(
 	if tensors.len() != 3 * shapes.len() + 1 {
 		return Err(format!("{} tensors, expected {}", tensors.len(), 3 * shapes.len() + 1));
 	}
-	let (p_names, m_names, v_names) = state_names(sizes.len());
+	let (p_names, m_names, v_names) = state_names(shapes.len() / 2);
 	let take = |names: &[String], non_negative: bool| -> Result<Vec<Tensor>, String> {
 		names
 			.iter()
-			.zip(&shapes)
+			.zip(shapes)
 			.map(|(name, shape)| {
 				let t = tensors.get(name).ok_or_else(|| format!("missing {name}"))?;
 				if t.dtype() != DType::F32 || t.dims() != shape.as_slice() {

@@ -94,6 +94,11 @@ pub enum ModelKind {
 	MlpClassifier,
 	/// Multi-layer perceptron for tabular regression.
 	MlpRegressor,
+	/// Decoder-only transformer language model on a text dataset: `hidden_units` embedding
+	/// dimensions split over `limits::LM_HEADS` heads, `hidden_layers` blocks, a 64-token
+	/// context, the vocabulary of a word tokenizer trained on the dataset (at most 10,000).
+	/// Score: held-out next-token accuracy; loss: held-out cross-entropy (perplexity = e^loss).
+	TransformerLm,
 }
 
 /// What to train: dataset, model and hyper-parameters, all integers. The hyper-parameters are

@@ -14,6 +14,13 @@ pub const MAX_EPOCHS: u32 = 1_000;
 pub const MIN_LEARNING_RATE_MILLIONTHS: u32 = 1;
 /// Largest learning rate, in millionths (1.0).
 pub const MAX_LEARNING_RATE_MILLIONTHS: u32 = 1_000_000;
+/// Attention heads of a transformer language model (the seed's 4); its `hidden_units` (the
+/// embedding dimensions) must be a multiple.
+pub const LM_HEADS: u32 = 4;
+/// Largest transformer: embedding dimensions.
+pub const MAX_LM_DIMENSIONS: u32 = 512;
+/// Largest transformer: blocks.
+pub const MAX_LM_LAYERS: u8 = 4;
 
 /// What is wrong with a training spec.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -27,6 +34,9 @@ pub enum SpecError {
 	/// `learning_rate_millionths` outside
 	/// `MIN_LEARNING_RATE_MILLIONTHS..=MAX_LEARNING_RATE_MILLIONTHS`.
 	LearningRateOutOfRange,
+	/// A transformer whose dimensions are not a multiple of `LM_HEADS` in
+	/// `LM_HEADS..=MAX_LM_DIMENSIONS`, or whose blocks are more than `MAX_LM_LAYERS`.
+	TransformerShapeOutOfRange,
 }
 
 impl SpecError {
@@ -37,6 +47,8 @@ impl SpecError {
 			Self::HiddenLayersOutOfRange => "hidden_layers must be 1..=8",
 			Self::EpochsOutOfRange => "epochs must be 1..=1000",
 			Self::LearningRateOutOfRange => "learning rate must be in (0, 1]",
+			Self::TransformerShapeOutOfRange =>
+				"a transformer needs hidden_units a multiple of 4 in 4..=512 and hidden_layers 1..=4",
 		}
 	}
 }
@@ -56,6 +68,13 @@ pub fn validate_training_spec(spec: &TrainingSpec) -> Result<(), SpecError> {
 	}
 	if !(1..=MAX_HIDDEN_LAYERS).contains(&spec.hidden_layers) {
 		return Err(SpecError::HiddenLayersOutOfRange);
+	}
+	if spec.model == crate::ModelKind::TransformerLm
+		&& (!(LM_HEADS..=MAX_LM_DIMENSIONS).contains(&spec.hidden_units)
+			|| !spec.hidden_units.is_multiple_of(LM_HEADS)
+			|| spec.hidden_layers > MAX_LM_LAYERS)
+	{
+		return Err(SpecError::TransformerShapeOutOfRange);
 	}
 	if !(1..=MAX_EPOCHS).contains(&spec.epochs) {
 		return Err(SpecError::EpochsOutOfRange);
@@ -138,6 +157,34 @@ mod tests {
 		] {
 			assert_eq!(validate_training_spec(&broken), Err(error), "{broken:?}");
 		}
+	}
+
+	#[test]
+	fn a_transformer_has_its_own_shape_limits() {
+		let lm = TrainingSpec {
+			model: ModelKind::TransformerLm,
+			hidden_units: MAX_LM_DIMENSIONS,
+			hidden_layers: MAX_LM_LAYERS,
+			..at_lower_limits()
+		};
+		assert_eq!(validate_training_spec(&lm), Ok(()));
+		assert_eq!(
+			validate_training_spec(&TrainingSpec { hidden_units: LM_HEADS, ..lm.clone() }),
+			Ok(())
+		);
+		for broken in [
+			TrainingSpec { hidden_units: MAX_LM_DIMENSIONS + LM_HEADS, ..lm.clone() },
+			TrainingSpec { hidden_units: LM_HEADS + 1, ..lm.clone() },
+			TrainingSpec { hidden_units: 0, ..lm.clone() },
+			TrainingSpec { hidden_layers: MAX_LM_LAYERS + 1, ..lm.clone() },
+		] {
+			// (0 units is out of every model's range and reported as such.)
+			assert!(validate_training_spec(&broken).is_err(), "{broken:?}");
+		}
+		assert_eq!(
+			validate_training_spec(&TrainingSpec { hidden_units: 6, ..lm.clone() }),
+			Err(SpecError::TransformerShapeOutOfRange)
+		);
 	}
 
 	#[test]

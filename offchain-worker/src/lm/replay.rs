@@ -1,0 +1,341 @@
+//! The language model as a market workload: a text dataset cut into windows, and the
+//! canonical, replayable training run the proof of learning checks (the same schedule rules as
+//! the tabular trainer, [`crate::model::Trainer`], with a window of text for a row).
+//!
+//! - Data: the file's whitespace-separated words, cut into consecutive windows of
+//!   [`LM_WINDOW`] words (the tail that does not fill one is dropped). The first
+//!   `training_rows(windows)` windows train, the rest are held out (as rows of a table). The
+//!   tokenizer is trained on the training windows' words: the [`LM_VOCAB`] − 1 most frequent
+//!   get ids, the rest are [`super::corpus::UNKNOWN`].
+//! - Model: the spec's `hidden_units` are the dimensions, `hidden_layers` the blocks, with
+//!   [`LM_HEADS`] heads and a context of [`LM_CONTEXT`]; the vocabulary is the tokenizer's.
+//! - Schedule: batches of 64 windows, epoch permutations and step → windows as the tabular
+//!   trainer's; initialisation from the spec's seed ([`TransformerLm::new`]); AdamW written
+//!   out on the explicit state ([`crate::model::adamw`]), so checkpoints carry the moments.
+//! - Model file: safetensors `p0`, `p1`, … (the parameters in canonical order).
+
+use super::{corpus::WordTokenizer, LmShape, TransformerLm};
+use crate::{
+	model::{adamw, epoch_seed, quantise_fraction, Arithmetic, TrainState, TrainedModel},
+	proof::{encode_checkpoint, Schedule, TrainingProof},
+	rng::SeededRng,
+	EngineError,
+};
+use aicchain_primitives::{
+	proof::{training_rows, BATCH_SIZE},
+	QuantisedMetrics, TrainingSpec,
+};
+use candle_core::{Device, Tensor};
+
+/// Attention heads of a market language model (the seed's).
+pub const LM_HEADS: usize = 4;
+/// Tokens of context.
+pub const LM_CONTEXT: usize = 64;
+/// Words per window: the context and the token after it.
+pub const LM_WINDOW: usize = LM_CONTEXT + 1;
+/// The tokenizer's vocabulary, [`super::corpus::UNKNOWN`] included (the seed's 10k).
+pub const LM_VOCAB: usize = 10_000;
+
+/// A text dataset as the language model trains on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextData {
+	/// Training windows, [`LM_WINDOW`] ids each, concatenated.
+	pub train: Vec<u32>,
+	/// Held-out windows, likewise.
+	pub held_out: Vec<u32>,
+	pub vocab: usize,
+}
+
+impl TextData {
+	/// Cuts UTF-8 text into windows, splits them and tokenizes them (see the module's notes).
+	pub fn from_text(bytes: &[u8]) -> Result<Self, EngineError> {
+		let text =
+			std::str::from_utf8(bytes).map_err(|_| EngineError::BadDataset("not UTF-8".into()))?;
+		let words: Vec<&str> = text.split_whitespace().collect();
+		let windows = words.len() / LM_WINDOW;
+		let train_windows =
+			usize::try_from(training_rows(u32::try_from(windows).unwrap_or(u32::MAX))).unwrap_or(0);
+		if train_windows == 0 || train_windows >= windows {
+			return Err(EngineError::BadDataset(format!(
+				"{} words: fewer than two windows of {LM_WINDOW}",
+				words.len()
+			)));
+		}
+		let cut = train_windows * LM_WINDOW;
+		let train_text = words.get(..cut).unwrap_or_default().join(" ");
+		let held_out_text = words.get(cut..windows * LM_WINDOW).unwrap_or_default().join(" ");
+		let tokenizer = WordTokenizer::train(&train_text, LM_VOCAB)?;
+		Ok(Self {
+			train: tokenizer.encode(&train_text),
+			held_out: tokenizer.encode(&held_out_text),
+			vocab: tokenizer.vocab(),
+		})
+	}
+
+	/// Windows in the whole dataset (what the chain registers as its rows).
+	pub fn windows(&self) -> usize {
+		(self.train.len() + self.held_out.len()) / LM_WINDOW
+	}
+}
+
+/// The shape a spec asks for on `data`.
+pub fn shape_of(spec: &TrainingSpec, data: &TextData) -> LmShape {
+	LmShape {
+		vocab: data.vocab,
+		dim: spec.hidden_units as usize,
+		heads: LM_HEADS,
+		layers: usize::from(spec.hidden_layers),
+		context: LM_CONTEXT,
+	}
+}
+
+/// The canonical training of a language-model spec on a text dataset.
+pub struct LmReplay {
+	shape: LmShape,
+	seed: u64,
+	lr: f64,
+	train: Vec<u32>,
+	rows: usize,
+	batches_per_epoch: u64,
+	total_steps: u32,
+	device: Device,
+}
+
+impl LmReplay {
+	pub fn new(spec: &TrainingSpec, data: &TextData, device: &Device) -> Result<Self, EngineError> {
+		crate::model::validate(spec)?;
+		let shape = shape_of(spec, data);
+		shape.check()?;
+		let rows = data.train.len() / LM_WINDOW;
+		let rows_u32 =
+			u32::try_from(rows).map_err(|_| EngineError::BadDataset("too large".into()))?;
+		let batches_per_epoch = u64::from(rows_u32.div_ceil(BATCH_SIZE));
+		let total_steps = u32::try_from(batches_per_epoch.saturating_mul(u64::from(spec.epochs)))
+			.map_err(|_| EngineError::InvalidSpec("too many steps".into()))?;
+		Ok(Self {
+			shape,
+			seed: spec.seed,
+			lr: f64::from(spec.learning_rate_millionths) / 1e6,
+			train: data.train.clone(),
+			rows,
+			batches_per_epoch,
+			total_steps,
+			device: device.clone(),
+		})
+	}
+
+	pub fn total_steps(&self) -> u32 {
+		self.total_steps
+	}
+
+	pub fn learning_rate(&self) -> f64 {
+		self.lr
+	}
+
+	pub fn device(&self) -> &Device {
+		&self.device
+	}
+
+	pub fn param_shapes(&self) -> Vec<Vec<usize>> {
+		self.shape.param_shapes()
+	}
+
+	pub fn initial_state(&self) -> Result<TrainState, EngineError> {
+		let model = TransformerLm::new(self.shape, self.seed, &self.device)?;
+		let params: Vec<Tensor> = model.vars().iter().map(|v| v.as_tensor().clone()).collect();
+		let zeros =
+			params.iter().map(Tensor::zeros_like).collect::<candle_core::Result<Vec<_>>>()?;
+		Ok(TrainState { step: 0, params, m: zeros.clone(), v: zeros })
+	}
+
+	/// The ids of global step `step`'s windows, `[windows, LM_WINDOW]`.
+	fn batch(&self, step: u32) -> Result<Tensor, EngineError> {
+		let epoch = u64::from(step) / self.batches_per_epoch.max(1);
+		let chunk = (u64::from(step) % self.batches_per_epoch.max(1)) as usize;
+		let mut order: Vec<u32> = (0..self.rows as u32).collect();
+		SeededRng::new(epoch_seed(self.seed, epoch)).shuffle(&mut order);
+		let size = BATCH_SIZE as usize;
+		let rows = order.get(chunk * size..((chunk + 1) * size).min(self.rows)).unwrap_or_default();
+		let mut ids = Vec::with_capacity(rows.len() * LM_WINDOW);
+		for row in rows {
+			let start = *row as usize * LM_WINDOW;
+			ids.extend_from_slice(self.train.get(start..start + LM_WINDOW).unwrap_or_default());
+		}
+		Ok(Tensor::from_vec(ids, (rows.len(), LM_WINDOW), &self.device)?)
+	}
+
+	/// Trains `state` up to step `until` (at most the schedule's last); each step's loss. The
+	/// arithmetic is candle's autograd whatever is asked (there is one kernel path here).
+	pub fn run(
+		&self,
+		state: &mut TrainState,
+		until: u32,
+		_: Arithmetic,
+	) -> Result<Vec<f32>, EngineError> {
+		let until = until.min(self.total_steps);
+		let mut losses = Vec::new();
+		while state.step < until {
+			let model = TransformerLm::from_params(self.shape, &state.params)?;
+			let (loss, _, _) = model.loss(&self.batch(state.step)?)?;
+			let grads = loss.backward()?;
+			let grads = model
+				.vars()
+				.iter()
+				.map(|v| match grads.get(v.as_tensor()) {
+					Some(g) => Ok(g.clone()),
+					None => Tensor::zeros_like(v.as_tensor()),
+				})
+				.collect::<candle_core::Result<Vec<_>>>()?;
+			adamw(state, &grads, self.lr)?;
+			losses.push(loss.to_scalar::<f32>()?);
+		}
+		Ok(losses)
+	}
+
+	/// The model file of `state`'s parameters.
+	pub fn model_bytes(&self, state: &TrainState) -> Result<Vec<u8>, EngineError> {
+		let tensors =
+			state.params.iter().enumerate().map(|(i, p)| (format!("p{i}"), p.clone())).collect();
+		crate::model::safetensors_bytes(tensors)
+	}
+}
+
+/// Trains `spec` on `data` canonically, keeping the checkpoints the proof of learning commits
+/// to; the model file, its hash and held-out metrics.
+pub fn train(
+	spec: &TrainingSpec,
+	data: &TextData,
+	device: &Device,
+) -> Result<TrainedModel, EngineError> {
+	let replay = LmReplay::new(spec, data, device)?;
+	let schedule = Schedule::new(replay.total_steps());
+	let mut state = replay.initial_state()?;
+	let mut checkpoints = vec![encode_checkpoint(&state)?];
+	let mut losses = Vec::new();
+	for index in 1..schedule.checkpoints {
+		losses.extend(replay.run(&mut state, schedule.step_of(index), Arithmetic::Canonical)?);
+		checkpoints.push(encode_checkpoint(&state)?);
+	}
+	let per_epoch = usize::try_from(replay.batches_per_epoch).unwrap_or(usize::MAX).max(1);
+	let epoch_losses =
+		losses.chunks(per_epoch).map(|c| c.iter().sum::<f32>() / c.len() as f32).collect();
+	let bytes = replay.model_bytes(&state)?;
+	let hash = crate::dataset::blake2_256(&bytes);
+	let metrics = evaluate_bytes(&bytes, spec, data, device)?;
+	Ok(TrainedModel {
+		bytes,
+		hash,
+		metrics,
+		epoch_losses,
+		proof: TrainingProof::new(schedule, checkpoints),
+	})
+}
+
+/// Held-out metrics of a model file on `data`: score = next-token accuracy, loss = mean
+/// next-token cross-entropy in millionths of a nat (perplexity = e^loss), samples = tokens.
+pub fn evaluate_bytes(
+	bytes: &[u8],
+	spec: &TrainingSpec,
+	data: &TextData,
+	device: &Device,
+) -> Result<QuantisedMetrics, EngineError> {
+	let shape = shape_of(spec, data);
+	let tensors = candle_core::safetensors::load_buffer(bytes, device)
+		.map_err(|e| EngineError::BadModel(e.to_string()))?;
+	let count = shape.param_shapes().len();
+	if tensors.len() != count {
+		return Err(EngineError::BadModel(format!("{} tensors, expected {count}", tensors.len())));
+	}
+	let params = (0..count)
+		.map(|i| {
+			tensors
+				.get(&format!("p{i}"))
+				.cloned()
+				.ok_or_else(|| EngineError::BadModel(format!("no p{i}")))
+		})
+		.collect::<Result<Vec<_>, _>>()?;
+	let model = TransformerLm::from_params(shape, &params)?;
+	let metrics = super::evaluate(&model, &data.held_out)?;
+	Ok(QuantisedMetrics {
+		score: quantise_fraction(metrics.accuracy),
+		loss_millionths: (metrics.perplexity.ln().max(0.0) * 1e6).round() as u64,
+		eval_samples: u32::try_from(metrics.tokens).unwrap_or(u32::MAX),
+	})
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::{
+		lm::corpus::generated_corpus,
+		proof::{replay_segment, verify_final_with, Opening, SegmentVerdict},
+	};
+	use aicchain_primitives::ModelKind;
+	use sp_core::H256;
+
+	fn spec(seed: u64) -> TrainingSpec {
+		TrainingSpec {
+			dataset: H256::repeat_byte(1),
+			model: ModelKind::TransformerLm,
+			hidden_units: 16,
+			hidden_layers: 1,
+			learning_rate_millionths: 3_000,
+			epochs: 2,
+			seed,
+			min_score: Default::default(),
+		}
+	}
+
+	fn data() -> TextData {
+		TextData::from_text(generated_corpus(5, 12_000).as_bytes()).expect("text")
+	}
+
+	#[test]
+	fn a_text_dataset_is_cut_into_windows_split_like_rows() {
+		let data = data();
+		assert_eq!(data.windows(), 12_000 / LM_WINDOW);
+		let rows = u32::try_from(data.windows()).expect("small");
+		assert_eq!(data.train.len() / LM_WINDOW, training_rows(rows) as usize);
+		assert!(data.vocab > 100 && data.vocab <= LM_VOCAB);
+		assert!(TextData::from_text(b"too few words").is_err());
+		assert!(TextData::from_text(&[0xff, 0xfe]).is_err());
+	}
+
+	/// The language model's run is checked like the tabular one: every honest segment replays
+	/// within tolerance, the last checkpoint is the model, and another seed's checkpoint in
+	/// the same commitment slot diverges.
+	#[test]
+	fn an_honest_language_model_run_replays_and_a_forged_segment_does_not() {
+		let (data, cpu) = (data(), Device::Cpu);
+		let run = train(&spec(1), &data, &cpu).expect("trains");
+		let replay = LmReplay::new(&spec(1), &data, &cpu).expect("replay");
+		let proof = &run.proof;
+		let segments = Schedule::of(&proof.commitment).segments();
+		assert!(segments >= 2, "{segments} segments");
+		let open = |proof: &TrainingProof, i: u32| {
+			let (checkpoint, p) = proof.opening(i).expect("opening");
+			let (next, q) = proof.opening(i + 1).expect("opening");
+			let opening = Opening { checkpoint, proof: &p, next, next_proof: &q };
+			replay_segment(&replay, &proof.commitment, i, opening, Arithmetic::Canonical)
+				.expect("replays")
+		};
+		for i in 0..segments {
+			assert!(matches!(open(proof, i), SegmentVerdict::Accepted(_)), "segment {i}");
+		}
+		let (last, last_proof) = proof.opening(segments).expect("last");
+		assert_eq!(
+			verify_final_with(&replay, &proof.commitment, last, &last_proof, &run.bytes)
+				.expect("checks"),
+			Ok(())
+		);
+		// Another seed's run: its first segment does not start from this spec's initial state.
+		let other = train(&spec(2), &data, &cpu).expect("trains");
+		assert!(matches!(open(&other.proof, 0), SegmentVerdict::Rejected(_)));
+		assert!(verify_final_with(&replay, &proof.commitment, last, &last_proof, &other.bytes)
+			.expect("checks")
+			.is_err());
+		// It learned: held-out accuracy above the most frequent token's share.
+		assert!(run.metrics.score.deconstruct() > 0, "{:?}", run.metrics);
+		assert!(run.epoch_losses.first() > run.epoch_losses.last(), "{:?}", run.epoch_losses);
+	}
+}
