@@ -154,9 +154,23 @@ pub fn energy_load_csv() -> Vec<u8> {
 	out.into_bytes()
 }
 
+/// The built-in text corpus's file name.
+pub const CORPUS: &str = "generated-corpus.txt";
+/// Words of the built-in corpus (about: it ends on a sentence).
+pub const CORPUS_WORDS: usize = 60_000;
+
+/// The built-in text corpus: [`crate::lm::corpus::generated_corpus`] of seed 2026.
+pub fn corpus_txt() -> Vec<u8> {
+	crate::lm::corpus::generated_corpus(2026, CORPUS_WORDS).into_bytes()
+}
+
 /// The built-in datasets: file name and content.
 pub fn builtin() -> Vec<(&'static str, Vec<u8>)> {
-	vec![(CREDIT_SCORING, credit_scoring_csv()), (ENERGY_LOAD, energy_load_csv())]
+	vec![
+		(CREDIT_SCORING, credit_scoring_csv()),
+		(ENERGY_LOAD, energy_load_csv()),
+		(CORPUS, corpus_txt()),
+	]
 }
 
 /// A directory of dataset files, looked up by content hash.
@@ -191,12 +205,12 @@ impl DatasetStore {
 		Ok(out)
 	}
 
-	/// Every `.csv` file in the directory with its hash.
+	/// Every `.csv` (table) and `.txt` (text) file in the directory with its hash.
 	pub fn list(&self) -> Result<Vec<(String, [u8; 32])>, EngineError> {
 		let mut out = Vec::new();
 		for entry in std::fs::read_dir(&self.dir)? {
 			let path = entry?.path();
-			if path.extension().is_some_and(|e| e == "csv") {
+			if path.extension().is_some_and(|e| e == "csv" || e == "txt") {
 				let hash = blake2_256(&std::fs::read(&path)?);
 				let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
 				self.lock().insert(hash, path);
@@ -207,8 +221,21 @@ impl DatasetStore {
 		Ok(out)
 	}
 
-	/// The dataset whose file hashes to `hash`.
+	/// The table whose file hashes to `hash`.
 	pub fn resolve(&self, hash: &[u8; 32]) -> Result<Dataset, EngineError> {
+		Dataset::from_csv(&self.bytes_of(hash)?)
+	}
+
+	/// The text whose file hashes to `hash`, cut and tokenized for the language model.
+	pub fn resolve_text(
+		&self,
+		hash: &[u8; 32],
+	) -> Result<crate::lm::replay::TextData, EngineError> {
+		crate::lm::replay::TextData::from_text(&self.bytes_of(hash)?)
+	}
+
+	/// The bytes of the file that hashes to `hash`.
+	fn bytes_of(&self, hash: &[u8; 32]) -> Result<Vec<u8>, EngineError> {
 		let known = self.lock().get(hash).cloned();
 		let path = match known {
 			Some(path) => path,
@@ -226,7 +253,7 @@ impl DatasetStore {
 			self.lock().remove(hash);
 			return Err(EngineError::UnknownDataset(hex::encode(hash)));
 		}
-		Dataset::from_csv(&bytes)
+		Ok(bytes)
 	}
 
 	fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], PathBuf>> {
@@ -243,6 +270,9 @@ mod tests {
 		for (name, bytes) in builtin() {
 			let again = builtin().into_iter().find(|(n, _)| *n == name).map(|(_, b)| b);
 			assert_eq!(Some(blake2_256(&bytes)), again.map(|b| blake2_256(&b)), "{name}");
+			if name == CORPUS {
+				continue;
+			}
 			let data = Dataset::from_csv(&bytes).expect("parses");
 			assert!(data.rows() >= 2_000);
 			let (train, test) = data.split();
@@ -274,6 +304,12 @@ mod tests {
 			assert_eq!(data.rows(), rows as usize);
 			assert_eq!(data.n_features + 1, columns as usize);
 		}
+		let corpus = corpus_txt();
+		let text = crate::lm::replay::TextData::from_text(&corpus).expect("text");
+		assert_eq!(blake2_256(&corpus), chain::CORPUS_HASH, "{CORPUS}");
+		assert_eq!(CORPUS.as_bytes(), chain::CORPUS_NAME);
+		assert_eq!(text.windows(), chain::CORPUS_ROWS as usize);
+		assert_eq!(text.vocab, chain::CORPUS_COLUMNS as usize);
 		let shipped: Vec<[u8; 32]> = chain::shipped().into_iter().map(|(h, _)| h.0).collect();
 		let built: Vec<[u8; 32]> = builtin().iter().map(|(_, b)| blake2_256(b)).collect();
 		assert_eq!(shipped, built);

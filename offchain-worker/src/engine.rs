@@ -14,7 +14,7 @@ use crate::{
 };
 use aicchain_primitives::{
 	engine_api::{EngineRequest, EngineResponse, JobOutcome, TaskStatus},
-	JobId, QuantisedMetrics, TrainingSpec,
+	JobId, ModelKind, QuantisedMetrics, TrainingSpec,
 };
 use candle_core::Device;
 use sp_core::H256;
@@ -275,8 +275,13 @@ impl Engine {
 	/// Trains a job's model and stores it with its checkpoints (served by the commitment's
 	/// root for verifiers).
 	pub fn train(&self, spec: &TrainingSpec) -> Result<TaskStatus, EngineError> {
-		let data = self.datasets.resolve(&spec.dataset.0)?;
-		let trained = model::train(spec, &data, &self.device)?;
+		let trained = match spec.model {
+			ModelKind::TransformerLm => {
+				let text = self.datasets.resolve_text(&spec.dataset.0)?;
+				crate::lm::replay::train(spec, &text, &self.device)?
+			},
+			_ => model::train(spec, &self.datasets.resolve(&spec.dataset.0)?, &self.device)?,
+		};
 		let hash = self.models.put(&trained.bytes)?;
 		let commitment = trained.proof.commitment;
 		self.models.put_checkpoints(&commitment.root.0, &trained.proof.checkpoints)?;

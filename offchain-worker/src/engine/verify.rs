@@ -11,16 +11,24 @@
 use super::{compare_metrics, rejected, Engine};
 use crate::{
 	dataset::{blake2_256, Dataset},
-	http, model,
-	proof::{self, Rejection, Schedule, SegmentVerdict, Tolerance},
+	http,
+	lm::replay::{self as lm, LmReplay, TextData},
+	model::{self, Arithmetic},
+	proof::{self, Opening, Rejection, Schedule, SegmentVerdict, Tolerance},
 	store::parse_leaves,
 	EngineError,
 };
 use aicchain_primitives::{
 	engine_api::TaskStatus,
 	proof::{schedule, training_steps},
-	QuantisedMetrics, TrainingCommitment, TrainingSpec,
+	ModelKind, QuantisedMetrics, TrainingCommitment, TrainingSpec,
 };
+
+/// The data a spec trains on: a table for the MLPs, text for the language model.
+enum Workload {
+	Table(Dataset),
+	Text(TextData, LmReplay),
+}
 use codec::Encode;
 use sp_core::H256;
 
@@ -91,8 +99,19 @@ impl Engine {
 			provider_engine,
 		} = request;
 		let provider = provider_engine.as_deref();
-		let data = self.datasets.resolve(&spec.dataset.0)?;
-		check_schedule(&data, spec, commitment)?;
+		let workload = match spec.model {
+			ModelKind::TransformerLm => {
+				let text = self.datasets.resolve_text(&spec.dataset.0)?;
+				let replay = LmReplay::new(spec, &text, &self.device)?;
+				Workload::Text(text, replay)
+			},
+			_ => Workload::Table(self.datasets.resolve(&spec.dataset.0)?),
+		};
+		let rows = match &workload {
+			Workload::Table(data) => data.rows(),
+			Workload::Text(text, _) => text.windows(),
+		};
+		check_schedule(rows, spec, commitment)?;
 		let Some(model_bytes) = self.fetch_model(&model_hash.0, provider) else {
 			return reject(format!("model 0x{} unavailable", hex::encode(model_hash.0)));
 		};
@@ -116,35 +135,56 @@ impl Engine {
 		let (end, end_proof) =
 			if index + 1 == last { (next.clone(), next_proof.clone()) } else { opening(last)? };
 		let tolerance = proof::tolerance(f64::from(spec.learning_rate_millionths) / 1e6);
-		let verdict = proof::verify_segment(
-			spec,
-			&data,
-			commitment,
-			index,
-			&start,
-			&start_proof,
-			&next,
-			&next_proof,
-			&self.device,
-		)?;
+		let verdict = match &workload {
+			Workload::Table(data) => proof::verify_segment(
+				spec,
+				data,
+				commitment,
+				index,
+				&start,
+				&start_proof,
+				&next,
+				&next_proof,
+				&self.device,
+			)?,
+			Workload::Text(_, replay) => {
+				let opening = Opening {
+					checkpoint: &start,
+					proof: &start_proof,
+					next: &next,
+					next_proof: &next_proof,
+				};
+				proof::replay_segment(replay, commitment, index, opening, Arithmetic::Canonical)?
+			},
+		};
 		if let SegmentVerdict::Rejected(rejection) = verdict {
 			return reject(describe(index, &rejection, &tolerance));
 		}
-		let verdict = proof::verify_final(
-			spec,
-			&data,
-			commitment,
-			&end,
-			&end_proof,
-			&model_bytes,
-			&self.device,
-		)?;
+		let verdict = match &workload {
+			Workload::Table(data) => proof::verify_final(
+				spec,
+				data,
+				commitment,
+				&end,
+				&end_proof,
+				&model_bytes,
+				&self.device,
+			)?,
+			Workload::Text(_, replay) => {
+				proof::verify_final_with(replay, commitment, &end, &end_proof, &model_bytes)?
+			},
+		};
 		if let Err(rejection) = verdict {
 			return reject(describe(last, &rejection, &tolerance));
 		}
 		// The model is cheap to evaluate: all held-out rows, not a sample.
-		let (_, test) = data.split();
-		let measured = match model::evaluate(&model_bytes, spec, &test, &self.device) {
+		let measured = match &workload {
+			Workload::Table(data) => {
+				model::evaluate(&model_bytes, spec, &data.split().1, &self.device)
+			},
+			Workload::Text(text, _) => lm::evaluate_bytes(&model_bytes, spec, text, &self.device),
+		};
+		let measured = match measured {
 			Ok(measured) => measured,
 			Err(EngineError::BadModel(why)) => return reject(format!("model unusable: {why}")),
 			Err(e) => return Err(e.into()),
@@ -244,12 +284,12 @@ fn within(distance: f64, limit: f64) -> bool {
 
 /// Refuses a commitment that is not the schedule the spec fixes for the dataset.
 fn check_schedule(
-	data: &Dataset,
+	rows: usize,
 	spec: &TrainingSpec,
 	commitment: &TrainingCommitment,
 ) -> Result<(), Refusal> {
-	let rows = u32::try_from(data.rows())
-		.map_err(|_| EngineError::BadDataset("more than 2^32 rows".into()))?;
+	let rows =
+		u32::try_from(rows).map_err(|_| EngineError::BadDataset("more than 2^32 rows".into()))?;
 	let steps = training_steps(rows, spec.epochs);
 	if commitment.follows_schedule(steps) {
 		return Ok(());

@@ -258,3 +258,46 @@ fn wrong_schedules_foreign_models_and_inflated_metrics_are_rejected() {
 	// Everything published honestly is still accepted.
 	assert_eq!(poll(&pair.verifier, verify_request(7, model_hash, metrics, commitment)), ACCEPTED);
 }
+
+/// A language-model job on the built-in corpus: the provider's engine trains it, a verifier
+/// with its own store fetches the model and checkpoints, replays its segment and accepts; the
+/// same result claimed with a better score is rejected.
+#[test]
+fn a_language_model_result_is_verified_between_two_engines() {
+	let pair = pair();
+	let lm = TrainingSpec {
+		dataset: H256(crate::dataset::blake2_256(&crate::dataset::corpus_txt())),
+		model: ModelKind::TransformerLm,
+		hidden_units: 16,
+		hidden_layers: 1,
+		learning_rate_millionths: 3_000,
+		epochs: 1,
+		seed: 3,
+		min_score: Default::default(),
+	};
+	let (model_hash, metrics, commitment) =
+		match poll(&pair.provider, EngineRequest::Train { job_id: 40, spec: lm.clone() }) {
+			TaskStatus::Trained { model_hash, metrics, commitment } => {
+				(model_hash, metrics, commitment)
+			},
+			other => panic!("training failed: {other:?}"),
+		};
+	assert!(metrics.score > Perbill::zero(), "{metrics:?}");
+	// Each claim under its own job id: the verifier caches verdicts by job.
+	let request = |job_id: JobId, metrics: QuantisedMetrics| EngineRequest::Verify {
+		job_id,
+		spec: lm.clone(),
+		model_hash,
+		metrics,
+		commitment,
+		challenge: H256::repeat_byte(9),
+		verifier: b"verifier".to_vec(),
+		provider_engine: None,
+	};
+	assert_eq!(poll(&pair.verifier, request(40, metrics)), ACCEPTED);
+	let inflated = QuantisedMetrics { score: Perbill::one(), ..metrics };
+	assert!(matches!(
+		poll(&pair.verifier, request(41, inflated)),
+		TaskStatus::Verified { accept: false, .. }
+	));
+}

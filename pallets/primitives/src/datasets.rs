@@ -1,7 +1,8 @@
 //! Datasets the chain knows: a training job may only name a dataset registered on-chain (by
 //! governance), so that every provider's engine can fetch what it is asked to train on. The
-//! engine ships two datasets, generated deterministically (`aicchain-worker datasets` prints
-//! their hashes; a test in the engine keeps the constants below equal to them).
+//! engine ships three datasets, generated deterministically (`aicchain-worker datasets` prints
+//! their hashes; a test in the engine keeps the constants below equal to them): two tables
+//! (`.csv`, for the MLPs) and a text corpus (`.txt`, for the transformer language model).
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -30,10 +31,17 @@ pub type DatasetName = BoundedVec<u8, MaxDatasetNameLen>;
 pub struct DatasetInfo {
 	/// The file's name.
 	pub name: DatasetName,
-	/// Data rows (the header not counted).
+	/// Data rows (the header not counted); for text, windows of 65 words.
 	pub rows: u32,
-	/// Columns: the features and the target (last).
+	/// Columns: the features and the target (last); for text, the tokenizer's vocabulary.
 	pub columns: u32,
+}
+
+impl DatasetInfo {
+	/// Text (a `.txt` file, for language models) rather than a table (`.csv`, for MLPs).
+	pub fn is_text(&self) -> bool {
+		self.name.ends_with(b".txt")
+	}
 }
 
 /// blake2-256 of the engine's built-in `credit-scoring.csv`.
@@ -60,6 +68,18 @@ pub const ENERGY_LOAD_ROWS: u32 = 2_000;
 /// Columns of the energy load dataset: 6 features and the load.
 pub const ENERGY_LOAD_COLUMNS: u32 = 7;
 
+/// blake2-256 of the engine's built-in `generated-corpus.txt`.
+pub const CORPUS_HASH: [u8; 32] = [
+	0xab, 0x62, 0x5b, 0x8a, 0xd6, 0xef, 0xd4, 0x58, 0x72, 0xad, 0x41, 0x03, 0x6f, 0xda, 0xd0, 0x5f,
+	0xee, 0xad, 0x0d, 0xf6, 0x4c, 0x42, 0x4f, 0x6c, 0xed, 0x49, 0x5d, 0x8e, 0x5c, 0x29, 0x81, 0x9e,
+];
+/// File name of the text corpus.
+pub const CORPUS_NAME: &[u8] = b"generated-corpus.txt";
+/// Windows of 65 words in the corpus.
+pub const CORPUS_ROWS: u32 = 923;
+/// The vocabulary of the tokenizer trained on the corpus's training windows.
+pub const CORPUS_COLUMNS: u32 = 6_030;
+
 /// The datasets the engine ships, as the chain registers them at genesis.
 pub fn shipped() -> alloc::vec::Vec<(H256, DatasetInfo)> {
 	alloc::vec![
@@ -79,6 +99,14 @@ pub fn shipped() -> alloc::vec::Vec<(H256, DatasetInfo)> {
 				columns: ENERGY_LOAD_COLUMNS,
 			},
 		),
+		(
+			H256(CORPUS_HASH),
+			DatasetInfo {
+				name: DatasetName::truncate_from(CORPUS_NAME.to_vec()),
+				rows: CORPUS_ROWS,
+				columns: CORPUS_COLUMNS,
+			},
+		),
 	]
 }
 
@@ -89,13 +117,15 @@ mod tests {
 	#[test]
 	fn shipped_names_fit_and_hashes_differ() {
 		let shipped = shipped();
-		assert_eq!(shipped.len(), 2);
+		assert_eq!(shipped.len(), 3);
 		for (_, info) in &shipped {
 			assert!(!info.name.is_empty());
 			assert!(info.columns >= 2 && info.rows >= 10);
 		}
 		assert_eq!(shipped[0].1.name.as_slice(), CREDIT_SCORING_NAME);
 		assert_eq!(shipped[1].1.name.as_slice(), ENERGY_LOAD_NAME);
+		assert_eq!(shipped[2].1.name.as_slice(), CORPUS_NAME);
 		assert_ne!(shipped[0].0, shipped[1].0);
+		assert!(!shipped[0].1.is_text() && !shipped[1].1.is_text() && shipped[2].1.is_text());
 	}
 }
