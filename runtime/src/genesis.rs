@@ -135,7 +135,10 @@ mod tests {
 					let stored = pallet_compute_jobs::Datasets::<Runtime>::get(hash);
 					assert_eq!(stored, Some(info), "{preset}");
 				}
-				assert_eq!(pallet_compute_jobs::Datasets::<Runtime>::iter().count(), 2);
+				assert_eq!(
+					pallet_compute_jobs::Datasets::<Runtime>::iter().count(),
+					shipped().len()
+				);
 			});
 		}
 	}

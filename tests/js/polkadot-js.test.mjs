@@ -239,6 +239,36 @@ test("a training job settles through the workers; their events decode", async ()
   assert.equal(receipt.fundAmount.toBigInt(), 1_600_000_000_000n);
 });
 
+test("a transformer language model trains on the shipped text corpus and settles", async () => {
+  const ferdie = keyring.addFromUri("//Ferdie");
+  const datasets = await (await fetch(engineUrl() + "/datasets")).json();
+  const corpus = datasets.find((d) => d.name === "generated-corpus.txt").hash;
+  const lm = {
+    dataset: corpus, model: "TransformerLm", hiddenUnits: 16, hiddenLayers: 1,
+    learningRateMillionths: 3000, epochs: 1, seed: 7, minScore: 0,
+  };
+  // A transformer on a table is refused at submission, by name.
+  const table = await send(api.tx.computeJobs.submitJob(requirements({ ...lm, dataset: await creditScoring() }), 100n * UNIT), ferdie);
+  assert.equal(table.error, "computeJobs.DatasetDoesNotSuitModel");
+  const jobId = (await api.query.computeJobs.nextJobId()).toNumber();
+  const seen = new Set();
+  const unsubscribe = await api.query.system.events((records) => {
+    for (const { event } of records) {
+      if (event.section === "computeJobs" && event.data[0]?.toString() === String(jobId)) seen.add(event.method);
+    }
+  });
+  await send(api.tx.computeJobs.submitJob(requirements(lm), 100n * UNIT), ferdie);
+  for (let i = 0; i < 180 && !seen.has("JobSettled"); i++) await new Promise((r) => setTimeout(r, 1_000));
+  unsubscribe();
+  assert.ok(seen.has("ResultAttested") && seen.has("JobSettled"), `saw ${[...seen]}`);
+  const status = (await api.query.computeJobs.jobs(jobId)).unwrap().status;
+  assert.ok(status.isSettled, status.toString());
+  // The provider's engine serves the model under the hash the receipt records.
+  const receipt = (await api.query.computeJobs.receipts(jobId)).unwrap();
+  const model = await fetch(`${engineUrl()}/models/${receipt.modelHash.toHex()}`);
+  assert.equal(model.status, 200);
+});
+
 test("engine: reads are public, /ocw answers only its own node; setEngineUrl publishes the address", async () => {
   const engine = engineUrl();
   assert.equal((await fetch(engine + "/health")).status, 200);

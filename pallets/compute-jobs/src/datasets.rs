@@ -15,7 +15,9 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn ensure_runnable_spec(spec: &TrainingSpec) -> DispatchResult {
 		aicchain_primitives::validate_training_spec(spec)
 			.map_err(|_| Error::<T>::InvalidTrainingSpec)?;
-		ensure!(Datasets::<T>::contains_key(spec.dataset), Error::<T>::DatasetUnknown);
+		let info = Datasets::<T>::get(spec.dataset).ok_or(Error::<T>::DatasetUnknown)?;
+		let text_model = spec.model == aicchain_primitives::ModelKind::TransformerLm;
+		ensure!(info.is_text() == text_model, Error::<T>::DatasetDoesNotSuitModel);
 		Ok(())
 	}
 

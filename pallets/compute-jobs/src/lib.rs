@@ -527,6 +527,9 @@ pub mod pallet {
 		WorkerNotBound,
 		/// The training spec names a dataset the chain does not know.
 		DatasetUnknown,
+		/// The model does not train on this kind of dataset: a transformer language model
+		/// needs text (`.txt`), the MLPs a table (`.csv`).
+		DatasetDoesNotSuitModel,
 		/// This dataset is registered already.
 		DatasetAlreadyKnown,
 		/// Only the assigned node's owner or bound worker key may do this.

@@ -359,6 +359,48 @@ fn a_job_without_a_training_spec_is_refused() {
 	});
 }
 
+/// Real workloads: a transformer trains on text, an MLP on a table; a job naming the other
+/// kind of dataset could never be trained and is refused at submission.
+#[test]
+fn a_model_must_suit_its_dataset() {
+	ExtBuilder.build_and_execute(|| {
+		use aicchain_primitives::ModelKind;
+		let with = |model: ModelKind, dataset: [u8; 32], units: u32| {
+			let mut requirements = demo_requirements();
+			if let Some(training) = requirements.training.as_mut() {
+				training.model = model;
+				training.dataset = sp_core::H256(dataset);
+				training.hidden_units = units;
+			}
+			requirements
+		};
+		let corpus = aicchain_primitives::datasets::CORPUS_HASH;
+		for refused in [
+			with(ModelKind::TransformerLm, CREDIT_SCORING_HASH, 16),
+			with(ModelKind::MlpClassifier, corpus, 16),
+		] {
+			assert_noop!(
+				ComputeJobs::submit_job(RuntimeOrigin::signed(USER), refused, BUDGET),
+				Error::DatasetDoesNotSuitModel
+			);
+		}
+		// The transformer's own shape limits: dimensions a multiple of its 4 heads.
+		assert_noop!(
+			ComputeJobs::submit_job(
+				RuntimeOrigin::signed(USER),
+				with(ModelKind::TransformerLm, corpus, 18),
+				BUDGET
+			),
+			Error::InvalidTrainingSpec
+		);
+		assert_ok!(ComputeJobs::submit_job(
+			RuntimeOrigin::signed(USER),
+			with(ModelKind::TransformerLm, corpus, 16),
+			BUDGET
+		));
+	});
+}
+
 /// Verified training, 4: a job may ask for a minimum held-out score. Training is canonical
 /// (the spec fixes it), so a model below the minimum was still trained as asked and is paid
 /// `BelowMinimumPayout` (50%) of its cost, with nothing from the fund; at or above the

@@ -151,6 +151,8 @@ pub(crate) fn demo(
 		hours: 10,
 		budget: "400".into(),
 		train: "credit-scoring".into(),
+		hidden_units: None,
+		hidden_layers: None,
 		min_score: 0,
 		epochs: 5,
 		prefer_renewable: true,

@@ -29,10 +29,19 @@ pub(crate) struct JobArgs {
 	/// Most you pay, in AICC.
 	#[arg(long, default_value = "100")]
 	pub(crate) budget: String,
-	/// The dataset to train on: `credit-scoring`, `energy-load` or a 0x dataset hash. (Every
-	/// job trains a model: training is the work the validators can check.)
+	/// The dataset to train on: `credit-scoring` (an MLP classifier), `energy-load` (an MLP
+	/// regressor), `corpus` (the transformer language model on the generated text corpus) or a
+	/// 0x dataset hash (an MLP classifier). (Every job trains a model: training is the work the
+	/// validators can check.)
 	#[arg(long, default_value = "credit-scoring")]
 	pub(crate) train: String,
+	/// Width of each hidden layer (MLP, default 32) or embedding dimensions (transformer, a
+	/// multiple of 4, default 64).
+	#[arg(long)]
+	pub(crate) hidden_units: Option<u32>,
+	/// Hidden layers (MLP, default 2) or blocks (transformer, default 2).
+	#[arg(long)]
+	pub(crate) hidden_layers: Option<u8>,
 	#[arg(long, default_value_t = 5)]
 	pub(crate) epochs: u32,
 	/// Lowest held-out score (percent) you pay in full for; a verified model below it is paid
@@ -57,9 +66,10 @@ fn dataset_hash(name: &str) -> Result<H256, String> {
 	let bytes = match name {
 		"credit-scoring" => aicchain_worker::dataset::credit_scoring_csv(),
 		"energy-load" => aicchain_worker::dataset::energy_load_csv(),
+		"corpus" => aicchain_worker::dataset::corpus_txt(),
 		other => {
 			return Err(format!(
-				"unknown dataset `{other}` (credit-scoring, energy-load or a 0x hash)"
+				"unknown dataset `{other}` (credit-scoring, energy-load, corpus or a 0x hash)"
 			))
 		},
 	};
@@ -79,13 +89,16 @@ pub(crate) fn requirements(args: &JobArgs) -> Result<JobRequirements, String> {
 		return Err("--min-score is a percentage (0-100)".into());
 	}
 	let name = args.train.as_str();
-	let model =
-		if name == "energy-load" { ModelKind::MlpRegressor } else { ModelKind::MlpClassifier };
+	let (model, units) = match name {
+		"energy-load" => (ModelKind::MlpRegressor, 32),
+		"corpus" => (ModelKind::TransformerLm, 64),
+		_ => (ModelKind::MlpClassifier, 32),
+	};
 	let training = Some(TrainingSpec {
 		dataset: dataset_hash(name)?,
 		model,
-		hidden_units: 32,
-		hidden_layers: 2,
+		hidden_units: args.hidden_units.unwrap_or(units),
+		hidden_layers: args.hidden_layers.unwrap_or(2),
 		learning_rate_millionths: 5_000,
 		epochs: args.epochs,
 		seed: 42,
@@ -117,6 +130,7 @@ fn requirements_json(req: &JobRequirements) -> Value {
 			"model": match t.model {
 				ModelKind::MlpClassifier => "MlpClassifier",
 				ModelKind::MlpRegressor => "MlpRegressor",
+				ModelKind::TransformerLm => "TransformerLm",
 			},
 			"hiddenUnits": t.hidden_units,
 			"hiddenLayers": t.hidden_layers,
