@@ -1,6 +1,6 @@
 """PyTorch twin of `offchain-worker/benches/lm.rs`: the same decoder-only transformer (token and
 learned position embeddings, pre-norm blocks of causal multi-head attention and a 4x GELU MLP,
-final layer norm, projection to the vocabulary without a bias), the same batch of random windows, AdamW
+final layer norm, projection to the vocabulary), the same batch of random windows, AdamW
 (beta 0.9/0.999, eps 1e-8, no decay, lr 1e-3), on the CPU. Prints one JSON line per shape in the
 bench's format (tokens/s per repeat).
 """
@@ -43,7 +43,7 @@ class Lm(nn.Module):
         self.positions = nn.Parameter(torch.zeros(context, dim))
         self.blocks = nn.ModuleList(Block(dim, heads) for _ in range(layers))
         self.norm = nn.LayerNorm(dim)
-        self.head = nn.Linear(dim, vocab, bias=False)
+        self.head = nn.Linear(dim, vocab)
         self.register_buffer("mask", torch.full((context, context), float("-inf")).triu(1))
 
     def forward(self, ids):
