@@ -27,10 +27,10 @@ use aicchain_primitives::{
 };
 use candle_core::{Device, Tensor};
 
-/// Attention heads of a market language model (the seed's).
-pub const LM_HEADS: usize = 4;
-/// Tokens of context.
-pub const LM_CONTEXT: usize = 64;
+/// Attention heads of a market language model (the seed's; the chain's limit).
+pub const LM_HEADS: usize = aicchain_primitives::limits::LM_HEADS as usize;
+/// Tokens of context (the chain's, which counts a job's work with it).
+pub const LM_CONTEXT: usize = aicchain_primitives::limits::LM_CONTEXT as usize;
 /// Words per window: the context and the token after it.
 pub const LM_WINDOW: usize = LM_CONTEXT + 1;
 /// The tokenizer's vocabulary, [`super::corpus::UNKNOWN`] included (the seed's 10k).
@@ -288,6 +288,23 @@ mod tests {
 
 	fn data() -> TextData {
 		TextData::from_text(generated_corpus(5, 12_000).as_bytes()).expect("text")
+	}
+
+	/// The chain bounds a job's work with its own parameter count: it must be the model's.
+	#[test]
+	fn the_chains_parameter_count_is_the_models() {
+		for (units, layers, vocab) in [(16u32, 1u8, 6_030usize), (256, 2, 10_000), (512, 4, 77)] {
+			let spec = TrainingSpec { hidden_units: units, hidden_layers: layers, ..spec(1) };
+			let shape = LmShape {
+				vocab,
+				dim: units as usize,
+				heads: LM_HEADS,
+				layers: usize::from(layers),
+				context: LM_CONTEXT,
+			};
+			let chain = aicchain_primitives::limits::parameters(&spec, vocab as u32);
+			assert_eq!(chain, shape.parameters() as u128, "{shape:?}");
+		}
 	}
 
 	#[test]

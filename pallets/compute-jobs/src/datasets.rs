@@ -6,19 +6,22 @@
 use crate::pallet::*;
 use aicchain_primitives::{JobId, TrainingCommitment, TrainingSpec};
 use frame_support::{ensure, pallet_prelude::DispatchResult};
+
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_core::H256;
 
 impl<T: Config> Pallet<T> {
 	/// `spec`'s hyper-parameters are within the limits the engine trains (the same check the
-	/// engine makes), and its dataset is registered.
-	pub(crate) fn ensure_runnable_spec(spec: &TrainingSpec) -> DispatchResult {
+	/// engine makes), and its dataset is registered and suits its model: the dataset's record.
+	pub(crate) fn ensure_runnable_spec(
+		spec: &TrainingSpec,
+	) -> Result<aicchain_primitives::DatasetInfo, sp_runtime::DispatchError> {
 		aicchain_primitives::validate_training_spec(spec)
 			.map_err(|_| Error::<T>::InvalidTrainingSpec)?;
 		let info = Datasets::<T>::get(spec.dataset).ok_or(Error::<T>::DatasetUnknown)?;
 		let text_model = spec.model == aicchain_primitives::ModelKind::TransformerLm;
 		ensure!(info.is_text() == text_model, Error::<T>::DatasetDoesNotSuitModel);
-		Ok(())
+		Ok(info)
 	}
 
 	/// Optimiser steps of a training run of `spec` on its registered dataset (`None` when the

@@ -527,6 +527,10 @@ pub mod pallet {
 		WorkerNotBound,
 		/// The training spec names a dataset the chain does not know.
 		DatasetUnknown,
+		/// The training spec needs more work than the job's `gpu_hours` pay for
+		/// (`limits::WORK_PER_GPU_HOUR` parameter-samples an hour): ask for more hours or a
+		/// smaller model.
+		TrainingExceedsGpuHours,
 		/// The model does not train on this kind of dataset: a transformer language model
 		/// needs text (`.txt`), the MLPs a table (`.csv`).
 		DatasetDoesNotSuitModel,

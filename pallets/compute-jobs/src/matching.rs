@@ -32,7 +32,14 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::GpuHoursOutOfRange
 		);
 		let training = req.training.as_ref().ok_or(Error::<T>::NoTrainingSpec)?;
-		Self::ensure_runnable_spec(training)
+		let info = Self::ensure_runnable_spec(training)?;
+		// The job pays for `gpu_hours`: a spec that needs more cannot be finished in the time
+		// the job gives its provider, whose bond would be slashed for it.
+		let work = aicchain_primitives::limits::training_work(training, info.rows, info.columns);
+		let paid = u128::from(req.gpu_hours)
+			.saturating_mul(aicchain_primitives::limits::WORK_PER_GPU_HOUR);
+		ensure!(work <= paid, Error::<T>::TrainingExceedsGpuHours);
+		Ok(())
 	}
 
 	/// When the result of a job assigned at `now` is due: `ResultTimeout` plus the job's length

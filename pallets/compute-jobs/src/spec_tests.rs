@@ -401,6 +401,32 @@ fn a_model_must_suit_its_dataset() {
 	});
 }
 
+/// Real workloads: a spec is bounded by what the job pays for. A transformer that needs about
+/// nine hours of the reference engine's work is refused for one GPU-hour (its provider could
+/// not finish in time and would be slashed) and accepted for ten.
+#[test]
+fn training_must_fit_the_hours_the_job_pays_for() {
+	ExtBuilder.build_and_execute(|| {
+		let big = |gpu_hours: u32| {
+			let mut requirements = demo_requirements();
+			requirements.gpu_hours = gpu_hours;
+			if let Some(training) = requirements.training.as_mut() {
+				training.model = aicchain_primitives::ModelKind::TransformerLm;
+				training.dataset = sp_core::H256(aicchain_primitives::datasets::CORPUS_HASH);
+				training.hidden_units = 512;
+				training.hidden_layers = 4;
+				training.epochs = 100;
+			}
+			requirements
+		};
+		assert_noop!(
+			ComputeJobs::submit_job(RuntimeOrigin::signed(USER), big(1), BUDGET),
+			Error::TrainingExceedsGpuHours
+		);
+		assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), big(10), BUDGET));
+	});
+}
+
 /// Verified training, 4: a job may ask for a minimum held-out score. Training is canonical
 /// (the spec fixes it), so a model below the minimum was still trained as asked and is paid
 /// `BelowMinimumPayout` (50%) of its cost, with nothing from the fund; at or above the

@@ -22,6 +22,47 @@ pub const MAX_LM_DIMENSIONS: u32 = 512;
 /// Largest transformer: blocks.
 pub const MAX_LM_LAYERS: u8 = 4;
 
+/// Training work one GPU-hour pays for, in parameter-samples (parameters × training samples
+/// seen, a token for a language model): a job's spec must fit `gpu_hours` of it, so that an
+/// honest provider can finish within the time the job gives it (`ResultTimeout` plus its
+/// hours) and is never slashed for a job too large to train. Set from the reference engine on
+/// 2 CPU cores (`make perf`, 2026-12-07): the seed's transformer trains ~6.5 × 10⁹
+/// parameter-tokens a second (2.3 × 10¹³ an hour), the MLPs 1.1–1.4 × 10¹⁰ parameter-rows a
+/// second; 10¹³ an hour leaves the slowest of them a margin of more than 2×.
+pub const WORK_PER_GPU_HOUR: u128 = 10_000_000_000_000;
+/// Tokens of context of a transformer language model (a window is one more).
+pub const LM_CONTEXT: u32 = 64;
+
+/// Parameters of the model `spec` describes on a dataset of `columns` columns (a table: the
+/// features and the target; text: the tokenizer's vocabulary).
+pub fn parameters(spec: &TrainingSpec, columns: u32) -> u128 {
+	let d = u128::from(spec.hidden_units);
+	let layers = u128::from(spec.hidden_layers);
+	match spec.model {
+		crate::ModelKind::TransformerLm => {
+			let v = u128::from(columns);
+			// Embeddings, blocks (norms, attention, MLP), final norm, projection and bias.
+			v * d + u128::from(LM_CONTEXT) * d + layers * (12 * d * d + 13 * d) + 2 * d + d * v + v
+		},
+		_ => {
+			let inputs = u128::from(columns.saturating_sub(1));
+			// First layer, the hidden-to-hidden layers, the output unit.
+			(inputs + 1) * d + layers.saturating_sub(1) * (d + 1) * d + (d + 1)
+		},
+	}
+}
+
+/// The training work of `spec` on a registered dataset of `rows` rows (text: windows) and
+/// `columns` columns, in parameter-samples: parameters × training samples × epochs.
+pub fn training_work(spec: &TrainingSpec, rows: u32, columns: u32) -> u128 {
+	let per_row = match spec.model {
+		crate::ModelKind::TransformerLm => u128::from(LM_CONTEXT),
+		_ => 1,
+	};
+	let samples = u128::from(crate::proof::training_rows(rows)) * per_row;
+	parameters(spec, columns).saturating_mul(samples).saturating_mul(u128::from(spec.epochs))
+}
+
 /// What is wrong with a training spec.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum SpecError {
@@ -157,6 +198,29 @@ mod tests {
 		] {
 			assert_eq!(validate_training_spec(&broken), Err(error), "{broken:?}");
 		}
+	}
+
+	/// The work bound: the parameter count of a known model, and the seed demo's job and the
+	/// seed's transformer for an epoch within an hour; a thousand epochs of the transformer not.
+	#[test]
+	fn training_work_counts_parameters_times_samples() {
+		let mlp =
+			TrainingSpec { hidden_units: 32, hidden_layers: 2, epochs: 5, ..at_lower_limits() };
+		// 8 features → 32 → 32 → 1.
+		assert_eq!(parameters(&mlp, 9), 9 * 32 + 33 * 32 + 33);
+		assert_eq!(training_work(&mlp, 3_000, 9), parameters(&mlp, 9) * 2_400 * 5);
+		assert!(training_work(&mlp, 3_000, 9) < WORK_PER_GPU_HOUR);
+		let seed = TrainingSpec {
+			model: ModelKind::TransformerLm,
+			hidden_units: 256,
+			hidden_layers: 2,
+			..at_lower_limits()
+		};
+		// The engine's count of the seed's shape (`LmShape::SEED.parameters()`).
+		assert_eq!(parameters(&seed, 10_000), 6_726_416);
+		assert!(training_work(&seed, 923, 6_030) < WORK_PER_GPU_HOUR);
+		let long = TrainingSpec { epochs: 1_000, ..seed };
+		assert!(training_work(&long, 923, 6_030) > 20 * WORK_PER_GPU_HOUR);
 	}
 
 	#[test]
