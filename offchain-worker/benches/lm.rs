@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 	let batch: usize = arg(&args, "--batch").map(|v| v.parse()).transpose()?.unwrap_or(16);
 	let repeats: usize = arg(&args, "--repeats").map(|v| v.parse()).transpose()?.unwrap_or(3);
 	let budget: f64 = arg(&args, "--budget").map(|v| v.parse()).transpose()?.unwrap_or(5.0);
-	if batch == 0 || repeats == 0 || !(budget > 0.0) {
+	if batch == 0 || repeats == 0 || !budget.is_finite() || budget <= 0.0 {
 		return Err("--batch, --repeats and --budget must be positive".into());
 	}
 	for name in shapes.split(',') {

@@ -39,7 +39,7 @@ impl LmShape {
 		if self.vocab < 2 || self.dim == 0 || self.layers == 0 || self.context < 2 {
 			return bad("vocabulary ≥ 2, dimensions, layers ≥ 1 and context ≥ 2");
 		}
-		if self.heads == 0 || self.dim % self.heads != 0 {
+		if self.heads == 0 || !self.dim.is_multiple_of(self.heads) {
 			return bad("the dimensions must split evenly into the heads");
 		}
 		Ok(())
@@ -160,7 +160,8 @@ impl TransformerLm {
 				// Norm gains (first of each norm pair) are 1, every bias 0.
 				None => {
 					let gain = i >= 2
-						&& ((i < last_block && (i - 2) % PER_BLOCK % 6 == 0) || i == last_block);
+						&& ((i < last_block && ((i - 2) % PER_BLOCK).is_multiple_of(6))
+							|| i == last_block);
 					Tensor::full(if gain { 1f32 } else { 0f32 }, dims.as_slice(), device)?
 				},
 			};

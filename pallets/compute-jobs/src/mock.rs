@@ -195,8 +195,11 @@ impl pallet_compute_jobs::Config for Test {
 	type WeightInfo = ();
 }
 
+/// Fund rewards recorded: (provider, verifiers, amount).
+type RewardLog = Vec<(Option<AccountId>, Vec<AccountId>, Balance)>;
+
 thread_local! {
-	static REWARDS: RefCell<Vec<(Option<AccountId>, Vec<AccountId>, Balance)>> =
+	static REWARDS: RefCell<RewardLog> =
 		const { RefCell::new(Vec::new()) };
 }
 

@@ -174,11 +174,12 @@ impl Rng {
 	}
 }
 
+/// Every finished job seen, with its receipt.
+type History = BTreeMap<JobId, (JobStatus<Balance>, Option<JobReceipt<AccountId, Balance>>)>;
+
 /// Records every finished job seen in state (before it can be pruned): the recount of the
 /// whole history.
-fn observe(
-	history: &mut BTreeMap<JobId, (JobStatus<Balance>, Option<JobReceipt<AccountId, Balance>>)>,
-) {
+fn observe(history: &mut History) {
 	for (id, job) in Jobs::<Test>::iter() {
 		if !job.status.is_open() {
 			history.entry(id).or_insert_with(|| (job.status.clone(), Receipts::<Test>::get(id)));
@@ -186,9 +187,7 @@ fn observe(
 	}
 }
 
-fn history_totals(
-	history: &BTreeMap<JobId, (JobStatus<Balance>, Option<JobReceipt<AccountId, Balance>>)>,
-) -> MarketTotals<Balance> {
+fn history_totals(history: &History) -> MarketTotals<Balance> {
 	let mut totals = MarketTotals::default();
 	for (status, receipt) in history.values() {
 		totals.count_end(status);
