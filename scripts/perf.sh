@@ -9,7 +9,7 @@
 #   PERF_BUDGET (seconds per repeat, 2), PERF_SHAPES (2x32,3x256,4x1024).
 # - lm: transformer language-model training, candle against PyTorch on the same shape, batch,
 #   context and optimiser (tokens/s); docs/perf-lm.png. PERF_LM_SHAPES (small,seed),
-#   PERF_LM_BUDGET (seconds per repeat, 6), PERF_REPEATS.
+#   PERF_LM_BUDGET (seconds per repeat, 12), PERF_REPEATS.
 # - chain: selection latency through the engine's HTTP API; on the real dev node with 20
 #   providers, 48 jobs at once and a stream of PERF_DEV_RATE (25) jobs a block for 12 blocks; on
 #   the 4-validator zombienet (zombienet/perf.toml), a stream of PERF_ZOMBIENET_RATE (20) a
@@ -57,7 +57,7 @@ if [[ ",$sections," == *",lm,"* ]]; then
 	echo "perf: building the language-model bench" >&2
 	cargo bench --no-run -q -p aicchain-worker --bench lm >&2
 	lm_shapes="${PERF_LM_SHAPES:-small,seed}"
-	lm_budget="${PERF_LM_BUDGET:-6}"
+	lm_budget="${PERF_LM_BUDGET:-12}"
 	for r in $(seq "$repeats"); do
 		echo "perf: language model, repeat $r of $repeats: candle, then pytorch" >&2
 		cargo bench -q -p aicchain-worker --bench lm -- \

@@ -23,7 +23,7 @@ use sp_runtime::Perbill;
 mod fused;
 mod gemm;
 mod trainer;
-pub(crate) use trainer::adamw;
+pub(crate) use fused::adamw_tensors;
 pub use trainer::{
 	epoch_seed, param_names, Arithmetic, TrainState, Trainer, ADAM_BETA1, ADAM_BETA2, ADAM_EPS,
 };

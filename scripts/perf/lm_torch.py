@@ -56,9 +56,9 @@ class Lm(nn.Module):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--shapes", default="seed")
-    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--budget", type=float, default=5.0)
+    parser.add_argument("--budget", type=float, default=12.0)
     args = parser.parse_args()
     for name in args.shapes.split(","):
         vocab, dim, heads, layers, context = SHAPES[name]

@@ -11,12 +11,13 @@
 //!   [`LM_HEADS`] heads and a context of [`LM_CONTEXT`]; the vocabulary is the tokenizer's.
 //! - Schedule: batches of 64 windows, epoch permutations and step → windows as the tabular
 //!   trainer's; initialisation from the spec's seed ([`TransformerLm::new`]); AdamW written
-//!   out on the explicit state ([`crate::model::adamw`]), so checkpoints carry the moments.
+//!   out on the explicit state, the fused MLP step's one-pass arithmetic
+//!   ([`crate::model::adamw_tensors`]), so checkpoints carry the moments.
 //! - Model file: safetensors `p0`, `p1`, … (the parameters in canonical order).
 
 use super::{corpus::WordTokenizer, LmShape, TransformerLm};
 use crate::{
-	model::{adamw, epoch_seed, quantise_fraction, Arithmetic, TrainState, TrainedModel},
+	model::{adamw_tensors, epoch_seed, quantise_fraction, Arithmetic, TrainState, TrainedModel},
 	proof::{encode_checkpoint, Schedule, TrainingProof},
 	rng::SeededRng,
 	EngineError,
@@ -186,7 +187,7 @@ impl LmReplay {
 					None => Tensor::zeros_like(v.as_tensor()),
 				})
 				.collect::<candle_core::Result<Vec<_>>>()?;
-			adamw(state, &grads, self.lr)?;
+			adamw_tensors(state, &grads, self.lr, &self.device)?;
 			losses.push(loss.to_scalar::<f32>()?);
 		}
 		Ok(losses)

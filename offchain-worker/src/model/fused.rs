@@ -240,6 +240,31 @@ fn threads_for(threads: usize, work: usize) -> usize {
 
 /// AdamW step `step + 1` (weight decay 0), element by element in one pass per parameter (split
 /// across threads for large ones: each element's update depends on that element alone).
+/// One AdamW step on a tensor state (the language model's) with the canonical one-pass
+/// arithmetic of the fused step (moments flushed below the smallest normal `f32`, large
+/// parameters split across threads): the state goes to host buffers and back.
+pub(crate) fn adamw_tensors(
+	state: &mut TrainState,
+	grads: &[Tensor],
+	lr: f64,
+	device: &Device,
+) -> Result<(), EngineError> {
+	if grads.len() != state.params.len()
+		|| grads.iter().zip(&state.params).any(|(g, p)| g.dims() != p.dims())
+	{
+		return Err(EngineError::BadModel("gradients of another shape than the state".into()));
+	}
+	let mut host = HostState::from_state(state)?;
+	let grads = grads
+		.iter()
+		.map(|g| Ok(g.flatten_all()?.to_vec1::<f32>()?))
+		.collect::<Result<Vec<_>, EngineError>>()?;
+	adamw(&mut host, &grads, state.step, lr, true);
+	host.store(state, device)?;
+	state.step = state.step.saturating_add(1);
+	Ok(())
+}
+
 fn adamw(state: &mut HostState, grads: &[Vec<f32>], step: u32, lr: f64, parallel: bool) {
 	let t = i32::try_from(step.saturating_add(1)).unwrap_or(i32::MAX);
 	let update = Update {

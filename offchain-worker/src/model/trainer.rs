@@ -372,7 +372,7 @@ fn cast(state: &TrainState, dtype: DType) -> candle_core::Result<TrainState> {
 }
 
 /// One AdamW step (the arithmetic of `candle_nn::AdamW::step`, weight decay 0).
-pub(crate) fn adamw(state: &mut TrainState, grads: &[Tensor], lr: f64) -> Result<(), EngineError> {
+fn adamw(state: &mut TrainState, grads: &[Tensor], lr: f64) -> Result<(), EngineError> {
 	if grads.len() != state.params.len()
 		|| state.m.len() != state.params.len()
 		|| state.v.len() != state.params.len()
