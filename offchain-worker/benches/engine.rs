@@ -2,15 +2,14 @@
 //! training throughput of the reference MLP, selection latency for 10 / 1,000 / 10,000
 //! candidates, and the policy-vs-baselines table on the simulator.
 
-use aicchain_primitives::{
-	engine_api::CandidateNode, JobRequirements, ModelKind, SustainabilityPreference, TrainingSpec,
-};
+mod common;
+
+use aicchain_primitives::{ModelKind, TrainingSpec};
 use aicchain_worker::{
 	dataset::{blake2_256, credit_scoring_csv, Dataset},
 	model, policy, simulator,
 };
 use sp_core::H256;
-use sp_runtime::{Perbill, Percent};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -49,32 +48,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 	// Selection latency.
 	let policy = simulator::train_policy(1, 150, 64)?;
-	let requirements = JobRequirements {
-		gpus: 8,
-		min_bandwidth_mbps: 100,
-		max_latency_ms: 15,
-		gpu_hours: 2,
-		sustainability: SustainabilityPreference::Any,
-		training: None,
-	};
+	let requirements = common::requirements();
 	for count in [10usize, 1_000, 10_000] {
-		let candidates: Vec<CandidateNode> = (0..count)
-			.map(|i| CandidateNode {
-				node_id: i as u32,
-				gpu_count: 8 + (i % 8) as u32,
-				gpu_memory_gib: 80,
-				bandwidth_mbps: 100 + (i % 900) as u32,
-				latency_ms: 1 + (i % 15) as u32,
-				renewable_share: Percent::from_percent((i % 101) as u8),
-				carbon_intensity: (i % 800) as u32,
-				cost: 500 + (i % 1_000) as u128,
-				reputation: Perbill::from_percent((i % 101) as u32),
-				active_jobs: (i % 4) as u32,
-				max_jobs: 4,
-				completed_jobs: (i % 50) as u32,
-				failed_jobs: (i % 7) as u32,
-			})
-			.collect();
+		let candidates = common::candidates(count);
 		let rounds = if count > 1_000 { 20 } else { 200 };
 		let start = Instant::now();
 		for _ in 0..rounds {

@@ -6,37 +6,15 @@
 //! `{"kind":"selection","candidates":N,"requests":R,"p50_us":..,"p95_us":..}`.
 //! Options: `--counts 10,32,1000` (the node passes at most 32), `--requests 200`.
 
-use aicchain_primitives::{
-	engine_api::{CandidateNode, EngineRequest, EngineResponse},
-	JobRequirements, SustainabilityPreference,
-};
+mod common;
+
+use aicchain_primitives::engine_api::{EngineRequest, EngineResponse};
 use aicchain_worker::{
 	engine::{Engine, EngineConfig},
 	http,
 };
 use codec::{Decode, Encode};
-use sp_runtime::{Perbill, Percent};
 use std::time::Instant;
-
-fn candidates(count: usize) -> Vec<CandidateNode> {
-	(0..count)
-		.map(|i| CandidateNode {
-			node_id: i as u32,
-			gpu_count: 8 + (i % 8) as u32,
-			gpu_memory_gib: 80,
-			bandwidth_mbps: 100 + (i % 100) as u32,
-			latency_ms: 5 + (i % 15) as u32,
-			renewable_share: Percent::from_percent((i % 101) as u8),
-			carbon_intensity: (i % 800) as u32,
-			cost: 500 + (i % 1_000) as u128,
-			reputation: Perbill::from_percent((i % 101) as u32),
-			active_jobs: (i % 4) as u32,
-			max_jobs: 4,
-			completed_jobs: (i % 50) as u32,
-			failed_jobs: (i % 7) as u32,
-		})
-		.collect()
-}
 
 fn arg(args: &[String], name: &str) -> Option<String> {
 	args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
@@ -58,17 +36,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 	let runtime = tokio::runtime::Runtime::new()?;
 	let address = runtime.block_on(http::spawn_server(engine, "127.0.0.1:0".parse()?))?;
 	let url = format!("http://{address}/ocw");
-	let requirements = JobRequirements {
-		gpus: 8,
-		min_bandwidth_mbps: 100,
-		max_latency_ms: 15,
-		gpu_hours: 2,
-		sustainability: SustainabilityPreference::Any,
-		training: None,
-	};
+	let requirements = common::requirements();
 	let mut job_id = 0;
 	for count in counts {
-		let candidates = candidates(count);
+		let candidates = common::candidates(count);
 		let mut micros = Vec::with_capacity(requests);
 		// One unmeasured request per count warms the connection path and the policy.
 		for round in 0..=requests {
