@@ -21,7 +21,7 @@ use std::{
 
 /// Largest response body read by default (a model or a checkpoint): a peer that sends more is
 /// cut off and its answer refused.
-pub const MAX_DOWNLOAD: usize = 64 << 20;
+pub const MAX_DOWNLOAD: usize = aicchain_primitives::limits::MAX_CHECKPOINT_BYTES;
 /// Longest a connection may take to open.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest a whole exchange may take, from resolving the name to the last byte of the answer.

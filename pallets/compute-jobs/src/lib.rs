@@ -527,6 +527,9 @@ pub mod pallet {
 		WorkerNotBound,
 		/// The training spec names a dataset the chain does not know.
 		DatasetUnknown,
+		/// The model has more than `limits::MAX_MODEL_PARAMETERS` parameters: its checkpoints
+		/// would exceed what verifiers download.
+		ModelTooLarge,
 		/// The training spec needs more work than the job's `gpu_hours` pay for
 		/// (`limits::WORK_PER_GPU_HOUR` parameter-samples an hour): ask for more hours or a
 		/// smaller model.

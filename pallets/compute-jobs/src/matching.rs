@@ -33,6 +33,12 @@ impl<T: Config> Pallet<T> {
 		);
 		let training = req.training.as_ref().ok_or(Error::<T>::NoTrainingSpec)?;
 		let info = Self::ensure_runnable_spec(training)?;
+		// Verifiers must be able to download its checkpoints.
+		ensure!(
+			aicchain_primitives::limits::parameters(training, info.columns)
+				<= aicchain_primitives::limits::MAX_MODEL_PARAMETERS,
+			Error::<T>::ModelTooLarge
+		);
 		// The job pays for `gpu_hours`: a spec that needs more cannot be finished in the time
 		// the job gives its provider, whose bond would be slashed for it.
 		let work = aicchain_primitives::limits::training_work(training, info.rows, info.columns);

@@ -402,8 +402,9 @@ fn a_model_must_suit_its_dataset() {
 }
 
 /// Real workloads: a spec is bounded by what the job pays for. A transformer that needs about
-/// nine hours of the reference engine's work is refused for one GPU-hour (its provider could
-/// not finish in time and would be slashed) and accepted for ten.
+/// three hours of the reference engine's work is refused for one GPU-hour (its provider could
+/// not finish in time and would be slashed) and accepted for four. One too large for the
+/// verifiers to download its checkpoints is refused whatever the hours.
 #[test]
 fn training_must_fit_the_hours_the_job_pays_for() {
 	ExtBuilder.build_and_execute(|| {
@@ -413,7 +414,7 @@ fn training_must_fit_the_hours_the_job_pays_for() {
 			if let Some(training) = requirements.training.as_mut() {
 				training.model = aicchain_primitives::ModelKind::TransformerLm;
 				training.dataset = sp_core::H256(aicchain_primitives::datasets::CORPUS_HASH);
-				training.hidden_units = 512;
+				training.hidden_units = 256;
 				training.hidden_layers = 4;
 				training.epochs = 100;
 			}
@@ -423,7 +424,15 @@ fn training_must_fit_the_hours_the_job_pays_for() {
 			ComputeJobs::submit_job(RuntimeOrigin::signed(USER), big(1), BUDGET),
 			Error::TrainingExceedsGpuHours
 		);
-		assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), big(10), BUDGET));
+		assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), big(4), BUDGET));
+		let mut huge = big(720);
+		if let Some(training) = huge.training.as_mut() {
+			(training.hidden_units, training.epochs) = (512, 1);
+		}
+		assert_noop!(
+			ComputeJobs::submit_job(RuntimeOrigin::signed(USER), huge, BUDGET),
+			Error::ModelTooLarge
+		);
 	});
 }
 

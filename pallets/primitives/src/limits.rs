@@ -30,6 +30,14 @@ pub const MAX_LM_LAYERS: u8 = 4;
 /// parameter-tokens a second (2.3 × 10¹³ an hour), the MLPs 1.1–1.4 × 10¹⁰ parameter-rows a
 /// second; 10¹³ an hour leaves the slowest of them a margin of more than 2×.
 pub const WORK_PER_GPU_HOUR: u128 = 10_000_000_000_000;
+/// Most parameters a model may have. A checkpoint holds the parameters and AdamW's two
+/// moments (3 × 4 bytes each), and verifiers download checkpoints of at most
+/// [`MAX_CHECKPOINT_BYTES`]: a larger model could not be verified, and its honest provider
+/// would be rejected and slashed. The seed's transformer (6.7M) and the largest MLP fit.
+pub const MAX_MODEL_PARAMETERS: u128 = 12_000_000;
+/// Most bytes an engine downloads from a peer (a model or a checkpoint): room for the
+/// checkpoint of a model of [`MAX_MODEL_PARAMETERS`] and its header.
+pub const MAX_CHECKPOINT_BYTES: usize = 160 << 20;
 /// Tokens of context of a transformer language model (a window is one more).
 pub const LM_CONTEXT: u32 = 64;
 
@@ -221,6 +229,27 @@ mod tests {
 		assert!(training_work(&seed, 923, 6_030) < WORK_PER_GPU_HOUR);
 		let long = TrainingSpec { epochs: 1_000, ..seed };
 		assert!(training_work(&long, 923, 6_030) > 20 * WORK_PER_GPU_HOUR);
+	}
+
+	/// Every model the limits allow fits a checkpoint the verifiers download.
+	#[test]
+	fn the_largest_allowed_checkpoint_fits_the_download_limit() {
+		let header = 64 * 1024;
+		assert!(MAX_MODEL_PARAMETERS * 12 + header <= MAX_CHECKPOINT_BYTES as u128);
+		let widest_mlp = TrainingSpec {
+			hidden_units: MAX_HIDDEN_UNITS,
+			hidden_layers: MAX_HIDDEN_LAYERS,
+			..at_lower_limits()
+		};
+		assert!(parameters(&widest_mlp, 9) <= MAX_MODEL_PARAMETERS);
+		let largest_lm = TrainingSpec {
+			model: ModelKind::TransformerLm,
+			hidden_units: MAX_LM_DIMENSIONS,
+			hidden_layers: MAX_LM_LAYERS,
+			..at_lower_limits()
+		};
+		// The largest transformer on the seed's vocabulary is over: the chain refuses it.
+		assert!(parameters(&largest_lm, 10_000) > MAX_MODEL_PARAMETERS);
 	}
 
 	#[test]
