@@ -12,7 +12,7 @@
 //! proof of learning can replay, and this model is not among them yet.
 
 pub mod corpus;
-pub mod loss;
+mod loss;
 pub mod replay;
 
 use crate::{rng::SeededRng, EngineError};
@@ -48,6 +48,33 @@ impl LmShape {
 	/// Parameters of the model.
 	pub fn parameters(&self) -> usize {
 		self.param_shapes().iter().map(|s| s.iter().product::<usize>()).sum()
+	}
+
+	/// The shapes of the parameters in canonical order: token embeddings `[vocab, dim]`,
+	/// position embeddings `[context, dim]`, each block's twelve (see [`PER_BLOCK`]), the final
+	/// norm's gain and bias, the projection to the vocabulary `[dim, vocab]` and its bias. Always
+	/// an even number, as the checkpoint format's weight/bias pairs want.
+	pub fn param_shapes(&self) -> Vec<Vec<usize>> {
+		let (v, d, c) = (self.vocab, self.dim, self.context);
+		let mut shapes = vec![vec![v, d], vec![c, d]];
+		for _ in 0..self.layers {
+			shapes.extend([
+				vec![d],
+				vec![d],
+				vec![d, 3 * d],
+				vec![3 * d],
+				vec![d, d],
+				vec![d],
+				vec![d],
+				vec![d],
+				vec![d, 4 * d],
+				vec![4 * d],
+				vec![4 * d, d],
+				vec![d],
+			]);
+		}
+		shapes.extend([vec![d], vec![d], vec![d, v], vec![v]]);
+		shapes
 	}
 }
 
@@ -99,35 +126,6 @@ fn layer_norm(x: &Tensor, gain: &Var, bias: &Var) -> candle_core::Result<Tensor>
 		.broadcast_div(&(variance + 1e-5)?.sqrt()?)?
 		.broadcast_mul(gain.as_tensor())?
 		.broadcast_add(bias.as_tensor())
-}
-
-impl LmShape {
-	/// The shapes of the parameters in canonical order: token embeddings `[vocab, dim]`,
-	/// position embeddings `[context, dim]`, each block's twelve (see [`PER_BLOCK`]), the final
-	/// norm's gain and bias, the projection to the vocabulary `[dim, vocab]` and its bias. Always
-	/// an even number, as the checkpoint format's weight/bias pairs want.
-	pub fn param_shapes(&self) -> Vec<Vec<usize>> {
-		let (v, d, c) = (self.vocab, self.dim, self.context);
-		let mut shapes = vec![vec![v, d], vec![c, d]];
-		for _ in 0..self.layers {
-			shapes.extend([
-				vec![d],
-				vec![d],
-				vec![d, 3 * d],
-				vec![3 * d],
-				vec![d, d],
-				vec![d],
-				vec![d],
-				vec![d],
-				vec![d, 4 * d],
-				vec![4 * d],
-				vec![4 * d, d],
-				vec![d],
-			]);
-		}
-		shapes.extend([vec![d], vec![d], vec![d, v], vec![v]]);
-		shapes
-	}
 }
 
 impl TransformerLm {
