@@ -321,9 +321,11 @@ impl pallet_compute_jobs::Config for Runtime {
 	// A provider's worker declines what its engine refuses within a few blocks; after 10
 	// minutes the job is the provider's to deliver (or be slashed for).
 	type DeclineWindow = ConstU32<{ 10 * MINUTES }>;
-	// Root (sudo, or governance once it replaces sudo) curates the datasets jobs may name: a
-	// dataset no provider can fetch would make providers fail and be slashed for free.
+	// Root (sudo, or governance once it replaces sudo) curates datasets; anyone may register
+	// their own for 10 AICC held until they withdraw it (a record on chain and the engines'
+	// checks of uploads against it).
 	type DatasetOrigin = frame_system::EnsureRoot<AccountId>;
+	type DatasetDeposit = ConstU128<{ 10 * UNIT }>;
 	type AttestationWindow = AttestationWindow;
 	// Finished jobs and receipts stay readable through the `job` API for a week, then are
 	// pruned (archive state and the `JobSettled` event keep them), at most 16 per block.

@@ -35,7 +35,7 @@ pub const LM_CONTEXT: usize = aicchain_primitives::limits::LM_CONTEXT as usize;
 /// Words per window: the context and the token after it.
 pub const LM_WINDOW: usize = LM_CONTEXT + 1;
 /// The tokenizer's vocabulary, [`super::corpus::UNKNOWN`] included (the seed's 10k).
-pub const LM_VOCAB: usize = 10_000;
+pub const LM_VOCAB: usize = aicchain_primitives::limits::LM_VOCAB as usize;
 
 /// A text dataset as the language model trains on it.
 #[derive(Clone, Debug, PartialEq, Eq)]

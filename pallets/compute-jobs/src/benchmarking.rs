@@ -12,7 +12,10 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use frame_system::RawOrigin;
-use sp_runtime::{traits::Bounded, Perbill, Percent, Saturating};
+use sp_runtime::{
+	traits::{Bounded, Zero},
+	Perbill, Percent, Saturating,
+};
 
 fn requirements() -> JobRequirements {
 	JobRequirements {
@@ -39,6 +42,32 @@ fn known_dataset<T: Config>() {
 	for (hash, info) in aicchain_primitives::datasets::shipped() {
 		Datasets::<T>::insert(hash, info);
 	}
+}
+
+/// The largest record a dataset may have.
+fn largest_dataset() -> aicchain_primitives::DatasetInfo {
+	let mut name = alloc::vec![b'x'; 28];
+	name.extend_from_slice(b".csv");
+	aicchain_primitives::DatasetInfo {
+		name: BoundedVec::truncate_from(name),
+		rows: 16 << 20,
+		columns: 16 << 20,
+		bytes: aicchain_primitives::datasets::MAX_DATASET_BYTES,
+		public: false,
+	}
+}
+
+/// A dataset a funded user registered with `add_dataset`.
+fn owned_dataset<T: Config>() -> Result<(H256, T::AccountId), BenchmarkError> {
+	let owner = funded::<T>("owner", 0);
+	let hash = H256::repeat_byte(0xda);
+	Pallet::<T>::add_dataset(RawOrigin::Signed(owner.clone()).into(), hash, largest_dataset())
+		.map_err(|_| BenchmarkError::Stop("add_dataset failed"))?;
+	Ok((hash, owner))
+}
+
+fn held_for_datasets<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
+	<T as Config>::Currency::balance_on_hold(&HoldReason::DatasetDeposit.into(), who)
 }
 
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
@@ -157,6 +186,14 @@ mod benchmarks {
 	fn submit_job() {
 		known_dataset::<T>();
 		let user = funded::<T>("user", 0);
+		// The costlier check: a private dataset, read twice to see that it is the user's.
+		let hash = H256(aicchain_primitives::datasets::CREDIT_SCORING_HASH);
+		Datasets::<T>::mutate(hash, |info| {
+			if let Some(info) = info {
+				info.public = false;
+			}
+		});
+		DatasetOwners::<T>::insert(hash, (user.clone(), T::DatasetDeposit::get()));
 		let now = frame_system::Pallet::<T>::block_number();
 		fill_deadlines::<T>(now.saturating_add(T::ProposalWindow::get()));
 		let id = NextJobId::<T>::get();
@@ -288,35 +325,50 @@ mod benchmarks {
 		let origin =
 			T::DatasetOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		let hash = H256::repeat_byte(0xda);
-		let info = aicchain_primitives::DatasetInfo {
-			name: BoundedVec::truncate_from(alloc::vec![b'x'; 32]),
-			rows: u32::MAX,
-			columns: u32::MAX,
-		};
 
 		#[extrinsic_call]
-		_(origin as T::RuntimeOrigin, hash, info);
+		_(origin as T::RuntimeOrigin, hash, largest_dataset());
 
 		assert!(Datasets::<T>::contains_key(hash));
 		Ok(())
 	}
 
+	/// Removing a user's dataset: its deposit is released too.
 	#[benchmark]
 	fn remove_dataset() -> Result<(), BenchmarkError> {
 		let origin =
 			T::DatasetOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
-		let hash = H256::repeat_byte(0xda);
-		let info = aicchain_primitives::DatasetInfo {
-			name: BoundedVec::truncate_from(alloc::vec![b'x'; 32]),
-			rows: u32::MAX,
-			columns: u32::MAX,
-		};
-		Datasets::<T>::insert(hash, info);
+		let (hash, owner) = owned_dataset::<T>()?;
 
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, hash);
 
 		assert!(!Datasets::<T>::contains_key(hash));
+		assert!(held_for_datasets::<T>(&owner).is_zero());
+		Ok(())
+	}
+
+	#[benchmark]
+	fn add_dataset() {
+		let owner = funded::<T>("owner", 0);
+		let hash = H256::repeat_byte(0xda);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner.clone()), hash, largest_dataset());
+
+		assert!(DatasetOwners::<T>::contains_key(hash));
+		assert_eq!(held_for_datasets::<T>(&owner), T::DatasetDeposit::get());
+	}
+
+	#[benchmark]
+	fn withdraw_dataset() -> Result<(), BenchmarkError> {
+		let (hash, owner) = owned_dataset::<T>()?;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner.clone()), hash);
+
+		assert!(!Datasets::<T>::contains_key(hash));
+		assert!(held_for_datasets::<T>(&owner).is_zero());
 		Ok(())
 	}
 

@@ -208,7 +208,8 @@ mod calls {
 
 		/// Make a dataset available to training jobs, under the blake2-256 hash of its file.
 		///
-		/// Origin: `DatasetOrigin`. Errors: `DatasetAlreadyKnown`.
+		/// Origin: `DatasetOrigin`. Errors: `DatasetAlreadyKnown`, `DatasetNameInvalid`,
+		/// `DatasetSizeInvalid`, `DatasetShapeInvalid`.
 		#[pallet::call_index(6)]
 		#[pallet::weight(<T as Config>::WeightInfo::register_dataset())]
 		pub fn register_dataset(
@@ -217,13 +218,14 @@ mod calls {
 			info: DatasetInfo,
 		) -> DispatchResult {
 			T::DatasetOrigin::ensure_origin(origin)?;
-			ensure!(!Datasets::<T>::contains_key(hash), Error::<T>::DatasetAlreadyKnown);
+			Self::ensure_new_dataset(hash, &info)?;
 			Datasets::<T>::insert(hash, info);
 			Self::deposit_event(Event::DatasetRegistered { hash });
 			Ok(())
 		}
 
-		/// Stop new training jobs from naming a dataset (jobs already submitted keep it).
+		/// Stop new training jobs from naming a dataset (jobs already submitted keep it). A
+		/// user's dataset's deposit goes back to its owner.
 		///
 		/// Origin: `DatasetOrigin`. Errors: `DatasetUnknown`.
 		#[pallet::call_index(7)]
@@ -231,8 +233,47 @@ mod calls {
 		pub fn remove_dataset(origin: OriginFor<T>, hash: H256) -> DispatchResult {
 			T::DatasetOrigin::ensure_origin(origin)?;
 			ensure!(Datasets::<T>::contains_key(hash), Error::<T>::DatasetUnknown);
-			Datasets::<T>::remove(hash);
+			Self::forget_dataset(hash)?;
 			Self::deposit_event(Event::DatasetRemoved { hash });
+			Ok(())
+		}
+
+		/// Register a dataset of one's own under the blake2-256 hash of its file, holding
+		/// `DatasetDeposit` until it is withdrawn. The owner then uploads the file to engines
+		/// (`PUT /datasets/0x<hash>`), which check it against this record. A private dataset
+		/// (`info.public == false`) may be named only by its owner's jobs and is never served
+		/// by engines to their peers.
+		///
+		/// Origin: any signed account. Errors: `DatasetAlreadyKnown`, `DatasetNameInvalid`,
+		/// `DatasetSizeInvalid`, `DatasetShapeInvalid`, `InsufficientBalance`.
+		#[pallet::call_index(9)]
+		#[pallet::weight(<T as Config>::WeightInfo::add_dataset())]
+		pub fn add_dataset(origin: OriginFor<T>, hash: H256, info: DatasetInfo) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::ensure_new_dataset(hash, &info)?;
+			let deposit = T::DatasetDeposit::get();
+			<T as Config>::Currency::hold(&HoldReason::DatasetDeposit.into(), &who, deposit)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+			let public = info.public;
+			Datasets::<T>::insert(hash, info);
+			DatasetOwners::<T>::insert(hash, (who.clone(), deposit));
+			Self::deposit_event(Event::DatasetAdded { hash, owner: who, deposit, public });
+			Ok(())
+		}
+
+		/// Withdraw one's dataset: new jobs may no longer name it (jobs already submitted keep
+		/// it) and the deposit is released.
+		///
+		/// Origin: the dataset's owner. Errors: `DatasetUnknown`, `NotDatasetOwner`.
+		#[pallet::call_index(10)]
+		#[pallet::weight(<T as Config>::WeightInfo::withdraw_dataset())]
+		pub fn withdraw_dataset(origin: OriginFor<T>, hash: H256) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(Datasets::<T>::contains_key(hash), Error::<T>::DatasetUnknown);
+			let (owner, _) = DatasetOwners::<T>::get(hash).ok_or(Error::<T>::NotDatasetOwner)?;
+			ensure!(owner == who, Error::<T>::NotDatasetOwner);
+			let deposit = Self::forget_dataset(hash)?;
+			Self::deposit_event(Event::DatasetWithdrawn { hash, owner: who, deposit });
 			Ok(())
 		}
 

@@ -1,16 +1,89 @@
 //! Datasets the chain knows, and the proof-of-learning schedule and challenge of the training
-//! results on them. A training job may only name a registered dataset: the list is
-//! curated by `DatasetOrigin`, because a job naming a dataset no provider can fetch would be a
-//! free way to make an honest provider fail its job and be slashed.
+//! results on them. A training job may only name a registered dataset: curated by
+//! `DatasetOrigin`, or registered by a user for a deposit (its owner uploads the file to the
+//! engines it wants to train and verify on). A job on a user's dataset that its provider cannot
+//! fetch is declined at no cost to the provider's reputation.
 
-use crate::pallet::*;
+use crate::{pallet::*, BalanceOf};
 use aicchain_primitives::{JobId, TrainingCommitment, TrainingSpec};
-use frame_support::{ensure, pallet_prelude::DispatchResult};
+use frame_support::{
+	ensure,
+	pallet_prelude::DispatchResult,
+	traits::{fungible::MutateHold, tokens::Precision},
+};
 
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_core::H256;
 
 impl<T: Config> Pallet<T> {
+	/// `info` describes a file engines could hold and train on, and `hash` is not registered.
+	pub(crate) fn ensure_new_dataset(
+		hash: H256,
+		info: &aicchain_primitives::DatasetInfo,
+	) -> DispatchResult {
+		use aicchain_primitives::datasets::DatasetError;
+		ensure!(!Datasets::<T>::contains_key(hash), Error::<T>::DatasetAlreadyKnown);
+		info.validate().map_err(|e| match e {
+			DatasetError::BadName => Error::<T>::DatasetNameInvalid,
+			DatasetError::BadSize => Error::<T>::DatasetSizeInvalid,
+			DatasetError::BadShape => Error::<T>::DatasetShapeInvalid,
+		})?;
+		Ok(())
+	}
+
+	/// Unregisters a dataset, releasing its owner's deposit (if a user registered it): the
+	/// deposit released.
+	pub(crate) fn forget_dataset(hash: H256) -> Result<BalanceOf<T>, sp_runtime::DispatchError> {
+		let released = match DatasetOwners::<T>::take(hash) {
+			Some((owner, deposit)) => <T as Config>::Currency::release(
+				&HoldReason::DatasetDeposit.into(),
+				&owner,
+				deposit,
+				Precision::BestEffort,
+			)?,
+			None => Default::default(),
+		};
+		Datasets::<T>::remove(hash);
+		Ok(released)
+	}
+
+	/// `who` may name the dataset `hash` in a job: it is public or theirs.
+	pub(crate) fn ensure_dataset_usable(who: &T::AccountId, hash: H256) -> DispatchResult {
+		let public = Datasets::<T>::get(hash).ok_or(Error::<T>::DatasetUnknown)?.public;
+		let owned = || DatasetOwners::<T>::get(hash).is_some_and(|(owner, _)| owner == *who);
+		ensure!(public || owned(), Error::<T>::DatasetPrivate);
+		Ok(())
+	}
+
+	/// A user registered the dataset the job trains on (so its provider may fail to fetch it
+	/// through no fault of its own).
+	pub(crate) fn on_user_dataset(requirements: &aicchain_primitives::JobRequirements) -> bool {
+		requirements
+			.training
+			.as_ref()
+			.is_some_and(|spec| DatasetOwners::<T>::contains_key(spec.dataset))
+	}
+
+	/// Invariants of user datasets: each owned dataset is registered, and what is held from
+	/// each account for datasets equals the deposits recorded for it.
+	pub fn check_datasets() -> Result<(), sp_runtime::TryRuntimeError> {
+		use frame_support::traits::fungible::InspectHold;
+		let mut held: alloc::collections::BTreeMap<T::AccountId, BalanceOf<T>> = Default::default();
+		for (hash, (owner, deposit)) in DatasetOwners::<T>::iter() {
+			ensure!(Datasets::<T>::contains_key(hash), "an owned dataset is not registered");
+			let sum = held.entry(owner).or_default();
+			*sum = sp_runtime::traits::CheckedAdd::checked_add(&*sum, &deposit)
+				.ok_or("dataset deposits overflow")?;
+		}
+		for (owner, sum) in held {
+			let on_hold = <T as Config>::Currency::balance_on_hold(
+				&HoldReason::DatasetDeposit.into(),
+				&owner,
+			);
+			ensure!(on_hold == sum, "dataset deposits held differ from those recorded");
+		}
+		Ok(())
+	}
 	/// `spec`'s hyper-parameters are within the limits the engine trains (the same check the
 	/// engine makes), and its dataset is registered and suits its model: the dataset's record.
 	pub(crate) fn ensure_runnable_spec(

@@ -95,6 +95,7 @@ impl<T: Config> Pallet<T> {
 		}
 		Self::check_declines()?;
 		Self::check_queue()?;
+		Self::check_datasets()?;
 		for (_, receipt) in Receipts::<T>::iter() {
 			ensure!(
 				receipt.provider_amount.saturating_add(receipt.fund_amount) == receipt.cost,

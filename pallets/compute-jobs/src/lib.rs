@@ -51,10 +51,12 @@
 //!   ([`aicchain_primitives::limits`], checked by [`aicchain_primitives::validate_training_spec`]
 //!   on both sides), or `submit_job` fails `InvalidTrainingSpec`.
 //! - **Known datasets**: a training spec must name a dataset in [`Datasets`], or `submit_job`
-//!   (and the `quote`) fails `DatasetUnknown`. The list is curated by `DatasetOrigin` (root or
-//!   governance), not by users: a job naming a dataset no provider can fetch would otherwise be
-//!   a free way to make providers fail and be slashed, while the user is refunded in full. The
-//!   engine's built-in datasets are registered at genesis.
+//!   (and the `quote`) fails `DatasetUnknown`. Governance (`DatasetOrigin`) curates some (the
+//!   engine's built-in datasets are registered at genesis); any account may `add_dataset` its
+//!   own for a `DatasetDeposit` ([`DatasetOwners`]), naming its size (engines read no more) and
+//!   whether it is public. A private dataset may be named only by its owner's jobs
+//!   (`DatasetPrivate`). A user dataset no provider can fetch cannot hurt providers: declining
+//!   a job on it costs no reputation, and the user gets nothing out of such a job.
 //! - **Declining**: the assigned node's owner or bound worker key may `decline_job` a job it
 //!   cannot run (e.g. its engine refuses it): its slot is freed without a slash or a reputation
 //!   change, the node is recorded in [`Declined`] (proposals for it fail `NodeDeclinedJob`, and
@@ -85,6 +87,8 @@ pub use pallet::*;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+#[cfg(test)]
+mod dataset_tests;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -230,6 +234,10 @@ pub mod pallet {
 		type DeclineWindow: Get<BlockNumberFor<Self>>;
 		/// Who curates the datasets training jobs may name (root or governance).
 		type DatasetOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+		/// Held from an account for each dataset it registers (`add_dataset`) until it is
+		/// withdrawn.
+		#[pallet::constant]
+		type DatasetDeposit: Get<BalanceOf<Self>>;
 		/// Blocks for validators to attest a result.
 		#[pallet::constant]
 		type AttestationWindow: Get<BlockNumberFor<Self>>;
@@ -276,6 +284,8 @@ pub mod pallet {
 	pub enum HoldReason {
 		/// The budget of an open job.
 		JobEscrow,
+		/// The deposit of a dataset registered by a user (`add_dataset`).
+		DatasetDeposit,
 	}
 
 	/// The id the next job gets.
@@ -328,9 +338,15 @@ pub mod pallet {
 		StorageMap<_, Twox64Concat, JobId, JobReceipt<T::AccountId, BalanceOf<T>>, OptionQuery>;
 
 	/// The datasets training jobs may name, by the blake2-256 hash of their file (curated by
-	/// `DatasetOrigin`).
+	/// `DatasetOrigin`, or a user's own: see [`DatasetOwners`]).
 	#[pallet::storage]
 	pub type Datasets<T: Config> = StorageMap<_, Blake2_128Concat, H256, DatasetInfo, OptionQuery>;
+
+	/// The owner of each dataset a user registered (`add_dataset`) and the deposit held from
+	/// it; curated datasets have none.
+	#[pallet::storage]
+	pub type DatasetOwners<T: Config> =
+		StorageMap<_, Blake2_128Concat, H256, (T::AccountId, BalanceOf<T>), OptionQuery>;
 
 	/// Nodes that declined an open job: it is never offered to them again. Removed when the job
 	/// ends.
@@ -446,6 +462,10 @@ pub mod pallet {
 		DatasetRegistered { hash: H256 },
 		/// A dataset may no longer be named by new training jobs.
 		DatasetRemoved { hash: H256 },
+		/// A user registered a dataset of their own, holding `deposit`.
+		DatasetAdded { hash: H256, owner: T::AccountId, deposit: BalanceOf<T>, public: bool },
+		/// A user withdrew their dataset; `deposit` was released.
+		DatasetWithdrawn { hash: H256, owner: T::AccountId, deposit: BalanceOf<T> },
 	}
 
 	#[pallet::error]
@@ -539,6 +559,18 @@ pub mod pallet {
 		DatasetDoesNotSuitModel,
 		/// This dataset is registered already.
 		DatasetAlreadyKnown,
+		/// A dataset's name must be printable ASCII without `/` or a backslash, not start with
+		/// `.`, and end in `.csv` (a table) or `.txt` (text).
+		DatasetNameInvalid,
+		/// A dataset must be 1 byte to `datasets::MAX_DATASET_BYTES` (16 MiB).
+		DatasetSizeInvalid,
+		/// A dataset needs at least `datasets::MIN_DATASET_ROWS` rows, 2 columns, no more rows
+		/// or columns than bytes, and (text) a vocabulary of at most `limits::LM_VOCAB`.
+		DatasetShapeInvalid,
+		/// Only the dataset's owner may do this.
+		NotDatasetOwner,
+		/// The dataset is private: only its owner's jobs may name it.
+		DatasetPrivate,
 		/// Only the assigned node's owner or bound worker key may do this.
 		NotAssignedProvider,
 		/// The node declined this job; it is not offered to it again.

@@ -242,7 +242,14 @@ impl<T: Config> Pallet<T> {
 		node_id: NodeId,
 		now: BlockNumberFor<T>,
 	) -> DispatchResult {
-		pallet_compute_registry::Pallet::<T>::release_declined(node_id, job.requirements.gpus);
+		// A user's dataset may be missing from where its owner said it would be: declining such a
+		// job is not the provider's fault.
+		let penalise = !Self::on_user_dataset(&job.requirements);
+		pallet_compute_registry::Pallet::<T>::release_declined(
+			node_id,
+			job.requirements.gpus,
+			penalise,
+		);
 		Self::unschedule(job_id, job.deadline);
 		job.status = JobStatus::Pending;
 		job.terms = None;

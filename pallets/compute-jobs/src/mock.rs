@@ -56,6 +56,7 @@ pub const MAX_QUEUE_WAIT: u64 = 100;
 /// The registry's price floor per GPU-hour.
 pub const MIN_PRICE: Balance = UNIT / 100;
 /// The least budget a job may hold.
+pub const DATASET_DEPOSIT: Balance = 10 * UNIT;
 pub const MIN_BUDGET: Balance = UNIT;
 
 thread_local! {
@@ -182,6 +183,7 @@ impl pallet_compute_jobs::Config for Test {
 	type MaxDeclines = ConstU32<MAX_DECLINES>;
 	type DeclineWindow = frame_support::traits::ConstU64<DECLINE_WINDOW>;
 	type DatasetOrigin = frame_system::EnsureRoot<AccountId>;
+	type DatasetDeposit = frame_support::traits::ConstU128<DATASET_DEPOSIT>;
 	type AttestationWindow = AttestationWindow;
 	type JobRetention = frame_support::traits::ConstU64<50>;
 	type MaxPrunePerBlock = ConstU32<4>;

@@ -32,6 +32,9 @@ impl<T: Config> Pallet<T> {
 		max_wait: BlockNumberFor<T>,
 	) -> DispatchResult {
 		Self::ensure_valid_requirements(&requirements)?;
+		if let Some(spec) = &requirements.training {
+			Self::ensure_dataset_usable(&who, spec.dataset)?;
+		}
 		ensure!(budget >= T::MinJobBudget::get(), Error::<T>::BudgetBelowMinimum);
 		let now = frame_system::Pallet::<T>::block_number();
 		let job_id = NextJobId::<T>::get();

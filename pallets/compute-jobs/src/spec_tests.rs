@@ -14,10 +14,10 @@ use frame_support::{
 use sp_runtime::{DispatchError, Perbill};
 
 type Error = crate::Error<Test>;
-const BUDGET: Balance = 200 * UNIT;
+pub(crate) const BUDGET: Balance = 200 * UNIT;
 
 /// Registers a node whose worker key accepted the binding.
-fn register(owner: AccountId, worker: AccountId, gpus: u32, price: Balance) -> NodeId {
+pub(crate) fn register(owner: AccountId, worker: AccountId, gpus: u32, price: Balance) -> NodeId {
 	let id = pallet_compute_registry::NextNodeId::<Test>::get();
 	assert_ok!(Registry::register_node(
 		RuntimeOrigin::signed(owner),
@@ -31,7 +31,7 @@ fn register(owner: AccountId, worker: AccountId, gpus: u32, price: Balance) -> N
 }
 
 /// The seed demo's three providers, each with its own worker key.
-fn three_nodes() -> [(NodeId, AccountId, AccountId); 3] {
+pub(crate) fn three_nodes() -> [(NodeId, AccountId, AccountId); 3] {
 	[
 		(register(SOLAR_A, SOLAR_A_WORKER, 8, 2 * UNIT), SOLAR_A, SOLAR_A_WORKER),
 		(register(SOLAR_B, SOLAR_B_WORKER, 16, 2 * UNIT), SOLAR_B, SOLAR_B_WORKER),
@@ -39,20 +39,20 @@ fn three_nodes() -> [(NodeId, AccountId, AccountId); 3] {
 	]
 }
 
-fn submit(requirements: JobRequirements) -> JobId {
+pub(crate) fn submit(requirements: JobRequirements) -> JobId {
 	let id = NextJobId::<Test>::get();
 	assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), requirements, BUDGET));
 	id
 }
 
 /// Assigns `job` to `node` by a majority of proposals.
-fn assign(job: JobId, node: NodeId) {
+pub(crate) fn assign(job: JobId, node: NodeId) {
 	assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V1), job, node));
 	assert_ok!(ComputeJobs::propose_assignment(RuntimeOrigin::signed(V2), job, node));
 	assert!(matches!(status(job), JobStatus::Assigned { node: n, .. } if n == node));
 }
 
-fn status(job: JobId) -> JobStatus<Balance> {
+pub(crate) fn status(job: JobId) -> JobStatus<Balance> {
 	Jobs::<Test>::get(job).expect("job").status
 }
 
@@ -60,16 +60,16 @@ fn escrow(who: AccountId) -> Balance {
 	Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &who)
 }
 
-fn training(requirements: &JobRequirements) -> TrainingSpec {
+pub(crate) fn training(requirements: &JobRequirements) -> TrainingSpec {
 	requirements.training.clone().expect("a training job")
 }
 
-fn with_training(spec: TrainingSpec) -> JobRequirements {
+pub(crate) fn with_training(spec: TrainingSpec) -> JobRequirements {
 	JobRequirements { training: Some(spec), ..demo_requirements() }
 }
 
 /// What a provider keeps track of: bond, reputation, failures, running jobs and GPUs.
-fn standing(node: NodeId) -> (Balance, Perbill, u32, u32, u32) {
+pub(crate) fn standing(node: NodeId) -> (Balance, Perbill, u32, u32, u32) {
 	let n = pallet_compute_registry::Nodes::<Test>::get(node).expect("node");
 	(n.bond, n.reputation, n.failed_jobs, n.active_jobs, n.active_gpus)
 }
@@ -140,11 +140,13 @@ fn an_unknown_dataset_is_refused_and_only_root_curates_the_list() {
 		assert_eq!(ComputeJobs::quote(job.clone()).err(), Some(b"DatasetUnknown".to_vec()));
 
 		let info = DatasetInfo {
-			name: DatasetName::truncate_from(b"private.csv".to_vec()),
+			name: DatasetName::truncate_from(b"curated.csv".to_vec()),
 			rows: 500,
 			columns: 4,
+			bytes: 20_000,
+			public: true,
 		};
-		// Users cannot add datasets for providers to fail on.
+		// Only root curates (users register their own with `add_dataset`, for a deposit).
 		assert_noop!(
 			ComputeJobs::register_dataset(RuntimeOrigin::signed(USER), unknown, info.clone()),
 			DispatchError::BadOrigin

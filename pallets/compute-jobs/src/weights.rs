@@ -45,6 +45,8 @@ pub trait WeightInfo {
 	fn decline_job() -> Weight;
 	fn register_dataset() -> Weight;
 	fn remove_dataset() -> Weight;
+	fn add_dataset() -> Weight;
+	fn withdraw_dataset() -> Weight;
 	fn on_initialize(n: u32, ) -> Weight;
 	fn on_initialize_queue(n: u32, ) -> Weight;
 	fn on_initialize_settle(n: u32, ) -> Weight;
@@ -216,6 +218,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(19_768_000, 3554)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	fn add_dataset() -> Weight {
+		Weight::from_parts(60_000_000, 4000)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	fn withdraw_dataset() -> Weight {
+		Weight::from_parts(60_000_000, 4000)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `ComputeJobs::Deadlines` (r:2 w:2)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
@@ -532,6 +544,16 @@ impl WeightInfo for () {
 		Weight::from_parts(19_768_000, 3554)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn add_dataset() -> Weight {
+		Weight::from_parts(60_000_000, 4000)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn withdraw_dataset() -> Weight {
+		Weight::from_parts(60_000_000, 4000)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	/// Storage: `ComputeJobs::Deadlines` (r:2 w:2)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)

@@ -91,13 +91,16 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
-	/// Frees the job slot and `gpus` GPUs of a job the node declined, and cuts its reputation by
-	/// 5% (a failure cuts 20%): declining is no failure, but a node that declines often ranks
-	/// below the nodes that run what they are given.
-	pub fn release_declined(node_id: NodeId, gpus: u32) {
+	/// Frees the job slot and `gpus` GPUs of a job the node declined, and (if `penalise`) cuts
+	/// its reputation by 5% (a failure cuts 20%): declining is no failure, but a node that
+	/// declines often ranks below the nodes that run what they are given. A decline the node
+	/// cannot be blamed for (a user's dataset it could not fetch) is not penalised.
+	pub fn release_declined(node_id: NodeId, gpus: u32, penalise: bool) {
 		Self::release_slot(node_id, gpus, |node| {
-			let cut = Perbill::from_percent(5) * node.reputation;
-			node.reputation = node.reputation.saturating_sub(cut);
+			if penalise {
+				let cut = Perbill::from_percent(5) * node.reputation;
+				node.reputation = node.reputation.saturating_sub(cut);
+			}
 		});
 	}
 

@@ -1,5 +1,7 @@
-//! Datasets the chain knows: a training job may only name a dataset registered on-chain (by
-//! governance), so that every provider's engine can fetch what it is asked to train on. The
+//! Datasets the chain knows: a training job may only name a dataset registered on-chain, so
+//! that every provider's engine knows what it is asked to train on, how large it is and who may
+//! use it. Anyone may register a dataset of their own for a deposit (its owner uploads the file
+//! to engines, which check it against this record); governance registers curated ones. The
 //! engine ships three datasets, generated deterministically (`aicchain-worker datasets` prints
 //! their hashes; a test in the engine keeps the constants below equal to them): two tables
 //! (`.csv`, for the MLPs) and a text corpus (`.txt`, for the transformer language model).
@@ -35,12 +37,64 @@ pub struct DatasetInfo {
 	pub rows: u32,
 	/// Columns: the features and the target (last); for text, the tokenizer's vocabulary.
 	pub columns: u32,
+	/// The file's size in bytes (at most [`MAX_DATASET_BYTES`]): engines read no more of it
+	/// from a peer.
+	pub bytes: u64,
+	/// Public: any account's job may name it and engines serve it to any peer. Private: only
+	/// its owner's jobs may name it, and engines never serve it (its owner uploads it to each
+	/// engine it allows: the provider's and the verifiers').
+	pub public: bool,
+}
+
+/// Largest dataset file the chain registers (and engines accept or fetch): 16 MiB.
+pub const MAX_DATASET_BYTES: u64 = 16 << 20;
+/// Fewest rows (windows, for text) of a dataset: the engine holds out a fifth of them.
+pub const MIN_DATASET_ROWS: u32 = 10;
+
+/// Why a dataset's record cannot be registered.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DatasetError {
+	/// The name is empty, is not printable ASCII without `/` or a backslash, or does not end in `.csv`
+	/// or `.txt`.
+	BadName,
+	/// Empty, or larger than [`MAX_DATASET_BYTES`].
+	BadSize,
+	/// Fewer than [`MIN_DATASET_ROWS`] rows, fewer than 2 columns, more rows or columns than
+	/// bytes, or
+	/// (text) a vocabulary larger than the language model's
+	/// ([`crate::limits::LM_VOCAB`]).
+	BadShape,
 }
 
 impl DatasetInfo {
 	/// Text (a `.txt` file, for language models) rather than a table (`.csv`, for MLPs).
 	pub fn is_text(&self) -> bool {
 		self.name.ends_with(b".txt")
+	}
+
+	/// The record describes a file the engines could hold and train on: the checks the chain
+	/// makes before registering it (the engine checks the file itself against the record).
+	pub fn validate(&self) -> Result<(), DatasetError> {
+		let name_ok = !self.name.is_empty()
+			&& self.name.iter().all(|c| c.is_ascii_graphic() && *c != b'/' && *c != b'\\')
+			&& (self.name.ends_with(b".csv") || self.name.ends_with(b".txt"))
+			&& self.name.first() != Some(&b'.');
+		if !name_ok {
+			return Err(DatasetError::BadName);
+		}
+		if self.bytes == 0 || self.bytes > MAX_DATASET_BYTES {
+			return Err(DatasetError::BadSize);
+		}
+		let vocab_ok = !self.is_text() || self.columns <= crate::limits::LM_VOCAB;
+		if self.rows < MIN_DATASET_ROWS
+			|| self.columns < 2
+			|| u64::from(self.columns) > self.bytes
+			|| u64::from(self.rows) > self.bytes
+			|| !vocab_ok
+		{
+			return Err(DatasetError::BadShape);
+		}
+		Ok(())
 	}
 }
 
@@ -55,6 +109,8 @@ pub const CREDIT_SCORING_NAME: &[u8] = b"credit-scoring.csv";
 pub const CREDIT_SCORING_ROWS: u32 = 3_000;
 /// Columns of the credit scoring dataset: 8 features and the default label.
 pub const CREDIT_SCORING_COLUMNS: u32 = 9;
+/// Bytes of the credit scoring dataset.
+pub const CREDIT_SCORING_BYTES: u64 = 123_254;
 
 /// blake2-256 of the engine's built-in `energy-load.csv`.
 pub const ENERGY_LOAD_HASH: [u8; 32] = [
@@ -67,6 +123,8 @@ pub const ENERGY_LOAD_NAME: &[u8] = b"energy-load.csv";
 pub const ENERGY_LOAD_ROWS: u32 = 2_000;
 /// Columns of the energy load dataset: 6 features and the load.
 pub const ENERGY_LOAD_COLUMNS: u32 = 7;
+/// Bytes of the energy load dataset.
+pub const ENERGY_LOAD_BYTES: u64 = 63_481;
 
 /// blake2-256 of the engine's built-in `generated-corpus.txt`.
 pub const CORPUS_HASH: [u8; 32] = [
@@ -79,6 +137,8 @@ pub const CORPUS_NAME: &[u8] = b"generated-corpus.txt";
 pub const CORPUS_ROWS: u32 = 923;
 /// The vocabulary of the tokenizer trained on the corpus's training windows.
 pub const CORPUS_COLUMNS: u32 = 6_030;
+/// Bytes of the text corpus.
+pub const CORPUS_BYTES: u64 = 324_953;
 
 /// The datasets the engine ships, as the chain registers them at genesis.
 pub fn shipped() -> alloc::vec::Vec<(H256, DatasetInfo)> {
@@ -89,6 +149,8 @@ pub fn shipped() -> alloc::vec::Vec<(H256, DatasetInfo)> {
 				name: DatasetName::truncate_from(CREDIT_SCORING_NAME.to_vec()),
 				rows: CREDIT_SCORING_ROWS,
 				columns: CREDIT_SCORING_COLUMNS,
+				bytes: CREDIT_SCORING_BYTES,
+				public: true,
 			},
 		),
 		(
@@ -97,6 +159,8 @@ pub fn shipped() -> alloc::vec::Vec<(H256, DatasetInfo)> {
 				name: DatasetName::truncate_from(ENERGY_LOAD_NAME.to_vec()),
 				rows: ENERGY_LOAD_ROWS,
 				columns: ENERGY_LOAD_COLUMNS,
+				bytes: ENERGY_LOAD_BYTES,
+				public: true,
 			},
 		),
 		(
@@ -105,6 +169,8 @@ pub fn shipped() -> alloc::vec::Vec<(H256, DatasetInfo)> {
 				name: DatasetName::truncate_from(CORPUS_NAME.to_vec()),
 				rows: CORPUS_ROWS,
 				columns: CORPUS_COLUMNS,
+				bytes: CORPUS_BYTES,
+				public: true,
 			},
 		),
 	]
@@ -120,12 +186,45 @@ mod tests {
 		assert_eq!(shipped.len(), 3);
 		for (_, info) in &shipped {
 			assert!(!info.name.is_empty());
-			assert!(info.columns >= 2 && info.rows >= 10);
+			assert_eq!(info.validate(), Ok(()));
 		}
 		assert_eq!(shipped[0].1.name.as_slice(), CREDIT_SCORING_NAME);
 		assert_eq!(shipped[1].1.name.as_slice(), ENERGY_LOAD_NAME);
 		assert_eq!(shipped[2].1.name.as_slice(), CORPUS_NAME);
 		assert_ne!(shipped[0].0, shipped[1].0);
 		assert!(!shipped[0].1.is_text() && !shipped[1].1.is_text() && shipped[2].1.is_text());
+	}
+
+	fn table(name: &[u8], rows: u32, columns: u32, bytes: u64) -> DatasetInfo {
+		DatasetInfo {
+			name: DatasetName::truncate_from(name.to_vec()),
+			rows,
+			columns,
+			bytes,
+			public: false,
+		}
+	}
+
+	#[test]
+	fn records_of_files_no_engine_could_hold_are_refused() {
+		assert_eq!(table(b"mine.csv", 10, 2, 100).validate(), Ok(()));
+		assert_eq!(table(b"mine.txt", 10, 2, 100).validate(), Ok(()));
+		for name in [&b""[..], b"mine", b"mine.bin", b".csv", b"a/b.csv", b"a\\b.csv", b"a b.csv"] {
+			assert_eq!(table(name, 10, 2, 100).validate(), Err(DatasetError::BadName), "{name:?}");
+		}
+		assert_eq!(table(b"a.csv", 10, 2, 0).validate(), Err(DatasetError::BadSize));
+		assert_eq!(
+			table(b"a.csv", 10, 2, MAX_DATASET_BYTES + 1).validate(),
+			Err(DatasetError::BadSize)
+		);
+		assert_eq!(table(b"a.csv", 10, 2, MAX_DATASET_BYTES).validate(), Ok(()));
+		assert_eq!(table(b"a.csv", 9, 2, 100).validate(), Err(DatasetError::BadShape));
+		assert_eq!(table(b"a.csv", 10, 1, 100).validate(), Err(DatasetError::BadShape));
+		assert_eq!(table(b"a.csv", 10, 101, 100).validate(), Err(DatasetError::BadShape));
+		assert_eq!(table(b"a.csv", 101, 2, 100).validate(), Err(DatasetError::BadShape));
+		let vocab = crate::limits::LM_VOCAB;
+		assert_eq!(table(b"a.txt", 10, vocab, 1 << 20).validate(), Ok(()));
+		assert_eq!(table(b"a.txt", 10, vocab + 1, 1 << 20).validate(), Err(DatasetError::BadShape));
+		assert_eq!(table(b"a.csv", 10, vocab + 1, 1 << 20).validate(), Ok(()));
 	}
 }

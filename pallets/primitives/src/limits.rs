@@ -40,6 +40,9 @@ pub const MAX_MODEL_PARAMETERS: u128 = 12_000_000;
 pub const MAX_CHECKPOINT_BYTES: usize = 160 << 20;
 /// Tokens of context of a transformer language model (a window is one more).
 pub const LM_CONTEXT: u32 = 64;
+/// The language model tokenizer's largest vocabulary (the seed's 10k): what a text dataset's
+/// `columns` may be.
+pub const LM_VOCAB: u32 = 10_000;
 
 /// Parameters of the model `spec` describes on a dataset of `columns` columns (a table: the
 /// features and the target; text: the tokenizer's vocabulary).
