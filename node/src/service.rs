@@ -192,7 +192,8 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 
 	insert_worker_keys(&keystore_container.keystore(), &compute.worker_keys)?;
 	let engine_url = if config.offchain_worker.enabled {
-		let engine = start_compute_engine(&config, &compute, &task_manager)?;
+		let datasets = chain_datasets(client.clone());
+		let engine = start_compute_engine(&config, &compute, &task_manager, datasets)?;
 		publish_engine(&backend, engine.as_ref());
 		engine.map(|engine| engine.url)
 	} else {
@@ -353,6 +354,21 @@ fn insert_worker_keys(
 	Ok(())
 }
 
+/// The chain's dataset records at the best block, for the in-process engine: it checks users'
+/// uploads against them and fetches public datasets it lacks from peers.
+fn chain_datasets(client: Arc<FullClient>) -> aicchain_worker::dataset::ChainDatasets {
+	use codec::Decode;
+	use sc_client_api::StorageProvider;
+	aicchain_worker::dataset::ChainDatasets(Arc::new(move |hash: &[u8; 32]| {
+		let key = pallet_compute_jobs::Datasets::<aicchain_runtime::Runtime>::hashed_key_for(
+			sp_core::H256(*hash),
+		);
+		let best = sp_blockchain::HeaderBackend::info(&*client).best_hash;
+		let data = client.storage(best, &sc_client_api::StorageKey(key)).ok().flatten()?;
+		aicchain_primitives::DatasetInfo::decode(&mut &data.0[..]).ok()
+	}))
+}
+
 /// Where the off-chain worker reaches its compute engine, and the token its `/ocw` endpoint
 /// expects.
 struct EngineAccess {
@@ -365,6 +381,7 @@ fn start_compute_engine(
 	config: &Configuration,
 	compute: &ComputeArgs,
 	task_manager: &TaskManager,
+	chain_datasets: aicchain_worker::dataset::ChainDatasets,
 ) -> Result<Option<EngineAccess>, ServiceError> {
 	if compute.no_compute_engine {
 		log::info!("🧠 compute engine disabled (--no-compute-engine)");
@@ -391,6 +408,7 @@ fn start_compute_engine(
 				config.chain_spec.chain_type(),
 				sc_service::ChainType::Development | sc_service::ChainType::Local
 			),
+		chain_datasets: Some(chain_datasets),
 	};
 	let engine = aicchain_worker::Engine::start(engine_config)
 		.map_err(|e| ServiceError::Other(format!("compute engine: {e}")))?;

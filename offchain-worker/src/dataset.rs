@@ -6,14 +6,14 @@
 //! `DatasetStore::ensure_builtin` writes them into the dataset directory; their content, and so
 //! their hash, is the same on every machine.
 
+mod store;
+#[cfg(test)]
+pub(crate) mod store_tests;
+pub use store::{ChainDatasets, DatasetStore, Stored};
+
 use crate::{rng::SeededRng, EngineError};
 use blake2::{digest::consts::U32, Blake2b, Digest};
-use std::{
-	collections::HashMap,
-	fmt::Write as _,
-	path::{Path, PathBuf},
-	sync::Mutex,
-};
+use std::fmt::Write as _;
 
 /// blake2b-256, the same function as `sp_core::blake2_256`.
 pub fn blake2_256(bytes: &[u8]) -> [u8; 32] {
@@ -173,94 +173,6 @@ pub fn builtin() -> Vec<(&'static str, Vec<u8>)> {
 	]
 }
 
-/// A directory of dataset files, looked up by content hash.
-pub struct DatasetStore {
-	dir: PathBuf,
-	by_hash: Mutex<HashMap<[u8; 32], PathBuf>>,
-}
-
-impl DatasetStore {
-	pub fn new(dir: impl Into<PathBuf>) -> Self {
-		Self { dir: dir.into(), by_hash: Mutex::new(HashMap::new()) }
-	}
-
-	pub fn dir(&self) -> &Path {
-		&self.dir
-	}
-
-	/// Writes the built-in datasets into the directory (when missing) and returns their names
-	/// and hashes.
-	pub fn ensure_builtin(&self) -> Result<Vec<(String, [u8; 32])>, EngineError> {
-		std::fs::create_dir_all(&self.dir)?;
-		let mut out = Vec::new();
-		for (name, bytes) in builtin() {
-			let path = self.dir.join(name);
-			let hash = blake2_256(&bytes);
-			let current = std::fs::read(&path).ok().map(|b| blake2_256(&b));
-			if current != Some(hash) {
-				std::fs::write(&path, &bytes)?;
-			}
-			out.push((name.to_string(), hash));
-		}
-		Ok(out)
-	}
-
-	/// Every `.csv` (table) and `.txt` (text) file in the directory with its hash.
-	pub fn list(&self) -> Result<Vec<(String, [u8; 32])>, EngineError> {
-		let mut out = Vec::new();
-		for entry in std::fs::read_dir(&self.dir)? {
-			let path = entry?.path();
-			if path.extension().is_some_and(|e| e == "csv" || e == "txt") {
-				let hash = blake2_256(&std::fs::read(&path)?);
-				let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-				self.lock().insert(hash, path);
-				out.push((name.unwrap_or_default(), hash));
-			}
-		}
-		out.sort();
-		Ok(out)
-	}
-
-	/// The table whose file hashes to `hash`.
-	pub fn resolve(&self, hash: &[u8; 32]) -> Result<Dataset, EngineError> {
-		Dataset::from_csv(&self.bytes_of(hash)?)
-	}
-
-	/// The text whose file hashes to `hash`, cut and tokenized for the language model.
-	pub fn resolve_text(
-		&self,
-		hash: &[u8; 32],
-	) -> Result<crate::lm::replay::TextData, EngineError> {
-		crate::lm::replay::TextData::from_text(&self.bytes_of(hash)?)
-	}
-
-	/// The bytes of the file that hashes to `hash`.
-	fn bytes_of(&self, hash: &[u8; 32]) -> Result<Vec<u8>, EngineError> {
-		let known = self.lock().get(hash).cloned();
-		let path = match known {
-			Some(path) => path,
-			None => {
-				self.list()?;
-				self.lock()
-					.get(hash)
-					.cloned()
-					.ok_or_else(|| EngineError::UnknownDataset(hex::encode(hash)))?
-			},
-		};
-		let bytes = std::fs::read(&path)?;
-		// The file may have changed since it was indexed.
-		if blake2_256(&bytes) != *hash {
-			self.lock().remove(hash);
-			return Err(EngineError::UnknownDataset(hex::encode(hash)));
-		}
-		Ok(bytes)
-	}
-
-	fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], PathBuf>> {
-		self.by_hash.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-	}
-}
-
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -305,6 +217,13 @@ mod tests {
 			assert_eq!(data.n_features + 1, columns as usize);
 		}
 		let corpus = corpus_txt();
+		for (bytes, size) in [
+			(&credit, chain::CREDIT_SCORING_BYTES),
+			(&energy, chain::ENERGY_LOAD_BYTES),
+			(&corpus, chain::CORPUS_BYTES),
+		] {
+			assert_eq!(bytes.len() as u64, size);
+		}
 		let text = crate::lm::replay::TextData::from_text(&corpus).expect("text");
 		assert_eq!(blake2_256(&corpus), chain::CORPUS_HASH, "{CORPUS}");
 		assert_eq!(CORPUS.as_bytes(), chain::CORPUS_NAME);
@@ -313,20 +232,6 @@ mod tests {
 		let shipped: Vec<[u8; 32]> = chain::shipped().into_iter().map(|(h, _)| h.0).collect();
 		let built: Vec<[u8; 32]> = builtin().iter().map(|(_, b)| blake2_256(b)).collect();
 		assert_eq!(shipped, built);
-	}
-
-	#[test]
-	fn store_resolves_by_hash_and_rejects_unknown_hashes() {
-		let dir = tempfile::tempdir().expect("tempdir");
-		let store = DatasetStore::new(dir.path());
-		let builtin = store.ensure_builtin().expect("writes");
-		let (_, credit_hash) = &builtin[0];
-		let data = store.resolve(credit_hash).expect("resolves");
-		assert_eq!(data.n_features, 8);
-		assert!(matches!(store.resolve(&[9; 32]), Err(EngineError::UnknownDataset(_))));
-		// A file whose content changed no longer answers to its old hash.
-		std::fs::write(dir.path().join(CREDIT_SCORING), b"a,b\n1,2\n").expect("write");
-		assert!(matches!(store.resolve(credit_hash), Err(EngineError::UnknownDataset(_))));
 	}
 
 	#[test]

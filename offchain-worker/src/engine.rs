@@ -1,6 +1,8 @@
 //! The compute engine: a task queue that trains and verifies models on a worker thread, the
 //! node-selection policy, and the bookkeeping the off-chain worker polls.
 
+mod datasets;
+pub use datasets::UploadRefused;
 mod verify;
 pub use verify::VerifyRequest;
 
@@ -46,6 +48,10 @@ pub struct EngineConfig {
 	/// publish an address, and a verifier must not fetch from its own host or network on a
 	/// stranger's say. On for a dev or local chain, where every engine is on one host.
 	pub allow_private_engines: bool,
+	/// The chain's dataset records (the node's state for its in-process engine). Without them
+	/// the engine takes no uploads and fetches no dataset from peers: it trains and verifies
+	/// only on the files in its dataset directory.
+	pub chain_datasets: Option<crate::dataset::ChainDatasets>,
 }
 
 impl EngineConfig {
@@ -60,6 +66,7 @@ impl EngineConfig {
 			peers: Vec::new(),
 			ocw_token: None,
 			allow_private_engines: false,
+			chain_datasets: None,
 		}
 	}
 }
@@ -106,6 +113,7 @@ pub struct Engine {
 	/// Where published provider engines may be ([`EngineConfig::allow_private_engines`]).
 	published_reach: crate::http::Reach,
 	ocw_token: Option<String>,
+	chain_datasets: Option<crate::dataset::ChainDatasets>,
 	tasks: Mutex<HashMap<TaskKey, TaskStatus>>,
 	queue: Mutex<mpsc::Sender<(TaskKey, Task)>>,
 	policy: Mutex<Policy>,
@@ -155,6 +163,7 @@ impl Engine {
 				crate::http::Reach::PublicOnly
 			},
 			ocw_token: config.ocw_token,
+			chain_datasets: config.chain_datasets,
 			tasks: Mutex::new(HashMap::new()),
 			queue: Mutex::new(sender),
 			policy: Mutex::new(policy),
@@ -275,12 +284,13 @@ impl Engine {
 	/// Trains a job's model and stores it with its checkpoints (served by the commitment's
 	/// root for verifiers).
 	pub fn train(&self, spec: &TrainingSpec) -> Result<TaskStatus, EngineError> {
+		let bytes = self.dataset_bytes(&spec.dataset.0, None)?;
 		let trained = match spec.model {
 			ModelKind::TransformerLm => {
-				let text = self.datasets.resolve_text(&spec.dataset.0)?;
+				let text = crate::lm::replay::TextData::from_text(&bytes)?;
 				crate::lm::replay::train(spec, &text, &self.device)?
 			},
-			_ => model::train(spec, &self.datasets.resolve(&spec.dataset.0)?, &self.device)?,
+			_ => model::train(spec, &crate::dataset::Dataset::from_csv(&bytes)?, &self.device)?,
 		};
 		let hash = self.models.put(&trained.bytes)?;
 		let commitment = trained.proof.commitment;

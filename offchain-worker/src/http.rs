@@ -1,5 +1,7 @@
-//! The engine's HTTP API on hyper. Reads (models, checkpoints, datasets, status) are public:
-//! verifiers fetch from providers' engines. The write endpoint `POST /ocw` answers only the
+//! The engine's HTTP API on hyper. Reads (models, checkpoints, public datasets, status) are
+//! public: verifiers fetch from providers' engines. `PUT /datasets/0x<hash>` takes a dataset's
+//! file from anyone, but only for a hash the chain registered, only up to the size it records,
+//! and keeps it only if it matches the record. The write endpoint `POST /ocw` answers only the
 //! engine's own node ([`ocw_allowed`]): the bearer token the node gave it, or, without one,
 //! loopback peers; its body is read only once that holds.
 //!
@@ -9,13 +11,15 @@
 
 mod client;
 #[cfg(test)]
+mod dataset_tests;
+#[cfg(test)]
 mod tests;
 
 pub use client::{
-	is_public, ocw_request, request, request_limited, request_reaching, Reach, MAX_DOWNLOAD,
+	is_public, ocw_request, put, request, request_limited, request_reaching, Reach, MAX_DOWNLOAD,
 };
 
-use crate::engine::Engine;
+use crate::engine::{Engine, UploadRefused};
 use aicchain_primitives::engine_api::{EngineRequest, EngineResponse};
 use codec::{Decode, Encode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -175,7 +179,27 @@ async fn handle(
 			let refusal = Response::error(status, "the write endpoint answers only its own node");
 			return Ok(refusal.into_hyper());
 		}
-		match read_body(body, &limits).await {
+		match read_body(body, limits.max_body, &limits).await {
+			Ok(body) => body,
+			Err(refusal) => return Ok(refusal.into_hyper()),
+		}
+	} else if parts.method == Method::PUT && path.starts_with("/datasets/") {
+		// An upload is read only if the chain registered its hash, and no further than the
+		// size the chain records.
+		let Some(hash) = parse_hash(path.trim_start_matches("/datasets/")) else {
+			return Ok(Response::error(400, "expected /datasets/0x<64 hex>").into_hyper());
+		};
+		let lookup = engine.clone();
+		let info = tokio::task::spawn_blocking(move || lookup.chain_dataset(&hash))
+			.await
+			.unwrap_or_else(|_| Err(UploadRefused(500, "handler failed".into())));
+		let max = match info {
+			Ok(info) => usize::try_from(info.bytes).unwrap_or(usize::MAX),
+			Err(UploadRefused(status, why)) => {
+				return Ok(Response::error(status, &why).into_hyper())
+			},
+		};
+		match read_body(body, max, &limits).await {
 			Ok(body) => body,
 			Err(refusal) => return Ok(refusal.into_hyper()),
 		}
@@ -191,9 +215,9 @@ async fn handle(
 	Ok(response.into_hyper())
 }
 
-/// The whole body, within the limits' size and time.
-async fn read_body(body: Incoming, limits: &ServerLimits) -> Result<Vec<u8>, Response> {
-	let collect = Limited::new(body, limits.max_body).collect();
+/// The whole body, within `max` bytes and the limits' time.
+async fn read_body(body: Incoming, max: usize, limits: &ServerLimits) -> Result<Vec<u8>, Response> {
+	let collect = Limited::new(body, max).collect();
 	match tokio::time::timeout(limits.request_read_timeout, collect).await {
 		Ok(Ok(collected)) => Ok(collected.to_bytes().to_vec()),
 		Ok(Err(e)) if e.is::<LengthLimitError>() => Err(Response::error(413, "body too large")),
@@ -261,6 +285,27 @@ fn route(engine: &Engine, request: Request) -> Response {
 				)
 				.collect::<Vec<_>>())),
 			Err(e) => Response::error(500, &e.to_string()),
+		},
+		("PUT", path) if path.starts_with("/datasets/") => {
+			let hash = parse_hash(path.trim_start_matches("/datasets/")).unwrap_or_default();
+			match engine.accept_upload(&hash, &request.body) {
+				Ok(stored) => Response::json(serde_json::json!({
+					"hash": format!("0x{}", hex::encode(hash)),
+					"public": stored == crate::dataset::Stored::Public,
+				})),
+				Err(UploadRefused(status, why)) => Response::error(status, &why),
+			}
+		},
+		("GET", path) if path.starts_with("/datasets/") => {
+			match parse_hash(path.trim_start_matches("/datasets/")) {
+				Some(hash) => match engine.datasets.public_bytes(&hash) {
+					Some(body) => {
+						Response { status: 200, content_type: "application/octet-stream", body }
+					},
+					None => Response::error(404, "no public dataset with this hash here"),
+				},
+				None => Response::error(400, "expected /datasets/0x<64 hex>"),
+			}
 		},
 		("GET", path) if path.starts_with("/selections/") => {
 			let job = path.trim_start_matches("/selections/").parse::<u64>().ok();

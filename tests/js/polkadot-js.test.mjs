@@ -7,7 +7,12 @@ import { readFileSync } from "node:fs";
 import { ApiPromise, WsProvider, Keyring } from "@polkadot/api";
 import { cryptoWaitReady } from "@polkadot/util-crypto";
 import { u8aToHex } from "@polkadot/util";
-import { startDevNode } from "./dev-node.mjs";
+import { execFileSync } from "node:child_process";
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { blake2AsHex } from "@polkadot/util-crypto";
+import { startDevNode, NODE_BINARY } from "./dev-node.mjs";
 
 const UNIT = 1_000_000_000_000n;
 // `decline_job` on a job that is not assigned.
@@ -267,6 +272,107 @@ test("a transformer language model trains on the shipped text corpus and settles
   const receipt = (await api.query.computeJobs.receipts(jobId)).unwrap();
   const model = await fetch(`${engineUrl()}/models/${receipt.modelHash.toHex()}`);
   assert.equal(model.status, 200);
+});
+
+// A user's own table: `rows` rows of five features and a label the first two decide.
+function userTable(rows) {
+  let state = 2026;
+  const next = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const lines = ["f0,f1,f2,f3,f4,label"];
+  for (let i = 0; i < rows; i++) {
+    const f = Array.from({ length: 5 }, () => next().toFixed(3));
+    lines.push([...f, Number(f[0]) + Number(f[1]) > 1 ? 1 : 0].join(","));
+  }
+  return lines.join("\n") + "\n";
+}
+
+// A user's own text: `count` words of short sentences over a small vocabulary.
+function userText(count) {
+  const nouns = ["river", "stone", "lamp", "field", "crow", "bridge", "kettle", "garden"];
+  const verbs = ["crosses", "holds", "lights", "follows", "finds", "mends"];
+  const words = [];
+  for (let i = 0; words.length < count; i++) {
+    words.push("the", nouns[i % 8], verbs[(i * 3) % 6], "a", nouns[(i * 5 + 1) % 8], ".");
+  }
+  return words.slice(0, count).join(" ") + "\n";
+}
+
+// Runs the `aicchain` CLI (built next to the node) against the dev node.
+function cli(...args) {
+  const binary = join(dirname(NODE_BINARY), "aicchain");
+  const rpc = node.url.replace("ws://", "http://");
+  return execFileSync(binary, ["--url", rpc, ...args], { encoding: "utf8" });
+}
+
+async function settle(jobIds, signer, submissions) {
+  const seen = new Map(jobIds.map((id) => [String(id), new Set()]));
+  const unsubscribe = await api.query.system.events((records) => {
+    for (const { event } of records) {
+      const id = event.data[0]?.toString();
+      if (event.section === "computeJobs" && seen.has(id)) seen.get(id).add(event.method);
+    }
+  });
+  for (const tx of submissions) assert.equal((await send(tx, signer)).error, undefined);
+  const done = () => [...seen.values()].every((s) => s.has("JobSettled"));
+  for (let i = 0; i < 240 && !done(); i++) await new Promise((r) => setTimeout(r, 1_000));
+  unsubscribe();
+  return seen;
+}
+
+test("a user's own CSV and text: registered with the CLI, uploaded, trained and verified through the market", async () => {
+  const charlie = keyring.addFromUri("//Charlie");
+  const ferdie = keyring.addFromUri("//Ferdie");
+  const dir = mkdtempSync(join(tmpdir(), "aicchain-data-"));
+  const [table, text] = [join(dir, "churn.csv"), join(dir, "stories.txt")];
+  writeFileSync(table, userTable(300));
+  writeFileSync(text, userText(3_000));
+  const engine = engineUrl();
+  const tableOut = cli("--suri", "//Charlie", "dataset", "add", table, "--upload", engine);
+  const textOut = cli("--suri", "//Charlie", "dataset", "add", text, "--private", "--upload", engine);
+  const tableHash = blake2AsHex(readFileSync(table), 256);
+  const textHash = blake2AsHex(readFileSync(text), 256);
+  assert.match(tableOut, new RegExp(`registered ${tableHash} \\(churn.csv: 300 rows, 6 columns`));
+  assert.match(textOut, /46 rows, .* private\)/);
+  assert.match(textOut, /uploaded to/);
+
+  // On chain: the records, Charlie as owner, the deposit held.
+  const info = (await api.query.computeJobs.datasets(tableHash)).unwrap();
+  assert.equal(info.bytes.toNumber(), readFileSync(table).length);
+  assert.equal(info.public.isTrue, true);
+  assert.equal((await api.query.computeJobs.datasets(textHash)).unwrap().public.isTrue, false);
+  const [owner, deposit] = (await api.query.computeJobs.datasetOwners(textHash)).unwrap();
+  assert.equal(owner.toString(), charlie.address);
+  assert.equal(deposit.toBigInt(), api.consts.computeJobs.datasetDeposit.toBigInt());
+  const listing = cli("datasets");
+  assert.ok(listing.includes(tableHash) && listing.includes(charlie.address), listing);
+
+  // The engine serves the public table, not the private text, and keeps no file that is
+  // not the one the chain registered.
+  assert.equal((await fetch(`${engine}/datasets/${tableHash}`)).status, 200);
+  assert.equal((await fetch(`${engine}/datasets/${textHash}`)).status, 404);
+  const forged = await fetch(`${engine}/datasets/${tableHash}`, {
+    method: "PUT", body: readFileSync(table).map((b, i) => (i === 40 ? b ^ 1 : b)),
+  });
+  assert.equal(forged.status, 422);
+
+  // Only its owner's jobs may train on the private text.
+  const lm = {
+    dataset: textHash, model: "TransformerLm", hiddenUnits: 16, hiddenLayers: 1,
+    learningRateMillionths: 3000, epochs: 1, seed: 3, minScore: 0,
+  };
+  const refused = await send(api.tx.computeJobs.submitJob(requirements(lm), 100n * UNIT), ferdie);
+  assert.equal(refused.error, "computeJobs.DatasetPrivate");
+
+  const first = (await api.query.computeJobs.nextJobId()).toNumber();
+  const seen = await settle([first, first + 1], charlie, [
+    api.tx.computeJobs.submitJob(requirements(trainingSpec(tableHash)), 100n * UNIT),
+    api.tx.computeJobs.submitJob(requirements(lm), 100n * UNIT),
+  ]);
+  for (const [id, events] of seen) {
+    assert.ok(events.has("ResultAttested") && events.has("JobSettled"), `job ${id} saw ${[...events]}`);
+    const receipt = (await api.query.computeJobs.receipts(Number(id))).unwrap();
+    assert.equal((await fetch(`${engine}/models/${receipt.modelHash.toHex()}`)).status, 200);
+  }
 });
 
 test("engine: reads are public, /ocw answers only its own node; setEngineUrl publishes the address", async () => {

@@ -99,13 +99,14 @@ impl Engine {
 			provider_engine,
 		} = request;
 		let provider = provider_engine.as_deref();
+		let bytes = self.dataset_bytes(&spec.dataset.0, provider)?;
 		let workload = match spec.model {
 			ModelKind::TransformerLm => {
-				let text = self.datasets.resolve_text(&spec.dataset.0)?;
+				let text = crate::lm::replay::TextData::from_text(&bytes)?;
 				let replay = LmReplay::new(spec, &text, &self.device)?;
 				Workload::Text(text, replay)
 			},
-			_ => Workload::Table(self.datasets.resolve(&spec.dataset.0)?),
+			_ => Workload::Table(crate::dataset::Dataset::from_csv(&bytes)?),
 		};
 		let rows = match &workload {
 			Workload::Table(data) => data.rows(),
@@ -249,7 +250,7 @@ impl Engine {
 
 	/// The first answer at `path`, from the provider's engine and then each configured peer,
 	/// that is at most `max` bytes and `valid`.
-	fn fetch_from_peers(
+	pub(crate) fn fetch_from_peers(
 		&self,
 		provider: Option<&str>,
 		path: &str,

@@ -105,7 +105,25 @@ pub fn ocw_request(
 	exchange(url, Some(body), MAX_DOWNLOAD, token, Reach::Any)
 }
 
+/// `PUT` `body` at `url` (a dataset to an engine's `/datasets/0x<hash>`): the answer on 200,
+/// `None` on 404, an error with the engine's reason on anything else.
+pub fn put(url: &str, body: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
+	exchange_with(Method::PUT, url, Some(body), 64 << 10, None, Reach::Any)
+}
+
 fn exchange(
+	url: &str,
+	body: Option<&[u8]>,
+	max_body: usize,
+	token: Option<&str>,
+	reach: Reach,
+) -> Result<Option<Vec<u8>>, EngineError> {
+	let method = if body.is_some() { Method::POST } else { Method::GET };
+	exchange_with(method, url, body, max_body, token, reach)
+}
+
+fn exchange_with(
+	method: Method,
 	url: &str,
 	body: Option<&[u8]>,
 	max_body: usize,
@@ -117,7 +135,7 @@ fn exchange(
 	if uri.scheme_str() != Some("http") {
 		return Err(EngineError::Http(format!("not an http:// URL: {url}")));
 	}
-	let exchange = send(&uri, body, max_body, token, reach);
+	let exchange = send(method, &uri, body, max_body, token, reach);
 	blocking(async {
 		tokio::time::timeout(REQUEST_DEADLINE, exchange)
 			.await
@@ -144,6 +162,7 @@ fn blocking<T: Send>(future: impl Future<Output = Result<T, String>> + Send) -> 
 }
 
 async fn send(
+	method: Method,
 	uri: &Uri,
 	body: Option<&[u8]>,
 	max_body: usize,
@@ -160,7 +179,7 @@ async fn send(
 	tokio::spawn(connection);
 	let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
 	let mut request = hyper::Request::builder()
-		.method(if body.is_some() { Method::POST } else { Method::GET })
+		.method(method)
 		.uri(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
 		.header(HOST, authority);
 	if let Some(token) = token {
@@ -183,7 +202,11 @@ async fn send(
 	match status {
 		200 => Ok(Some(answer.to_bytes().to_vec())),
 		404 => Ok(None),
-		other => Err(format!("status {other}")),
+		other => {
+			let reason =
+				String::from_utf8_lossy(&answer.to_bytes()).chars().take(300).collect::<String>();
+			Err(format!("status {other}: {reason}"))
+		},
 	}
 }
 

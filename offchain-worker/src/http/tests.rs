@@ -6,7 +6,7 @@ use std::{
 };
 
 /// An engine (with `config`'s token) served on a free loopback port under `limits`.
-fn served(
+pub(super) fn served(
 	config: impl FnOnce(EngineConfig) -> EngineConfig,
 	limits: ServerLimits,
 ) -> (tempfile::TempDir, tokio::runtime::Runtime, Arc<Engine>, SocketAddr) {
@@ -20,7 +20,7 @@ fn served(
 }
 
 /// Sends `raw` on a fresh connection and reads the answer until the server closes it (or 5 s).
-fn raw_exchange(addr: SocketAddr, raw: &[u8]) -> String {
+pub(super) fn raw_exchange(addr: SocketAddr, raw: &[u8]) -> String {
 	let mut stream = TcpStream::connect(addr).expect("connects");
 	stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
 	stream.write_all(raw).expect("sends");

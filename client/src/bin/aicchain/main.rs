@@ -4,6 +4,7 @@
 //! best block, as wallets sign them.
 
 mod common;
+mod datasets;
 mod demo;
 mod governance;
 mod jobs;
@@ -120,6 +121,11 @@ enum Command {
 	},
 	/// A job's status and receipt.
 	Job { id: u64 },
+	/// Register a dataset of your own and upload it to engines (`dataset add FILE`).
+	#[command(subcommand)]
+	Dataset(DatasetCommand),
+	/// Every dataset jobs may train on, with its owner.
+	Datasets,
 	/// Propose a subsidy paid by the community fund (AICG holders vote).
 	ProposeSubsidy {
 		/// Share of each covered job's cost, percent.
@@ -162,6 +168,30 @@ enum Command {
 	},
 }
 
+#[derive(Subcommand)]
+enum DatasetCommand {
+	/// Register FILE (a `.csv` table or `.txt` text, at most 16 MiB) on chain for a 10 AICC
+	/// deposit, and upload it to the engines that will train and verify on it.
+	///
+	/// A public dataset may be named by anyone's jobs and engines pass it on to each other; a
+	/// private one (`--private`) only by yours, and engines keep it to themselves: upload it to
+	/// every engine that needs it (the provider's and the validators').
+	Add {
+		file: std::path::PathBuf,
+		/// The name on chain (default: the file's name).
+		#[arg(long)]
+		name: Option<String>,
+		#[arg(long)]
+		private: bool,
+		/// An engine to upload to (`http://host:port`; repeatable).
+		#[arg(long, value_name = "URL")]
+		upload: Vec<String>,
+		/// A node whose published engine to upload to (repeatable).
+		#[arg(long, value_name = "NODE_ID")]
+		to_node: Vec<u32>,
+	},
+}
+
 fn main() -> ExitCode {
 	let cli = Cli::parse();
 	let client = Client::new(&cli.url);
@@ -194,6 +224,10 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 			jobs::submit(client, suri, job, *no_follow, *max_wait)
 		},
 		Command::Job { id } => jobs::print_job(client, *id),
+		Command::Dataset(DatasetCommand::Add { file, name, private, upload, to_node }) => {
+			datasets::add(client, suri, file, name.as_deref(), *private, upload, to_node)
+		},
+		Command::Datasets => datasets::list(client),
 		Command::ProposeSubsidy { share, scope, per_job_cap, budget, duration } => {
 			governance::propose_subsidy(client, suri, *share, scope, per_job_cap, budget, *duration)
 		},
