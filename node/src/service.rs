@@ -466,3 +466,20 @@ fn publish_engine(backend: &FullBackend, engine: Option<&EngineAccess>) {
 		}
 	}
 }
+
+#[cfg(test)]
+mod tests {
+	/// A standalone engine (`aicchain-worker serve --node-rpc`) reads the chain's dataset
+	/// records under the key it computes itself: the runtime's.
+	#[test]
+	fn a_standalone_engine_reads_the_runtimes_dataset_records() {
+		for hash in [[0u8; 32], [7; 32], aicchain_primitives::datasets::CORPUS_HASH] {
+			assert_eq!(
+				aicchain_worker::dataset::datasets_key(&hash),
+				pallet_compute_jobs::Datasets::<aicchain_runtime::Runtime>::hashed_key_for(
+					sp_core::H256(hash)
+				)
+			);
+		}
+	}
+}

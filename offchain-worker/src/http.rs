@@ -16,7 +16,8 @@ mod dataset_tests;
 mod tests;
 
 pub use client::{
-	is_public, ocw_request, put, request, request_limited, request_reaching, Reach, MAX_DOWNLOAD,
+	is_public, json_rpc, ocw_request, put, request, request_limited, request_reaching, Reach,
+	MAX_DOWNLOAD,
 };
 
 use crate::engine::{Engine, UploadRefused};

@@ -36,6 +36,11 @@ enum Command {
 		/// (a dev or local chain, all on one host); off by default.
 		#[arg(long)]
 		allow_private_engines: bool,
+		/// A node's JSON-RPC (`http://host:9944`) to read the chain's dataset records from:
+		/// with it the engine takes users' uploads and fetches public datasets it lacks from
+		/// peers; without it, it trains and verifies only on its directory's files.
+		#[arg(long, value_name = "URL")]
+		node_rpc: Option<String>,
 	},
 	/// Write the built-in datasets and print every dataset's content hash.
 	Datasets {
@@ -68,12 +73,22 @@ impl log::Log for StderrLogger {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
 	let _ = log::set_logger(&StderrLogger).map(|()| log::set_max_level(log::LevelFilter::Info));
 	match Cli::parse().command {
-		Command::Serve { listen, data_dir, device, peers, ocw_token, allow_private_engines } => {
+		Command::Serve {
+			listen,
+			data_dir,
+			device,
+			peers,
+			ocw_token,
+			allow_private_engines,
+			node_rpc,
+		} => {
 			let config = EngineConfig {
 				device,
 				peers,
 				ocw_token,
 				allow_private_engines,
+				chain_datasets: node_rpc
+					.map(aicchain_worker::dataset::ChainDatasets::from_node_rpc),
 				..EngineConfig::in_dir(data_dir)
 			};
 			let engine = Engine::start(config)?;

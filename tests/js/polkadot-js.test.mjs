@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { ApiPromise, WsProvider, Keyring } from "@polkadot/api";
 import { cryptoWaitReady } from "@polkadot/util-crypto";
 import { u8aToHex } from "@polkadot/util";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -304,6 +304,23 @@ function cli(...args) {
   return execFileSync(binary, ["--url", rpc, ...args], { encoding: "utf8" });
 }
 
+// Starts `aicchain-worker serve` (built next to the node) on a free port with `args`.
+async function startWorker(args) {
+  const binary = join(dirname(NODE_BINARY), "aicchain-worker");
+  const dir = mkdtempSync(join(tmpdir(), "aicchain-engine-"));
+  const child = spawn(binary, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dir, ...args]);
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const match = out.match(/serving on (http:\/\/[0-9.:]+)/);
+      if (match) resolve(match[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`aicchain-worker exited (${code}): ${out}`)));
+  });
+  return { url, stop: () => child.kill("SIGINT") };
+}
+
 async function settle(jobIds, signer, submissions) {
   const seen = new Map(jobIds.map((id) => [String(id), new Set()]));
   const unsubscribe = await api.query.system.events((records) => {
@@ -354,6 +371,18 @@ test("a user's own CSV and text: registered with the CLI, uploaded, trained and 
     method: "PUT", body: readFileSync(table).map((b, i) => (i === 40 ? b ^ 1 : b)),
   });
   assert.equal(forged.status, 422);
+
+  // A standalone engine reads the records from the node's JSON-RPC (`--node-rpc`): it takes
+  // the registered table and refuses a file the chain does not know.
+  const standalone = await startWorker(["--node-rpc", node.url.replace("ws://", "http://")]);
+  try {
+    const put = (body) => fetch(`${standalone.url}/datasets/${blake2AsHex(body, 256)}`, { method: "PUT", body });
+    const kept = await put(readFileSync(table));
+    assert.equal(kept.status, 200, await kept.text());
+    assert.equal((await put(Buffer.from(userTable(50)))).status, 404);
+  } finally {
+    standalone.stop();
+  }
 
   // Only its owner's jobs may train on the private text.
   const lm = {

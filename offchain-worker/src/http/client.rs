@@ -9,7 +9,7 @@ use crate::EngineError;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::{
 	body::{Body, Bytes},
-	header::{AUTHORIZATION, HOST},
+	header::{AUTHORIZATION, CONTENT_TYPE, HOST},
 	Method, Uri,
 };
 use hyper_util::rt::TokioIo;
@@ -84,7 +84,7 @@ pub fn request_limited(
 	body: Option<&[u8]>,
 	max_body: usize,
 ) -> Result<Option<Vec<u8>>, EngineError> {
-	exchange(url, body, max_body, None, Reach::Any)
+	exchange(url, body, max_body, Extra::None, Reach::Any)
 }
 
 /// A `GET` of `url` reading at most `max_body` bytes, connecting only where `reach` allows.
@@ -93,7 +93,7 @@ pub fn request_reaching(
 	max_body: usize,
 	reach: Reach,
 ) -> Result<Option<Vec<u8>>, EngineError> {
-	exchange(url, None, max_body, None, reach)
+	exchange(url, None, max_body, Extra::None, reach)
 }
 
 /// `POST` `body` to an engine's `/ocw` at `url`, with the bearer `token` when given.
@@ -102,24 +102,58 @@ pub fn ocw_request(
 	token: Option<&str>,
 	body: &[u8],
 ) -> Result<Option<Vec<u8>>, EngineError> {
-	exchange(url, Some(body), MAX_DOWNLOAD, token, Reach::Any)
+	exchange(url, Some(body), MAX_DOWNLOAD, token.map_or(Extra::None, Extra::Bearer), Reach::Any)
 }
 
 /// `PUT` `body` at `url` (a dataset to an engine's `/datasets/0x<hash>`): the answer on 200,
 /// `None` on 404, an error with the engine's reason on anything else.
 pub fn put(url: &str, body: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
-	exchange_with(Method::PUT, url, Some(body), 64 << 10, None, Reach::Any)
+	exchange_with(Method::PUT, url, Some(body), 64 << 10, Extra::None, Reach::Any)
+}
+
+/// One JSON-RPC call to a node at `url` (`http://host:port`): the result, or the node's error.
+pub fn json_rpc(
+	url: &str,
+	method: &str,
+	params: serde_json::Value,
+) -> Result<serde_json::Value, EngineError> {
+	let body = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+	let answer = exchange_with(
+		Method::POST,
+		url,
+		Some(body.to_string().as_bytes()),
+		16 << 20,
+		Extra::Json,
+		Reach::Any,
+	)?
+	.ok_or_else(|| EngineError::Http(format!("{url}: no JSON-RPC server")))?;
+	let mut value: serde_json::Value = serde_json::from_slice(&answer)
+		.map_err(|e| EngineError::Http(format!("{url}: not JSON-RPC: {e}")))?;
+	match value.get_mut("result") {
+		Some(result) => Ok(result.take()),
+		None => Err(EngineError::Http(format!("{url}: {method}: {}", value["error"]))),
+	}
+}
+
+/// A header a request adds.
+#[derive(Clone, Copy)]
+enum Extra<'a> {
+	None,
+	/// `Authorization: Bearer <token>`.
+	Bearer(&'a str),
+	/// `Content-Type: application/json`.
+	Json,
 }
 
 fn exchange(
 	url: &str,
 	body: Option<&[u8]>,
 	max_body: usize,
-	token: Option<&str>,
+	extra: Extra<'_>,
 	reach: Reach,
 ) -> Result<Option<Vec<u8>>, EngineError> {
 	let method = if body.is_some() { Method::POST } else { Method::GET };
-	exchange_with(method, url, body, max_body, token, reach)
+	exchange_with(method, url, body, max_body, extra, reach)
 }
 
 fn exchange_with(
@@ -127,7 +161,7 @@ fn exchange_with(
 	url: &str,
 	body: Option<&[u8]>,
 	max_body: usize,
-	token: Option<&str>,
+	extra: Extra<'_>,
 	reach: Reach,
 ) -> Result<Option<Vec<u8>>, EngineError> {
 	let fail = |what: String| EngineError::Http(format!("{url}: {what}"));
@@ -135,7 +169,7 @@ fn exchange_with(
 	if uri.scheme_str() != Some("http") {
 		return Err(EngineError::Http(format!("not an http:// URL: {url}")));
 	}
-	let exchange = send(method, &uri, body, max_body, token, reach);
+	let exchange = send(method, &uri, body, max_body, extra, reach);
 	blocking(async {
 		tokio::time::timeout(REQUEST_DEADLINE, exchange)
 			.await
@@ -166,7 +200,7 @@ async fn send(
 	uri: &Uri,
 	body: Option<&[u8]>,
 	max_body: usize,
-	token: Option<&str>,
+	extra: Extra<'_>,
 	reach: Reach,
 ) -> Result<Option<Vec<u8>>, String> {
 	let address = resolve(uri, reach).await?;
@@ -182,8 +216,10 @@ async fn send(
 		.method(method)
 		.uri(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
 		.header(HOST, authority);
-	if let Some(token) = token {
-		request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+	match extra {
+		Extra::None => {},
+		Extra::Bearer(token) => request = request.header(AUTHORIZATION, format!("Bearer {token}")),
+		Extra::Json => request = request.header(CONTENT_TYPE, "application/json"),
 	}
 	let payload = Full::new(Bytes::copy_from_slice(body.unwrap_or_default()));
 	let response = sender.send_request(request.body(payload).map_err(text)?).await.map_err(text)?;
