@@ -22,7 +22,10 @@ use std::{
 /// The chain's dataset records, as the engine reads them (the node's own state for its
 /// in-process engine): `None` for a hash the chain does not know.
 #[derive(Clone)]
-pub struct ChainDatasets(pub Arc<dyn Fn(&[u8; 32]) -> Option<DatasetInfo> + Send + Sync>);
+pub struct ChainDatasets(pub Arc<RecordLookup>);
+
+/// Reads the chain's record of a dataset hash.
+pub type RecordLookup = dyn Fn(&[u8; 32]) -> Option<DatasetInfo> + Send + Sync;
 
 impl ChainDatasets {
 	pub fn get(&self, hash: &[u8; 32]) -> Option<DatasetInfo> {
