@@ -22,6 +22,9 @@ pub fn blake2_256(bytes: &[u8]) -> [u8; 32] {
 	hasher.finalize().into()
 }
 
+/// Largest magnitude of a value in a table.
+pub const MAX_VALUE: f32 = 1e9;
+
 /// A numeric table: `rows × n_features` features (row-major) and one target per row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
@@ -53,6 +56,14 @@ impl Dataset {
 				.map(|v| v.trim().parse::<f32>())
 				.collect::<Result<_, _>>()
 				.map_err(|e| EngineError::BadDataset(format!("row {}: {e}", line_no + 2)))?;
+			// NaN, infinities and huge values make an honest run diverge, and verifiers reject
+			// a diverged run: the provider would be slashed for the data's fault.
+			if let Some(bad) = values.iter().find(|v| !v.is_finite() || v.abs() > MAX_VALUE) {
+				return Err(EngineError::BadDataset(format!(
+					"row {}: {bad} (values must be finite and within ±{MAX_VALUE:e})",
+					line_no + 2
+				)));
+			}
 			if values.len() != columns {
 				return Err(EngineError::BadDataset(format!(
 					"row {} has {} columns, header has {columns}",
@@ -241,5 +252,10 @@ mod tests {
 		assert!(Dataset::from_csv(b"a,b\n1,x\n").is_err());
 		assert!(Dataset::from_csv(b"a,b\n1,2,3\n").is_err());
 		assert!(Dataset::from_csv(&[0xff, 0xfe]).is_err());
+		let rows = |value: &str| format!("a,b\n{}", format!("{value},1\n").repeat(12));
+		assert!(Dataset::from_csv(rows("2.5").as_bytes()).is_ok());
+		for bad in ["NaN", "inf", "-inf", "1e38", "-2e9"] {
+			assert!(Dataset::from_csv(rows(bad).as_bytes()).is_err(), "{bad}");
+		}
 	}
 }

@@ -190,6 +190,10 @@ async fn handle(
 		let Some(hash) = parse_hash(path.trim_start_matches("/datasets/")) else {
 			return Ok(Response::error(400, "expected /datasets/0x<64 hex>").into_hyper());
 		};
+		// Few uploads at once: each holds up to 16 MiB, and parsing text takes more.
+		let Ok(permit) = UPLOADS.acquire().await else {
+			return Ok(Response::error(503, "uploads are closed").into_hyper());
+		};
 		let lookup = engine.clone();
 		let info = tokio::task::spawn_blocking(move || lookup.chain_dataset(&hash))
 			.await
@@ -200,10 +204,16 @@ async fn handle(
 				return Ok(Response::error(status, &why).into_hyper())
 			},
 		};
-		match read_body(body, max, &limits).await {
+		let body = match read_body(body, max, &limits).await {
 			Ok(body) => body,
 			Err(refusal) => return Ok(refusal.into_hyper()),
-		}
+		};
+		let upload = engine.clone();
+		let response = tokio::task::spawn_blocking(move || upload_response(&upload, &hash, &body))
+			.await
+			.unwrap_or_else(|_| Response::error(500, "handler failed"));
+		drop(permit);
+		return Ok(response.into_hyper());
 	} else {
 		Vec::new()
 	};
@@ -216,11 +226,25 @@ async fn handle(
 	Ok(response.into_hyper())
 }
 
+/// Uploads read and checked at once.
+static UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// The answer to an upload of `body` as the dataset `hash`.
+fn upload_response(engine: &Engine, hash: &[u8; 32], body: &[u8]) -> Response {
+	match engine.accept_upload(hash, body) {
+		Ok(stored) => Response::json(serde_json::json!({
+			"hash": format!("0x{}", hex::encode(hash)),
+			"public": stored == crate::dataset::Stored::Public,
+		})),
+		Err(UploadRefused(status, why)) => Response::error(status, &why),
+	}
+}
+
 /// The whole body, within `max` bytes and the limits' time.
 async fn read_body(body: Incoming, max: usize, limits: &ServerLimits) -> Result<Vec<u8>, Response> {
 	let collect = Limited::new(body, max).collect();
 	match tokio::time::timeout(limits.request_read_timeout, collect).await {
-		Ok(Ok(collected)) => Ok(collected.to_bytes().to_vec()),
+		Ok(Ok(collected)) => Ok(Vec::from(collected.to_bytes())),
 		Ok(Err(e)) if e.is::<LengthLimitError>() => Err(Response::error(413, "body too large")),
 		Ok(Err(e)) => Err(Response::error(400, &e.to_string())),
 		Err(_) => Err(Response::error(408, "request timed out")),
@@ -287,19 +311,9 @@ fn route(engine: &Engine, request: Request) -> Response {
 				.collect::<Vec<_>>())),
 			Err(e) => Response::error(500, &e.to_string()),
 		},
-		("PUT", path) if path.starts_with("/datasets/") => {
-			let hash = parse_hash(path.trim_start_matches("/datasets/")).unwrap_or_default();
-			match engine.accept_upload(&hash, &request.body) {
-				Ok(stored) => Response::json(serde_json::json!({
-					"hash": format!("0x{}", hex::encode(hash)),
-					"public": stored == crate::dataset::Stored::Public,
-				})),
-				Err(UploadRefused(status, why)) => Response::error(status, &why),
-			}
-		},
 		("GET", path) if path.starts_with("/datasets/") => {
 			match parse_hash(path.trim_start_matches("/datasets/")) {
-				Some(hash) => match engine.datasets.public_bytes(&hash) {
+				Some(hash) => match engine.public_dataset(&hash) {
 					Some(body) => {
 						Response { status: 200, content_type: "application/octet-stream", body }
 					},

@@ -78,11 +78,19 @@ pub enum Stored {
 pub struct DatasetStore {
 	dir: PathBuf,
 	by_hash: Mutex<HashMap<[u8; 32], PathBuf>>,
+	last_scan: Mutex<Option<std::time::Instant>>,
 }
+
+/// Least time between two scans of the directory for a hash the index does not know (files an
+/// operator copies in are found within it).
+const RESCAN_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Tells apart the temporary files of concurrent writes.
+static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl DatasetStore {
 	pub fn new(dir: impl Into<PathBuf>) -> Self {
-		Self { dir: dir.into(), by_hash: Mutex::new(HashMap::new()) }
+		Self { dir: dir.into(), by_hash: Mutex::new(HashMap::new()), last_scan: Mutex::new(None) }
 	}
 
 	pub fn dir(&self) -> &Path {
@@ -167,12 +175,35 @@ impl DatasetStore {
 		self.read_checked(hash, &path)
 	}
 
+	/// Where the file of `hash` is: the index, then the names users' files are stored under,
+	/// then (at most once every [`RESCAN_AFTER`]) a scan of the directory, so a request for an
+	/// unknown hash does not make the engine read and hash every file it holds.
 	fn path_of(&self, hash: &[u8; 32]) -> Result<PathBuf, EngineError> {
 		if let Some(path) = self.lock().get(hash).cloned() {
 			return Ok(path);
 		}
-		self.list()?;
-		self.lock().get(hash).cloned().ok_or_else(|| EngineError::UnknownDataset(hex::encode(hash)))
+		let hex_hash = hex::encode(hash);
+		for dir in [self.dir.clone(), self.private_dir()] {
+			for extension in ["csv", "txt"] {
+				let path = dir.join(format!("{hex_hash}.{extension}"));
+				if path.is_file() {
+					self.lock().insert(*hash, path.clone());
+					return Ok(path);
+				}
+			}
+		}
+		let due = {
+			let mut last = self.last_scan.lock().unwrap_or_else(|p| p.into_inner());
+			let due = last.is_none_or(|at| at.elapsed() >= RESCAN_AFTER);
+			if due {
+				*last = Some(std::time::Instant::now());
+			}
+			due
+		};
+		if due {
+			self.list()?;
+		}
+		self.lock().get(hash).cloned().ok_or(EngineError::UnknownDataset(hex_hash))
 	}
 
 	fn read_checked(&self, hash: &[u8; 32], path: &Path) -> Result<Vec<u8>, EngineError> {
@@ -224,7 +255,13 @@ impl DatasetStore {
 		std::fs::create_dir_all(&dir)?;
 		let extension = if info.is_text() { "txt" } else { "csv" };
 		let path = dir.join(format!("{}.{extension}", hex::encode(hash)));
-		let tmp = path.with_extension("part");
+		// The same file again (a second upload, a peer's copy): nothing to write.
+		if std::fs::read(&path).is_ok_and(|held| blake2_256(&held) == *hash) {
+			self.lock().insert(*hash, path);
+			return Ok(stored);
+		}
+		let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+		let tmp = path.with_extension(format!("{}-{write}.part", std::process::id()));
 		std::fs::write(&tmp, bytes)?;
 		std::fs::rename(&tmp, &path)?;
 		self.lock().insert(*hash, path);

@@ -28,10 +28,10 @@ impl Engine {
 	/// [`crate::dataset::DatasetStore::store`]).
 	pub fn accept_upload(&self, hash: &[u8; 32], bytes: &[u8]) -> Result<Stored, UploadRefused> {
 		let info = self.chain_dataset(hash)?;
-		let stored = self
-			.datasets
-			.store(hash, &info, bytes)
-			.map_err(|e| UploadRefused(422, e.to_string()))?;
+		let stored = self.datasets.store(hash, &info, bytes).map_err(|e| match e {
+			EngineError::BadDataset(_) => UploadRefused(422, e.to_string()),
+			other => UploadRefused(500, other.to_string()),
+		})?;
 		log::info!(
 			target: "aicchain-worker",
 			"stored dataset 0x{} ({} bytes, {stored:?})",
@@ -39,6 +39,18 @@ impl Engine {
 			bytes.len()
 		);
 		Ok(stored)
+	}
+
+	/// The bytes of the public dataset `hash` for a peer: a file the engine holds, and (if it
+	/// reads the chain) still registered and public, so a withdrawn or removed dataset is no
+	/// longer passed on.
+	pub fn public_dataset(&self, hash: &[u8; 32]) -> Option<Vec<u8>> {
+		if let Some(chain) = &self.chain_datasets {
+			if !chain.get(hash).is_some_and(|info| info.public) {
+				return None;
+			}
+		}
+		self.datasets.public_bytes(hash)
 	}
 
 	/// The bytes of the dataset `hash`: the engine's own file, or else (a public dataset the

@@ -102,3 +102,18 @@ fn a_public_dataset_is_fetched_from_a_peer_and_a_private_one_is_not() {
 	assert_eq!(verifier.datasets.public_bytes(&public_hash), Some(public), "kept, and served");
 	assert!(verifier.dataset_bytes(&private_hash, None).is_err());
 }
+
+/// A dataset withdrawn from the chain (or removed by governance) is no longer passed on, though
+/// the engine still holds its file.
+#[test]
+fn an_unregistered_dataset_is_not_served() {
+	let bytes = user_csv(0);
+	let hash = blake2_256(&bytes);
+	let (_dir, _runtime, engine, addr) = served(
+		|c| EngineConfig { chain_datasets: Some(chain(vec![])), ..c },
+		ServerLimits::default(),
+	);
+	engine.datasets.store(&hash, &record(&bytes, true), &bytes).expect("stored");
+	let url = format!("http://{addr}/datasets/0x{}", hex::encode(hash));
+	assert_eq!(request(&url, None).expect("answers"), None);
+}

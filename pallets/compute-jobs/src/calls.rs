@@ -209,7 +209,8 @@ mod calls {
 		/// Make a dataset available to training jobs, under the blake2-256 hash of its file.
 		///
 		/// Origin: `DatasetOrigin`. Errors: `DatasetAlreadyKnown`, `DatasetNameInvalid`,
-		/// `DatasetSizeInvalid`, `DatasetShapeInvalid`.
+		/// `DatasetSizeInvalid`, `DatasetShapeInvalid`, `DatasetInUse`, `DatasetPrivate`
+		/// (curated datasets are public), `NotDatasetOwner` (a user's private dataset's hash).
 		#[pallet::call_index(6)]
 		#[pallet::weight(<T as Config>::WeightInfo::register_dataset())]
 		pub fn register_dataset(
@@ -219,6 +220,8 @@ mod calls {
 		) -> DispatchResult {
 			T::DatasetOrigin::ensure_origin(origin)?;
 			Self::ensure_new_dataset(hash, &info)?;
+			ensure!(info.public, Error::<T>::DatasetPrivate);
+			ensure!(!PrivateDatasetOwners::<T>::contains_key(hash), Error::<T>::NotDatasetOwner);
 			Datasets::<T>::insert(hash, info);
 			Self::deposit_event(Event::DatasetRegistered { hash });
 			Ok(())
@@ -245,26 +248,34 @@ mod calls {
 		/// by engines to their peers.
 		///
 		/// Origin: any signed account. Errors: `DatasetAlreadyKnown`, `DatasetNameInvalid`,
-		/// `DatasetSizeInvalid`, `DatasetShapeInvalid`, `InsufficientBalance`.
+		/// `DatasetSizeInvalid`, `DatasetShapeInvalid`, `DatasetInUse` (a withdrawn record
+		/// that open jobs still train on), `NotDatasetOwner` (the hash of another account's
+		/// private dataset), `InsufficientBalance`.
 		#[pallet::call_index(9)]
 		#[pallet::weight(<T as Config>::WeightInfo::add_dataset())]
 		pub fn add_dataset(origin: OriginFor<T>, hash: H256, info: DatasetInfo) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::ensure_new_dataset(hash, &info)?;
+			let first = PrivateDatasetOwners::<T>::get(hash);
+			ensure!(first.as_ref().is_none_or(|owner| *owner == who), Error::<T>::NotDatasetOwner);
 			let deposit = T::DatasetDeposit::get();
 			<T as Config>::Currency::hold(&HoldReason::DatasetDeposit.into(), &who, deposit)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 			let public = info.public;
+			if !public {
+				PrivateDatasetOwners::<T>::insert(hash, who.clone());
+			}
 			Datasets::<T>::insert(hash, info);
 			DatasetOwners::<T>::insert(hash, (who.clone(), deposit));
 			Self::deposit_event(Event::DatasetAdded { hash, owner: who, deposit, public });
 			Ok(())
 		}
 
-		/// Withdraw one's dataset: new jobs may no longer name it (jobs already submitted keep
-		/// it) and the deposit is released.
+		/// Withdraw one's dataset once no open job trains on it: new jobs may no longer name it
+		/// and the deposit is released.
 		///
-		/// Origin: the dataset's owner. Errors: `DatasetUnknown`, `NotDatasetOwner`.
+		/// Origin: the dataset's owner. Errors: `DatasetUnknown`, `NotDatasetOwner`,
+		/// `DatasetInUse` (open jobs train on it).
 		#[pallet::call_index(10)]
 		#[pallet::weight(<T as Config>::WeightInfo::withdraw_dataset())]
 		pub fn withdraw_dataset(origin: OriginFor<T>, hash: H256) -> DispatchResult {
@@ -272,6 +283,7 @@ mod calls {
 			ensure!(Datasets::<T>::contains_key(hash), Error::<T>::DatasetUnknown);
 			let (owner, _) = DatasetOwners::<T>::get(hash).ok_or(Error::<T>::NotDatasetOwner)?;
 			ensure!(owner == who, Error::<T>::NotDatasetOwner);
+			ensure!(DatasetJobs::<T>::get(hash) == 0, Error::<T>::DatasetInUse);
 			let deposit = Self::forget_dataset(hash)?;
 			Self::deposit_event(Event::DatasetWithdrawn { hash, owner: who, deposit });
 			Ok(())

@@ -70,6 +70,12 @@ fn a_user_registers_a_dataset_for_a_deposit_and_withdraws_it() {
 			ComputeJobs::withdraw_dataset(RuntimeOrigin::signed(USER), H256(CREDIT_SCORING_HASH)),
 			Error::NotDatasetOwner
 		);
+		// Not while a job trains on it.
+		assert_noop!(
+			ComputeJobs::withdraw_dataset(RuntimeOrigin::signed(USER), MINE),
+			Error::DatasetInUse
+		);
+		assert_ok!(ComputeJobs::cancel_job(RuntimeOrigin::signed(USER), job));
 		assert_ok!(ComputeJobs::withdraw_dataset(RuntimeOrigin::signed(USER), MINE));
 		System::assert_last_event(
 			Event::DatasetWithdrawn { hash: MINE, owner: USER, deposit: DATASET_DEPOSIT }.into(),
@@ -82,12 +88,11 @@ fn a_user_registers_a_dataset_for_a_deposit_and_withdraws_it() {
 			ComputeJobs::withdraw_dataset(RuntimeOrigin::signed(USER), MINE),
 			Error::DatasetUnknown
 		);
-		// New jobs may no longer name it; the job already submitted keeps it.
+		// New jobs may no longer name it.
 		assert_noop!(
 			ComputeJobs::submit_job(RuntimeOrigin::signed(USER), on(MINE), BUDGET),
 			Error::DatasetUnknown
 		);
-		assert_eq!(status(job), JobStatus::Pending);
 	});
 }
 
@@ -226,5 +231,72 @@ fn root_removes_a_users_dataset_and_releases_its_deposit() {
 		System::assert_last_event(Event::DatasetRemoved { hash: MINE }.into());
 		assert_eq!(deposit_of(USER), 0);
 		assert!(!DatasetOwners::<Test>::contains_key(MINE));
+	});
+}
+
+/// Attack: a user submits a job on their dataset, then withdraws it and registers the same hash
+/// again with other rows in one block. Before this change the chain then expected a commitment
+/// on the new record's schedule: the honest provider's result (on the file's real rows) was
+/// refused `CommitmentOffSchedule` and its bond slashed at the timeout. Now a record that open
+/// jobs train on can be neither withdrawn nor registered anew.
+#[test]
+fn a_dataset_cannot_change_under_an_open_job() {
+	ExtBuilder.build_and_execute(|| {
+		let info = csv(b"churn.csv", true);
+		assert_ok!(ComputeJobs::add_dataset(RuntimeOrigin::signed(USER), MINE, info.clone()));
+		let job = submit(on(MINE));
+		assert_eq!(DatasetJobs::<Test>::get(MINE), 1);
+		assert_noop!(
+			ComputeJobs::withdraw_dataset(RuntimeOrigin::signed(USER), MINE),
+			Error::DatasetInUse
+		);
+		// Root may take it down at once; nobody may register the hash again while the job is
+		// open (the job keeps its schedule from the commitment).
+		assert_ok!(ComputeJobs::remove_dataset(RuntimeOrigin::root(), MINE));
+		let other_rows = DatasetInfo { rows: 10, ..info.clone() };
+		assert_noop!(
+			ComputeJobs::add_dataset(RuntimeOrigin::signed(OUTSIDER), MINE, other_rows.clone()),
+			Error::DatasetInUse
+		);
+		assert_noop!(
+			ComputeJobs::register_dataset(RuntimeOrigin::root(), MINE, other_rows.clone()),
+			Error::DatasetInUse
+		);
+		assert_ok!(ComputeJobs::cancel_job(RuntimeOrigin::signed(USER), job));
+		assert_eq!(DatasetJobs::<Test>::get(MINE), 0);
+		assert!(!DatasetJobs::<Test>::contains_key(MINE));
+		assert_ok!(ComputeJobs::add_dataset(RuntimeOrigin::signed(OUTSIDER), MINE, other_rows));
+	});
+}
+
+/// Attack: engines keep the files they were given. Before this change, once the owner of a
+/// private dataset withdrew it, anyone could register its hash again (as public, or as their
+/// own private dataset) and have engines train on the first owner's data for them. Now only
+/// the first owner may register a private dataset's hash again; root curates only public ones.
+#[test]
+fn only_the_first_owner_registers_a_private_hash_again() {
+	ExtBuilder.build_and_execute(|| {
+		let private = csv(b"patients.csv", false);
+		assert_ok!(ComputeJobs::add_dataset(RuntimeOrigin::signed(USER), MINE, private.clone()));
+		assert_ok!(ComputeJobs::withdraw_dataset(RuntimeOrigin::signed(USER), MINE));
+		for info in [private.clone(), csv(b"patients.csv", true)] {
+			assert_noop!(
+				ComputeJobs::add_dataset(RuntimeOrigin::signed(OUTSIDER), MINE, info),
+				Error::NotDatasetOwner
+			);
+		}
+		assert_noop!(
+			ComputeJobs::register_dataset(RuntimeOrigin::root(), MINE, csv(b"patients.csv", true)),
+			Error::NotDatasetOwner
+		);
+		assert_noop!(
+			ComputeJobs::register_dataset(
+				RuntimeOrigin::root(),
+				H256::repeat_byte(0x44),
+				csv(b"curated.csv", false)
+			),
+			Error::DatasetPrivate
+		);
+		assert_ok!(ComputeJobs::add_dataset(RuntimeOrigin::signed(USER), MINE, private));
 	});
 }

@@ -23,6 +23,9 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		use aicchain_primitives::datasets::DatasetError;
 		ensure!(!Datasets::<T>::contains_key(hash), Error::<T>::DatasetAlreadyKnown);
+		// A record removed while jobs still train on the file: a new one could change the
+		// schedule and price those jobs were given.
+		ensure!(DatasetJobs::<T>::get(hash) == 0, Error::<T>::DatasetInUse);
 		info.validate().map_err(|e| match e {
 			DatasetError::BadName => Error::<T>::DatasetNameInvalid,
 			DatasetError::BadSize => Error::<T>::DatasetSizeInvalid,
@@ -64,9 +67,40 @@ impl<T: Config> Pallet<T> {
 			.is_some_and(|spec| DatasetOwners::<T>::contains_key(spec.dataset))
 	}
 
-	/// Invariants of user datasets: each owned dataset is registered, and what is held from
-	/// each account for datasets equals the deposits recorded for it.
+	/// One more (`opened`) or one fewer open job trains on the dataset `spec` names.
+	pub(crate) fn count_dataset_job(
+		spec: Option<&aicchain_primitives::TrainingSpec>,
+		opened: bool,
+	) {
+		let Some(spec) = spec else { return };
+		DatasetJobs::<T>::mutate_exists(spec.dataset, |count| {
+			let next = if opened {
+				count.unwrap_or(0).saturating_add(1)
+			} else {
+				count.unwrap_or(0).saturating_sub(1)
+			};
+			*count = (next > 0).then_some(next);
+		});
+	}
+
+	/// Invariants of user datasets: each owned dataset is registered, what is held from each
+	/// account for datasets equals the deposits recorded for it, private datasets' first owners
+	/// own them, and [`DatasetJobs`] counts the open jobs on each dataset.
 	pub fn check_datasets() -> Result<(), sp_runtime::TryRuntimeError> {
+		let mut open: alloc::collections::BTreeMap<H256, u32> = Default::default();
+		for (_, job) in Jobs::<T>::iter() {
+			if let (true, Some(spec)) = (job.status.is_open(), &job.requirements.training) {
+				let count = open.entry(spec.dataset).or_default();
+				*count = count.saturating_add(1);
+			}
+		}
+		let counted: alloc::collections::BTreeMap<H256, u32> = DatasetJobs::<T>::iter().collect();
+		ensure!(open == counted, "DatasetJobs differs from a count of the open jobs");
+		for (hash, (owner, _)) in DatasetOwners::<T>::iter() {
+			let public = Datasets::<T>::get(hash).is_some_and(|info| info.public);
+			let first = PrivateDatasetOwners::<T>::get(hash);
+			ensure!(public || first == Some(owner), "a private dataset owned by another account");
+		}
 		use frame_support::traits::fungible::InspectHold;
 		let mut held: alloc::collections::BTreeMap<T::AccountId, BalanceOf<T>> = Default::default();
 		for (hash, (owner, deposit)) in DatasetOwners::<T>::iter() {

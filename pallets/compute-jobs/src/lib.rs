@@ -348,6 +348,17 @@ pub mod pallet {
 	pub type DatasetOwners<T: Config> =
 		StorageMap<_, Blake2_128Concat, H256, (T::AccountId, BalanceOf<T>), OptionQuery>;
 
+	/// Open jobs training on each dataset: while any is open its record may be neither
+	/// withdrawn nor registered anew (the chain schedules and prices a job by the record).
+	#[pallet::storage]
+	pub type DatasetJobs<T: Config> = StorageMap<_, Blake2_128Concat, H256, u32, ValueQuery>;
+
+	/// Who first registered each private dataset: only they may register its hash again after
+	/// it is withdrawn, so engines that still hold the file never train on it for anyone else.
+	#[pallet::storage]
+	pub type PrivateDatasetOwners<T: Config> =
+		StorageMap<_, Blake2_128Concat, H256, T::AccountId, OptionQuery>;
+
 	/// Nodes that declined an open job: it is never offered to them again. Removed when the job
 	/// ends.
 	#[pallet::storage]
@@ -569,8 +580,12 @@ pub mod pallet {
 		DatasetShapeInvalid,
 		/// Only the dataset's owner may do this.
 		NotDatasetOwner,
-		/// The dataset is private: only its owner's jobs may name it.
+		/// The dataset is private: only its owner's jobs may name it (and a curated dataset must
+		/// be public).
 		DatasetPrivate,
+		/// Open jobs train on this dataset: its record may not be withdrawn or registered anew
+		/// until they end.
+		DatasetInUse,
 		/// Only the assigned node's owner or bound worker key may do this.
 		NotAssignedProvider,
 		/// The node declined this job; it is not offered to it again.

@@ -43,6 +43,7 @@ impl<T: Config> Pallet<T> {
 		<T as Config>::Currency::hold(&HoldReason::JobEscrow.into(), &who, budget)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 		Self::schedule(job_id, deadline);
+		Self::count_dataset_job(requirements.training.as_ref(), true);
 		Jobs::<T>::insert(
 			job_id,
 			Job {

@@ -119,6 +119,7 @@ impl<T: Config> Pallet<T> {
 		}
 		// An ended job is never matched again: forget the nodes that declined it.
 		Declined::<T>::remove(job_id);
+		Self::count_dataset_job(job.requirements.training.as_ref(), false);
 		Totals::<T>::mutate(|totals| {
 			totals.count_end(&job.status);
 			if let Some(receipt) = &receipt {

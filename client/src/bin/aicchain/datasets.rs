@@ -111,14 +111,34 @@ pub(crate) fn add(
 			);
 		},
 	}
+	// A private file goes only where its owner's record governs it: if someone else registered
+	// its hash first, uploading would hand them the data.
+	if private {
+		let owners_key = keys::blake2_map("ComputeJobs", "DatasetOwners", &hash);
+		let owner: Option<(AccountId, Balance)> = client.storage(&owners_key).map_err(explain)?;
+		let signer = account_of(&pair_from_suri(suri)?);
+		if owner.as_ref().map(|(who, _)| who) != Some(&signer) {
+			return Err(format!(
+				"0x{} is registered by another account: not uploading a private file",
+				hex::encode(hash)
+			));
+		}
+	}
 	let path = format!("/datasets/0x{}", hex::encode(hash));
+	let mut failed = Vec::new();
 	for engine in &targets {
 		let url = format!("{}{path}", engine.trim_end_matches('/'));
 		match aicchain_worker::http::put(&url, &bytes) {
 			Ok(Some(_)) => println!("uploaded to {engine}"),
-			Ok(None) => return Err(format!("{engine} does not know the dataset yet; try again")),
-			Err(e) => return Err(format!("upload to {engine} failed: {e}")),
+			Ok(None) => failed.push(format!("{engine}: does not know the dataset yet")),
+			Err(e) => failed.push(format!("{engine}: {e}")),
 		}
+	}
+	if !failed.is_empty() {
+		return Err(format!(
+			"uploads failed (run the command again to retry):\n  {}",
+			failed.join("\n  ")
+		));
 	}
 	if targets.is_empty() {
 		println!("upload it to the engines that will train and verify on it with --upload URL or --to-node ID");
