@@ -326,8 +326,10 @@ mod benchmarks {
 			T::DatasetOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		let hash = H256::repeat_byte(0xda);
 
+		let info = aicchain_primitives::DatasetInfo { public: true, ..largest_dataset() };
+
 		#[extrinsic_call]
-		_(origin as T::RuntimeOrigin, hash, largest_dataset());
+		_(origin as T::RuntimeOrigin, hash, info);
 
 		assert!(Datasets::<T>::contains_key(hash));
 		Ok(())
