@@ -300,3 +300,36 @@ fn only_the_first_owner_registers_a_private_hash_again() {
 		assert_ok!(ComputeJobs::add_dataset(RuntimeOrigin::signed(USER), MINE, private));
 	});
 }
+
+/// A user uploads a private dataset to the provider's engine alone: verifiers cannot get it and
+/// abstain, and the job ends unverified. Before this change that cost the honest provider 20% of
+/// its reputation and a failure on its record; now it costs nothing (and pays nothing). A job on
+/// a curated dataset that ends unverified still counts as a failure.
+#[test]
+fn a_job_on_a_users_dataset_that_nobody_could_verify_costs_the_provider_nothing() {
+	ExtBuilder.build_and_execute(|| {
+		let [(a, _, a_worker), (b, _, b_worker), ..] = three_nodes();
+		assert_ok!(ComputeJobs::add_dataset(
+			RuntimeOrigin::signed(USER),
+			MINE,
+			csv(b"patients.csv", false)
+		));
+		let job = submit(on(MINE));
+		assign(job, a);
+		let before = standing(a);
+		assert_ok!(publish_result(a_worker, job));
+		run_to_block(System::block_number() + ATTESTATION_WINDOW + 1);
+		assert_eq!(status(job), JobStatus::Unverified { node: a });
+		let after = standing(a);
+		assert_eq!((after.0, after.1, after.2), (before.0, before.1, before.2));
+		assert_eq!((after.3, after.4), (0, 0), "slot and GPUs freed");
+
+		let curated = submit(demo_requirements());
+		assign(curated, b);
+		let before = standing(b);
+		assert_ok!(publish_result(b_worker, curated));
+		run_to_block(System::block_number() + ATTESTATION_WINDOW + 1);
+		assert_eq!(status(curated), JobStatus::Unverified { node: b });
+		assert_eq!(standing(b).2, before.2 + 1, "a failure on its record");
+	});
+}

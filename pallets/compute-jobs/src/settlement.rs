@@ -155,7 +155,13 @@ impl<T: Config> Pallet<T> {
 
 	fn unverified(job_id: JobId, mut job: JobOf<T>, node: NodeId) -> DispatchResult {
 		let refund = Self::refund(&job)?;
-		Registry::<T>::finish_job(node, job.requirements.gpus, false);
+		if Self::on_user_dataset(&job.requirements) {
+			// Verifiers abstain when they cannot get a user's dataset (one uploaded to the
+			// provider alone): no verdict is no fault of the provider's.
+			Registry::<T>::release_declined(node, job.requirements.gpus, false);
+		} else {
+			Registry::<T>::finish_job(node, job.requirements.gpus, false);
+		}
 		job.status = JobStatus::Unverified { node };
 		Self::retire(job_id, job, None);
 		Self::deposit_event(Event::JobUnverified { job_id, node_id: node, refund });
