@@ -9,7 +9,7 @@
 mod store;
 #[cfg(test)]
 pub(crate) mod store_tests;
-pub use store::{datasets_key, ChainDatasets, DatasetStore, Stored};
+pub use store::{datasets_key, shape_of, ChainDatasets, DatasetStore, Stored};
 
 use crate::{rng::SeededRng, EngineError};
 use blake2::{digest::consts::U32, Blake2b, Digest};

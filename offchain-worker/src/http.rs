@@ -198,20 +198,22 @@ async fn handle(
 		let info = tokio::task::spawn_blocking(move || lookup.chain_dataset(&hash))
 			.await
 			.unwrap_or_else(|_| Err(UploadRefused(500, "handler failed".into())));
-		let max = match info {
-			Ok(info) => usize::try_from(info.bytes).unwrap_or(usize::MAX),
+		let info = match info {
+			Ok(info) => info,
 			Err(UploadRefused(status, why)) => {
 				return Ok(Response::error(status, &why).into_hyper())
 			},
 		};
+		let max = usize::try_from(info.bytes).unwrap_or(usize::MAX);
 		let body = match read_body(body, max, &limits).await {
 			Ok(body) => body,
 			Err(refusal) => return Ok(refusal.into_hyper()),
 		};
 		let upload = engine.clone();
-		let response = tokio::task::spawn_blocking(move || upload_response(&upload, &hash, &body))
-			.await
-			.unwrap_or_else(|_| Response::error(500, "handler failed"));
+		let response =
+			tokio::task::spawn_blocking(move || upload_response(&upload, &hash, &info, &body))
+				.await
+				.unwrap_or_else(|_| Response::error(500, "handler failed"));
 		drop(permit);
 		return Ok(response.into_hyper());
 	} else {
@@ -229,9 +231,15 @@ async fn handle(
 /// Uploads read and checked at once.
 static UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
-/// The answer to an upload of `body` as the dataset `hash`.
-fn upload_response(engine: &Engine, hash: &[u8; 32], body: &[u8]) -> Response {
-	match engine.accept_upload(hash, body) {
+/// The answer to an upload of `body` as the dataset the chain registered under `hash` as
+/// `info`.
+fn upload_response(
+	engine: &Engine,
+	hash: &[u8; 32],
+	info: &aicchain_primitives::DatasetInfo,
+	body: &[u8],
+) -> Response {
+	match engine.accept_upload(hash, info, body) {
 		Ok(stored) => Response::json(serde_json::json!({
 			"hash": format!("0x{}", hex::encode(hash)),
 			"public": stored == crate::dataset::Stored::Public,

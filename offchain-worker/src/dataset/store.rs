@@ -48,6 +48,19 @@ impl ChainDatasets {
 	}
 }
 
+/// The rows and columns the chain records for a file: windows and vocabulary for text
+/// (`text`), rows and features plus the target for a table. The CLI describes a file with it,
+/// and engines check a file against its record with it.
+pub fn shape_of(bytes: &[u8], text: bool) -> Result<(usize, usize), EngineError> {
+	if text {
+		let text = crate::lm::replay::TextData::from_text(bytes)?;
+		Ok((text.windows(), text.vocab))
+	} else {
+		let table = Dataset::from_csv(bytes)?;
+		Ok((table.rows(), table.n_features.saturating_add(1)))
+	}
+}
+
 /// The storage key of the chain's record of the dataset `hash`
 /// (`ComputeJobs::Datasets`, a `Blake2_128Concat` map).
 pub fn datasets_key(hash: &[u8; 32]) -> Vec<u8> {
@@ -233,13 +246,7 @@ impl DatasetStore {
 		if u64::try_from(bytes.len()).ok() != Some(info.bytes) {
 			return refuse(format!("{} bytes, the chain says {}", bytes.len(), info.bytes));
 		}
-		let (rows, columns) = if info.is_text() {
-			let text = crate::lm::replay::TextData::from_text(bytes)?;
-			(text.windows(), text.vocab)
-		} else {
-			let table = Dataset::from_csv(bytes)?;
-			(table.rows(), table.n_features.saturating_add(1))
-		};
+		let (rows, columns) = shape_of(bytes, info.is_text())?;
 		let registered = (info.rows as usize, info.columns as usize);
 		if (rows, columns) != registered {
 			return refuse(format!(

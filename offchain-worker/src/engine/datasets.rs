@@ -24,11 +24,15 @@ impl Engine {
 		})
 	}
 
-	/// An owner's upload of the dataset the chain registered under `hash` (see
-	/// [`crate::dataset::DatasetStore::store`]).
-	pub fn accept_upload(&self, hash: &[u8; 32], bytes: &[u8]) -> Result<Stored, UploadRefused> {
-		let info = self.chain_dataset(hash)?;
-		let stored = self.datasets.store(hash, &info, bytes).map_err(|e| match e {
+	/// An owner's upload of the dataset the chain registered under `hash` as `info` (from
+	/// [`Self::chain_dataset`]; see [`crate::dataset::DatasetStore::store`]).
+	pub fn accept_upload(
+		&self,
+		hash: &[u8; 32],
+		info: &DatasetInfo,
+		bytes: &[u8],
+	) -> Result<Stored, UploadRefused> {
+		let stored = self.datasets.store(hash, info, bytes).map_err(|e| match e {
 			EngineError::BadDataset(_) => UploadRefused(422, e.to_string()),
 			other => UploadRefused(500, other.to_string()),
 		})?;

@@ -15,17 +15,11 @@ use std::path::Path;
 /// The record the chain keeps of `bytes`, a file named `name`: a table (`.csv`) or text
 /// (`.txt`) parsed as the engine parses it.
 pub(crate) fn record_of(name: &str, bytes: &[u8], public: bool) -> Result<DatasetInfo, String> {
-	let (rows, columns) = if name.ends_with(".txt") {
-		let text = aicchain_worker::lm::replay::TextData::from_text(bytes)
-			.map_err(|e| format!("{name}: {e}"))?;
-		(text.windows(), text.vocab)
-	} else if name.ends_with(".csv") {
-		let table = aicchain_worker::dataset::Dataset::from_csv(bytes)
-			.map_err(|e| format!("{name}: {e}"))?;
-		(table.rows(), table.n_features + 1)
-	} else {
+	if !name.ends_with(".txt") && !name.ends_with(".csv") {
 		return Err(format!("{name}: a dataset is a table (.csv) or text (.txt)"));
-	};
+	}
+	let (rows, columns) = aicchain_worker::dataset::shape_of(bytes, name.ends_with(".txt"))
+		.map_err(|e| format!("{name}: {e}"))?;
 	let max_name = <MaxDatasetNameLen as Get<u32>>::get();
 	let short = DatasetName::try_from(name.as_bytes().to_vec())
 		.map_err(|_| format!("{name}: names are at most {max_name} bytes (use --name)"))?;
