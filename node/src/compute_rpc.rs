@@ -159,9 +159,11 @@ fn parse_training(value: &Value) -> Result<TrainingSpec, ErrorObjectOwned> {
 	let model = match obj.get("model").and_then(Value::as_str) {
 		Some("MlpClassifier") | None => ModelKind::MlpClassifier,
 		Some("MlpRegressor") => ModelKind::MlpRegressor,
+		Some("TransformerLm") => ModelKind::TransformerLm,
+		Some("CnnClassifier") => ModelKind::CnnClassifier,
 		Some(other) => {
 			return Err(invalid_params(format!(
-				"unknown model `{other}` (MlpClassifier, MlpRegressor)"
+				"unknown model `{other}` (MlpClassifier, MlpRegressor, TransformerLm, CnnClassifier)"
 			)))
 		},
 	};

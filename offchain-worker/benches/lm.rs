@@ -17,6 +17,7 @@ use aicchain_worker::{
 		LmShape,
 	},
 	model::Arithmetic,
+	proof::Replay,
 };
 use candle_core::Device;
 use sp_core::H256;

@@ -1,11 +1,13 @@
 //! Datasets, resolved by the blake2-256 hash of their file's bytes (the hash a job's
 //! `TrainingSpec` names). Files are CSV: a header, numeric columns, the target last.
 //!
-//! Two datasets are built in and generated deterministically (nothing is downloaded): a credit
-//! scoring set (binary default label, the seed demo's job) and an energy-load regression set.
+//! Four datasets are built in and generated deterministically (nothing is downloaded): a credit
+//! scoring set (binary default label, the seed demo's job), an energy-load regression set, a
+//! text corpus ([`crate::lm::corpus`]) and an image set ([`images`]).
 //! `DatasetStore::ensure_builtin` writes them into the dataset directory; their content, and so
 //! their hash, is the same on every machine.
 
+pub mod images;
 mod store;
 #[cfg(test)]
 pub(crate) mod store_tests;
@@ -175,12 +177,16 @@ pub fn corpus_txt() -> Vec<u8> {
 	crate::lm::corpus::generated_corpus(2026, CORPUS_WORDS).into_bytes()
 }
 
+/// The built-in image set's file name ([`images::shapes_csv`]).
+pub const SHAPES: &str = "generated-shapes.csv";
+
 /// The built-in datasets: file name and content.
 pub fn builtin() -> Vec<(&'static str, Vec<u8>)> {
 	vec![
 		(CREDIT_SCORING, credit_scoring_csv()),
 		(ENERGY_LOAD, energy_load_csv()),
 		(CORPUS, corpus_txt()),
+		(SHAPES, images::shapes_csv()),
 	]
 }
 
@@ -215,6 +221,9 @@ mod tests {
 		use aicchain_primitives::datasets as chain;
 		let credit = credit_scoring_csv();
 		let energy = energy_load_csv();
+		let shapes = images::shapes_csv();
+		assert_eq!(blake2_256(&shapes), chain::SHAPES_HASH, "{SHAPES}");
+		assert_eq!(SHAPES.as_bytes(), chain::SHAPES_NAME);
 		assert_eq!(blake2_256(&credit), chain::CREDIT_SCORING_HASH, "credit-scoring.csv");
 		assert_eq!(blake2_256(&energy), chain::ENERGY_LOAD_HASH, "energy-load.csv");
 		assert_eq!(CREDIT_SCORING.as_bytes(), chain::CREDIT_SCORING_NAME);
@@ -222,6 +231,7 @@ mod tests {
 		for (bytes, rows, columns) in [
 			(&credit, chain::CREDIT_SCORING_ROWS, chain::CREDIT_SCORING_COLUMNS),
 			(&energy, chain::ENERGY_LOAD_ROWS, chain::ENERGY_LOAD_COLUMNS),
+			(&shapes, chain::SHAPES_ROWS, chain::SHAPES_COLUMNS),
 		] {
 			let data = Dataset::from_csv(bytes).expect("parses");
 			assert_eq!(data.rows(), rows as usize);
@@ -232,6 +242,7 @@ mod tests {
 			(&credit, chain::CREDIT_SCORING_BYTES),
 			(&energy, chain::ENERGY_LOAD_BYTES),
 			(&corpus, chain::CORPUS_BYTES),
+			(&shapes, chain::SHAPES_BYTES),
 		] {
 			assert_eq!(bytes.len() as u64, size);
 		}

@@ -290,7 +290,12 @@ impl Engine {
 				let text = crate::lm::replay::TextData::from_text(&bytes)?;
 				crate::lm::replay::train(spec, &text, &self.device)?
 			},
-			_ => model::train(spec, &crate::dataset::Dataset::from_csv(&bytes)?, &self.device)?,
+			ModelKind::CnnClassifier => {
+				crate::cnn::train(spec, &crate::dataset::Dataset::from_csv(&bytes)?, &self.device)?
+			},
+			ModelKind::MlpClassifier | ModelKind::MlpRegressor => {
+				model::train(spec, &crate::dataset::Dataset::from_csv(&bytes)?, &self.device)?
+			},
 		};
 		let hash = self.models.put(&trained.bytes)?;
 		let commitment = trained.proof.commitment;

@@ -16,6 +16,8 @@
 //!   `engine_api` messages) and that serves models by hash (`GET /models/0x…`) and training
 //!   checkpoints by commitment root (`GET /checkpoints/0x<root>/<i>`, `…/leaves`).
 
+pub mod autograd;
+pub mod cnn;
 pub mod dataset;
 pub mod engine;
 pub mod http;

@@ -12,7 +12,7 @@
 //! proof of learning can replay, and this model is not among them yet.
 
 pub mod corpus;
-mod loss;
+pub(crate) mod loss;
 pub mod replay;
 
 use crate::{rng::SeededRng, EngineError};
@@ -93,7 +93,7 @@ pub struct TransformerLm {
 const PER_BLOCK: usize = 12;
 
 /// Uniform in ±`bound`, drawn in order from `rng` (the same numbers on every machine).
-fn uniform(
+pub(crate) fn uniform(
 	rng: &mut SeededRng,
 	shape: &[usize],
 	bound: f64,

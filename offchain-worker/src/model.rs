@@ -149,13 +149,17 @@ fn loss_of(kind: ModelKind, out: &Tensor, y: &Tensor) -> candle_core::Result<Ten
 	match kind {
 		ModelKind::MlpClassifier => binary_cross_entropy_with_logit(out, y),
 		ModelKind::MlpRegressor => mse(out, y),
-		ModelKind::TransformerLm => Err(candle_core::Error::Msg(not_tabular().to_string())),
+		ModelKind::TransformerLm | ModelKind::CnnClassifier => {
+			Err(candle_core::Error::Msg(not_tabular().to_string()))
+		},
 	}
 }
 
 /// A transformer spec reached the tabular models (the engine sends it to [`crate::lm`]).
 pub(crate) fn not_tabular() -> EngineError {
-	EngineError::InvalidSpec("a transformer trains on a text dataset, not a table".into())
+	EngineError::InvalidSpec(
+		"not an MLP: the transformer and the CNN train by autograd (`crate::autograd`)".into(),
+	)
 }
 
 /// safetensors bytes of named F32 / U32 tensors, built in memory: the layout of
@@ -279,7 +283,7 @@ pub fn evaluate(
 				0.0
 			}
 		},
-		ModelKind::TransformerLm => return Err(not_tabular()),
+		ModelKind::TransformerLm | ModelKind::CnnClassifier => return Err(not_tabular()),
 	};
 	Ok(QuantisedMetrics {
 		score: quantise_fraction(score),

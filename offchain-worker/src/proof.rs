@@ -227,8 +227,8 @@ impl SegmentVerdict {
 }
 
 /// A training run the proof of learning can check: its schedule, its start, a stretch of it,
-/// and the model file of a state. The tabular [`Trainer`] and the language model's
-/// [`crate::lm::replay::LmReplay`].
+/// and the model file of a state. The tabular [`Trainer`] and the models trained by autograd
+/// ([`crate::autograd::AutogradReplay`]: the language model, the CNN).
 pub trait Replay {
 	fn total_steps(&self) -> u32;
 	fn learning_rate(&self) -> f64;
@@ -275,37 +275,11 @@ impl Replay for Trainer {
 	}
 }
 
-impl Replay for crate::lm::replay::LmReplay {
-	fn total_steps(&self) -> u32 {
-		crate::lm::replay::LmReplay::total_steps(self)
-	}
-	fn learning_rate(&self) -> f64 {
-		crate::lm::replay::LmReplay::learning_rate(self)
-	}
-	fn device(&self) -> &Device {
-		crate::lm::replay::LmReplay::device(self)
-	}
-	fn param_shapes(&self) -> Vec<Vec<usize>> {
-		crate::lm::replay::LmReplay::param_shapes(self)
-	}
-	fn initial_state(&self) -> Result<TrainState, EngineError> {
-		crate::lm::replay::LmReplay::initial_state(self)
-	}
-	fn run(
-		&self,
-		state: &mut TrainState,
-		until: u32,
-		arithmetic: Arithmetic,
-	) -> Result<Vec<f32>, EngineError> {
-		crate::lm::replay::LmReplay::run(self, state, until, arithmetic)
-	}
-	fn model_bytes(&self, state: &TrainState) -> Result<Vec<u8>, EngineError> {
-		crate::lm::replay::LmReplay::model_bytes(self, state)
-	}
-}
-
 /// Checks that `commitment` is the schedule `trainer` runs.
-fn check_schedule(trainer: &impl Replay, commitment: &Commitment) -> Result<Schedule, Rejection> {
+fn check_schedule(
+	trainer: &(impl Replay + ?Sized),
+	commitment: &Commitment,
+) -> Result<Schedule, Rejection> {
 	let expected = Schedule::new(trainer.total_steps());
 	if Schedule::of(commitment) != expected {
 		return Err(Rejection::Schedule(format!(
@@ -323,7 +297,7 @@ fn check_schedule(trainer: &impl Replay, commitment: &Commitment) -> Result<Sche
 
 /// Checks checkpoint `index` against the root and decodes it.
 fn open(
-	trainer: &impl Replay,
+	trainer: &(impl Replay + ?Sized),
 	commitment: &Commitment,
 	index: u32,
 	bytes: &[u8],
@@ -376,7 +350,7 @@ pub struct Opening<'a> {
 /// [`verify_segment`] with a prepared trainer and a choice of arithmetic (the benchmarks
 /// replay on other kernel paths with it).
 pub fn replay_segment(
-	trainer: &impl Replay,
+	trainer: &(impl Replay + ?Sized),
 	commitment: &Commitment,
 	index: u32,
 	opening: Opening<'_>,
@@ -432,7 +406,7 @@ pub fn verify_final(
 
 /// [`verify_final`] for any replayable training (the language model's too).
 pub fn verify_final_with(
-	trainer: &impl Replay,
+	trainer: &(impl Replay + ?Sized),
 	commitment: &Commitment,
 	last: &[u8],
 	last_proof: &[[u8; 32]],

@@ -10,9 +10,11 @@
 
 use super::{compare_metrics, rejected, Engine};
 use crate::{
+	autograd,
+	cnn::CnnReplay,
 	dataset::{blake2_256, Dataset},
 	http,
-	lm::replay::{self as lm, LmReplay, TextData},
+	lm::replay::{LmReplay, TextData},
 	model::{self, Arithmetic},
 	proof::{self, Opening, Rejection, Schedule, SegmentVerdict, Tolerance},
 	store::parse_leaves,
@@ -24,10 +26,11 @@ use aicchain_primitives::{
 	ModelKind, QuantisedMetrics, TrainingCommitment, TrainingSpec,
 };
 
-/// The data a spec trains on: a table for the MLPs, text for the language model.
+/// The data a spec trains on: a table for the MLPs (their fused trainer), or a model trained
+/// by autograd (the language model on text, the CNN on images) with its replay.
 enum Workload {
 	Table(Dataset),
-	Text(TextData, LmReplay),
+	Replayed(Box<dyn autograd::Workload>),
 }
 use codec::Encode;
 use sp_core::H256;
@@ -101,16 +104,23 @@ impl Engine {
 		let provider = provider_engine.as_deref();
 		let bytes = self.dataset_bytes(&spec.dataset.0, provider)?;
 		let workload = match spec.model {
-			ModelKind::TransformerLm => {
-				let text = crate::lm::replay::TextData::from_text(&bytes)?;
-				let replay = LmReplay::new(spec, &text, &self.device)?;
-				Workload::Text(text, replay)
+			ModelKind::TransformerLm => Workload::Replayed(Box::new(LmReplay::new(
+				spec,
+				&TextData::from_text(&bytes)?,
+				&self.device,
+			)?)),
+			ModelKind::CnnClassifier => Workload::Replayed(Box::new(CnnReplay::new(
+				spec,
+				&Dataset::from_csv(&bytes)?,
+				&self.device,
+			)?)),
+			ModelKind::MlpClassifier | ModelKind::MlpRegressor => {
+				Workload::Table(Dataset::from_csv(&bytes)?)
 			},
-			_ => Workload::Table(crate::dataset::Dataset::from_csv(&bytes)?),
 		};
 		let rows = match &workload {
 			Workload::Table(data) => data.rows(),
-			Workload::Text(text, _) => text.windows(),
+			Workload::Replayed(replay) => replay.dataset_rows(),
 		};
 		check_schedule(rows, spec, commitment)?;
 		let Some(model_bytes) = self.fetch_model(&model_hash.0, provider) else {
@@ -148,14 +158,20 @@ impl Engine {
 				&next_proof,
 				&self.device,
 			)?,
-			Workload::Text(_, replay) => {
+			Workload::Replayed(replay) => {
 				let opening = Opening {
 					checkpoint: &start,
 					proof: &start_proof,
 					next: &next,
 					next_proof: &next_proof,
 				};
-				proof::replay_segment(replay, commitment, index, opening, Arithmetic::Canonical)?
+				proof::replay_segment(
+					replay.as_ref(),
+					commitment,
+					index,
+					opening,
+					Arithmetic::Canonical,
+				)?
 			},
 		};
 		if let SegmentVerdict::Rejected(rejection) = verdict {
@@ -171,9 +187,13 @@ impl Engine {
 				&model_bytes,
 				&self.device,
 			)?,
-			Workload::Text(_, replay) => {
-				proof::verify_final_with(replay, commitment, &end, &end_proof, &model_bytes)?
-			},
+			Workload::Replayed(replay) => proof::verify_final_with(
+				replay.as_ref(),
+				commitment,
+				&end,
+				&end_proof,
+				&model_bytes,
+			)?,
 		};
 		if let Err(rejection) = verdict {
 			return reject(describe(last, &rejection, &tolerance));
@@ -183,7 +203,7 @@ impl Engine {
 			Workload::Table(data) => {
 				model::evaluate(&model_bytes, spec, &data.split().1, &self.device)
 			},
-			Workload::Text(text, _) => lm::evaluate_bytes(&model_bytes, spec, text, &self.device),
+			Workload::Replayed(replay) => replay.evaluate_model(&model_bytes),
 		};
 		let measured = match measured {
 			Ok(measured) => measured,

@@ -259,24 +259,12 @@ fn wrong_schedules_foreign_models_and_inflated_metrics_are_rejected() {
 	assert_eq!(poll(&pair.verifier, verify_request(7, model_hash, metrics, commitment)), ACCEPTED);
 }
 
-/// A language-model job on the built-in corpus: the provider's engine trains it, a verifier
-/// with its own store fetches the model and checkpoints, replays its segment and accepts; the
-/// same result claimed with a better score is rejected.
-#[test]
-fn a_language_model_result_is_verified_between_two_engines() {
+/// A job trained by the provider's engine and checked by a verifier with its own store: the
+/// honest result is accepted, the same result claimed with a perfect score rejected.
+fn verified_between_two_engines(spec: TrainingSpec, job_id: JobId) {
 	let pair = pair();
-	let lm = TrainingSpec {
-		dataset: H256(crate::dataset::blake2_256(&crate::dataset::corpus_txt())),
-		model: ModelKind::TransformerLm,
-		hidden_units: 16,
-		hidden_layers: 1,
-		learning_rate_millionths: 3_000,
-		epochs: 1,
-		seed: 3,
-		min_score: Default::default(),
-	};
 	let (model_hash, metrics, commitment) =
-		match poll(&pair.provider, EngineRequest::Train { job_id: 40, spec: lm.clone() }) {
+		match poll(&pair.provider, EngineRequest::Train { job_id, spec: spec.clone() }) {
 			TaskStatus::Trained { model_hash, metrics, commitment } => {
 				(model_hash, metrics, commitment)
 			},
@@ -286,7 +274,7 @@ fn a_language_model_result_is_verified_between_two_engines() {
 	// Each claim under its own job id: the verifier caches verdicts by job.
 	let request = |job_id: JobId, metrics: QuantisedMetrics| EngineRequest::Verify {
 		job_id,
-		spec: lm.clone(),
+		spec: spec.clone(),
 		model_hash,
 		metrics,
 		commitment,
@@ -294,10 +282,46 @@ fn a_language_model_result_is_verified_between_two_engines() {
 		verifier: b"verifier".to_vec(),
 		provider_engine: None,
 	};
-	assert_eq!(poll(&pair.verifier, request(40, metrics)), ACCEPTED);
+	assert_eq!(poll(&pair.verifier, request(job_id, metrics)), ACCEPTED);
 	let inflated = QuantisedMetrics { score: Perbill::one(), ..metrics };
 	assert!(matches!(
-		poll(&pair.verifier, request(41, inflated)),
+		poll(&pair.verifier, request(job_id + 1, inflated)),
 		TaskStatus::Verified { accept: false, .. }
 	));
+}
+
+/// A language-model job on the built-in corpus, verified between two engines.
+#[test]
+fn a_language_model_result_is_verified_between_two_engines() {
+	verified_between_two_engines(
+		TrainingSpec {
+			dataset: H256(crate::dataset::blake2_256(&crate::dataset::corpus_txt())),
+			model: ModelKind::TransformerLm,
+			hidden_units: 16,
+			hidden_layers: 1,
+			learning_rate_millionths: 3_000,
+			epochs: 1,
+			seed: 3,
+			min_score: Default::default(),
+		},
+		40,
+	);
+}
+
+/// A CNN job on the built-in image set, verified between two engines.
+#[test]
+fn a_cnn_result_is_verified_between_two_engines() {
+	verified_between_two_engines(
+		TrainingSpec {
+			dataset: H256(crate::dataset::blake2_256(&crate::dataset::images::shapes_csv())),
+			model: ModelKind::CnnClassifier,
+			hidden_units: 16,
+			hidden_layers: 2,
+			learning_rate_millionths: 10_000,
+			epochs: 1,
+			seed: 3,
+			min_score: Default::default(),
+		},
+		50,
+	);
 }

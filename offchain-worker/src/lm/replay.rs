@@ -9,24 +9,17 @@
 //!   get ids, the rest are [`super::corpus::UNKNOWN`].
 //! - Model: the spec's `hidden_units` are the dimensions, `hidden_layers` the blocks, with
 //!   [`LM_HEADS`] heads and a context of [`LM_CONTEXT`]; the vocabulary is the tokenizer's.
-//! - Schedule: batches of 64 windows, epoch permutations and step → windows as the tabular
-//!   trainer's; initialisation from the spec's seed ([`TransformerLm::new`]); AdamW written
-//!   out on the explicit state, the fused MLP step's one-pass arithmetic
-//!   ([`crate::model::adamw_tensors`]), so checkpoints carry the moments.
-//! - Model file: safetensors `p0`, `p1`, … (the parameters in canonical order).
+//! - Schedule, optimiser and model file: [`crate::autograd`]'s, a window of text for a row;
+//!   initialisation from the spec's seed ([`TransformerLm::new`]).
 
 use super::{corpus::WordTokenizer, LmShape, TransformerLm};
 use crate::{
-	model::{adamw_tensors, epoch_seed, quantise_fraction, Arithmetic, TrainState, TrainedModel},
-	proof::{encode_checkpoint, Schedule, TrainingProof},
-	rng::SeededRng,
+	autograd::{AutogradReplay, Network},
+	model::{quantise_fraction, TrainedModel},
 	EngineError,
 };
-use aicchain_primitives::{
-	proof::{training_rows, BATCH_SIZE},
-	QuantisedMetrics, TrainingSpec,
-};
-use candle_core::{Device, Tensor};
+use aicchain_primitives::{proof::training_rows, QuantisedMetrics, TrainingSpec};
+use candle_core::{Device, Tensor, Var};
 
 /// Attention heads of a market language model (the seed's; the chain's limit).
 pub const LM_HEADS: usize = aicchain_primitives::limits::LM_HEADS as usize;
@@ -90,114 +83,71 @@ pub fn shape_of(spec: &TrainingSpec, data: &TextData) -> LmShape {
 	}
 }
 
-/// The canonical training of a language-model spec on a text dataset.
-pub struct LmReplay {
+/// A language model on a text dataset, as [`crate::autograd`] trains it.
+pub struct LmNet {
 	shape: LmShape,
-	seed: u64,
-	lr: f64,
-	train: Vec<u32>,
-	rows: usize,
-	batches_per_epoch: u64,
-	total_steps: u32,
-	device: Device,
+	data: TextData,
 }
 
-impl LmReplay {
-	pub fn new(spec: &TrainingSpec, data: &TextData, device: &Device) -> Result<Self, EngineError> {
-		crate::model::validate(spec)?;
-		let shape = shape_of(spec, data);
-		shape.check()?;
-		let rows = data.train.len() / LM_WINDOW;
-		let rows_u32 =
-			u32::try_from(rows).map_err(|_| EngineError::BadDataset("too large".into()))?;
-		let batches_per_epoch = u64::from(rows_u32.div_ceil(BATCH_SIZE));
-		let total_steps = u32::try_from(batches_per_epoch.saturating_mul(u64::from(spec.epochs)))
-			.map_err(|_| EngineError::InvalidSpec("too many steps".into()))?;
-		Ok(Self {
-			shape,
-			seed: spec.seed,
-			lr: f64::from(spec.learning_rate_millionths) / 1e6,
-			train: data.train.clone(),
-			rows,
-			batches_per_epoch,
-			total_steps,
-			device: device.clone(),
-		})
-	}
-
-	pub fn total_steps(&self) -> u32 {
-		self.total_steps
-	}
-
-	pub fn learning_rate(&self) -> f64 {
-		self.lr
-	}
-
-	pub fn device(&self) -> &Device {
-		&self.device
-	}
-
-	pub fn param_shapes(&self) -> Vec<Vec<usize>> {
+impl Network for LmNet {
+	fn param_shapes(&self) -> Vec<Vec<usize>> {
 		self.shape.param_shapes()
 	}
 
-	pub fn initial_state(&self) -> Result<TrainState, EngineError> {
-		let model = TransformerLm::new(self.shape, self.seed, &self.device)?;
-		let params: Vec<Tensor> = model.vars().iter().map(|v| v.as_tensor().clone()).collect();
-		let zeros =
-			params.iter().map(Tensor::zeros_like).collect::<candle_core::Result<Vec<_>>>()?;
-		Ok(TrainState { step: 0, params, m: zeros.clone(), v: zeros })
+	fn initial_params(&self, seed: u64, device: &Device) -> Result<Vec<Tensor>, EngineError> {
+		let model = TransformerLm::new(self.shape, seed, device)?;
+		Ok(model.vars().iter().map(|v| v.as_tensor().clone()).collect())
 	}
 
-	/// The ids of global step `step`'s windows, `[windows, LM_WINDOW]`.
-	fn batch(&self, step: u32) -> Result<Tensor, EngineError> {
-		let epoch = u64::from(step) / self.batches_per_epoch.max(1);
-		let chunk = (u64::from(step) % self.batches_per_epoch.max(1)) as usize;
-		let mut order: Vec<u32> = (0..self.rows as u32).collect();
-		SeededRng::new(epoch_seed(self.seed, epoch)).shuffle(&mut order);
-		let size = BATCH_SIZE as usize;
-		let rows = order.get(chunk * size..((chunk + 1) * size).min(self.rows)).unwrap_or_default();
-		let mut ids = Vec::with_capacity(rows.len() * LM_WINDOW);
-		for row in rows {
-			let start = *row as usize * LM_WINDOW;
-			ids.extend_from_slice(self.train.get(start..start + LM_WINDOW).unwrap_or_default());
-		}
-		Ok(Tensor::from_vec(ids, (rows.len(), LM_WINDOW), &self.device)?)
+	fn training_samples(&self) -> usize {
+		self.data.train.len() / LM_WINDOW
 	}
 
-	/// Trains `state` up to step `until` (at most the schedule's last); each step's loss. The
-	/// arithmetic is candle's autograd whatever is asked (there is one kernel path here).
-	pub fn run(
+	fn dataset_rows(&self) -> usize {
+		self.data.windows()
+	}
+
+	/// Windows `samples` as ids `[windows, LM_WINDOW]`, and their mean next-token loss.
+	fn batch_loss(
 		&self,
-		state: &mut TrainState,
-		until: u32,
-		_: Arithmetic,
-	) -> Result<Vec<f32>, EngineError> {
-		let until = until.min(self.total_steps);
-		let mut losses = Vec::new();
-		while state.step < until {
-			let model = TransformerLm::from_params(self.shape, &state.params)?;
-			let (loss, _, _) = model.loss(&self.batch(state.step)?)?;
-			let grads = loss.backward()?;
-			let grads = model
-				.vars()
-				.iter()
-				.map(|v| match grads.get(v.as_tensor()) {
-					Some(g) => Ok(g.clone()),
-					None => Tensor::zeros_like(v.as_tensor()),
-				})
-				.collect::<candle_core::Result<Vec<_>>>()?;
-			adamw_tensors(state, &grads, self.lr, &self.device)?;
-			losses.push(loss.to_scalar::<f32>()?);
+		params: &[Tensor],
+		samples: &[u32],
+		device: &Device,
+	) -> Result<(Tensor, Vec<Var>), EngineError> {
+		let mut ids = Vec::with_capacity(samples.len() * LM_WINDOW);
+		for row in samples {
+			let start = *row as usize * LM_WINDOW;
+			ids.extend_from_slice(
+				self.data.train.get(start..start + LM_WINDOW).unwrap_or_default(),
+			);
 		}
-		Ok(losses)
+		let batch = Tensor::from_vec(ids, (samples.len(), LM_WINDOW), device)?;
+		let model = TransformerLm::from_params(self.shape, params)?;
+		let (loss, _, _) = model.loss(&batch)?;
+		Ok((loss, model.vars()))
 	}
 
-	/// The model file of `state`'s parameters.
-	pub fn model_bytes(&self, state: &TrainState) -> Result<Vec<u8>, EngineError> {
-		let tensors =
-			state.params.iter().enumerate().map(|(i, p)| (format!("p{i}"), p.clone())).collect();
-		crate::model::safetensors_bytes(tensors)
+	/// Held-out metrics: score = next-token accuracy, loss = mean next-token cross-entropy in
+	/// millionths of a nat (perplexity = e^loss), samples = tokens.
+	fn evaluate(&self, params: &[Tensor], _: &Device) -> Result<QuantisedMetrics, EngineError> {
+		let model = TransformerLm::from_params(self.shape, params)?;
+		let metrics = super::evaluate(&model, &self.data.held_out)?;
+		Ok(QuantisedMetrics {
+			score: quantise_fraction(metrics.accuracy),
+			loss_millionths: (metrics.perplexity.ln().max(0.0) * 1e6).round() as u64,
+			eval_samples: u32::try_from(metrics.tokens).unwrap_or(u32::MAX),
+		})
+	}
+}
+
+/// The canonical training of a language-model spec on a text dataset.
+pub type LmReplay = AutogradReplay<LmNet>;
+
+impl AutogradReplay<LmNet> {
+	pub fn new(spec: &TrainingSpec, data: &TextData, device: &Device) -> Result<Self, EngineError> {
+		let shape = shape_of(spec, data);
+		shape.check()?;
+		Self::with_network(spec, LmNet { shape, data: data.clone() }, device)
 	}
 }
 
@@ -208,60 +158,7 @@ pub fn train(
 	data: &TextData,
 	device: &Device,
 ) -> Result<TrainedModel, EngineError> {
-	let replay = LmReplay::new(spec, data, device)?;
-	let schedule = Schedule::new(replay.total_steps());
-	let mut state = replay.initial_state()?;
-	let mut checkpoints = vec![encode_checkpoint(&state)?];
-	let mut losses = Vec::new();
-	for index in 1..schedule.checkpoints {
-		losses.extend(replay.run(&mut state, schedule.step_of(index), Arithmetic::Canonical)?);
-		checkpoints.push(encode_checkpoint(&state)?);
-	}
-	let per_epoch = usize::try_from(replay.batches_per_epoch).unwrap_or(usize::MAX).max(1);
-	let epoch_losses =
-		losses.chunks(per_epoch).map(|c| c.iter().sum::<f32>() / c.len() as f32).collect();
-	let bytes = replay.model_bytes(&state)?;
-	let hash = crate::dataset::blake2_256(&bytes);
-	let metrics = evaluate_bytes(&bytes, spec, data, device)?;
-	Ok(TrainedModel {
-		bytes,
-		hash,
-		metrics,
-		epoch_losses,
-		proof: TrainingProof::new(schedule, checkpoints),
-	})
-}
-
-/// Held-out metrics of a model file on `data`: score = next-token accuracy, loss = mean
-/// next-token cross-entropy in millionths of a nat (perplexity = e^loss), samples = tokens.
-pub fn evaluate_bytes(
-	bytes: &[u8],
-	spec: &TrainingSpec,
-	data: &TextData,
-	device: &Device,
-) -> Result<QuantisedMetrics, EngineError> {
-	let shape = shape_of(spec, data);
-	let tensors = candle_core::safetensors::load_buffer(bytes, device)
-		.map_err(|e| EngineError::BadModel(e.to_string()))?;
-	let count = shape.param_shapes().len();
-	if tensors.len() != count {
-		return Err(EngineError::BadModel(format!("{} tensors, expected {count}", tensors.len())));
-	}
-	let params = (0..count)
-		.map(|i| {
-			tensors
-				.get(&format!("p{i}"))
-				.cloned()
-				.ok_or_else(|| EngineError::BadModel(format!("no p{i}")))
-		})
-		.collect::<Result<Vec<_>, _>>()?;
-	let model = TransformerLm::from_params(shape, &params)?;
-	let metrics = super::evaluate(&model, &data.held_out)?;
-	Ok(QuantisedMetrics {
-		score: quantise_fraction(metrics.accuracy),
-		loss_millionths: (metrics.perplexity.ln().max(0.0) * 1e6).round() as u64,
-		eval_samples: u32::try_from(metrics.tokens).unwrap_or(u32::MAX),
-	})
+	LmReplay::new(spec, data, device)?.train()
 }
 
 #[cfg(test)]
@@ -269,7 +166,10 @@ mod tests {
 	use super::*;
 	use crate::{
 		lm::corpus::generated_corpus,
-		proof::{replay_segment, verify_final_with, Opening, SegmentVerdict},
+		model::Arithmetic,
+		proof::{
+			replay_segment, verify_final_with, Opening, Schedule, SegmentVerdict, TrainingProof,
+		},
 	};
 	use aicchain_primitives::ModelKind;
 	use sp_core::H256;

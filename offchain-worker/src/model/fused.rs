@@ -175,7 +175,9 @@ impl Workspace {
 					loss += e * e;
 					*d = 2.0 * e / n;
 				},
-				ModelKind::TransformerLm => return Err(super::not_tabular()),
+				ModelKind::TransformerLm | ModelKind::CnnClassifier => {
+					return Err(super::not_tabular())
+				},
 			}
 		}
 		Ok(loss / n)

@@ -97,7 +97,7 @@ impl Trainer {
 	/// and standardises it with its own statistics.
 	pub fn new(spec: &TrainingSpec, data: &Dataset, device: &Device) -> Result<Self, EngineError> {
 		validate(spec)?;
-		if spec.model == ModelKind::TransformerLm {
+		if matches!(spec.model, ModelKind::TransformerLm | ModelKind::CnnClassifier) {
 			return Err(super::not_tabular());
 		}
 		if spec.model == ModelKind::MlpClassifier

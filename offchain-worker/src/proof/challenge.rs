@@ -139,7 +139,9 @@ pub fn check_metrics(
 			let se = scale * sd(&residuals) * fpc.sqrt();
 			(residuals.clone(), estimate, se)
 		},
-		ModelKind::TransformerLm => return Err(crate::model::not_tabular()),
+		ModelKind::TransformerLm | ModelKind::CnnClassifier => {
+			return Err(crate::model::not_tabular())
+		},
 	};
 	let loss_estimate = mean(&losses);
 	let loss_claimed = claimed.loss_millionths as f64 / 1e6;

@@ -126,8 +126,7 @@ impl<T: Config> Pallet<T> {
 		aicchain_primitives::validate_training_spec(spec)
 			.map_err(|_| Error::<T>::InvalidTrainingSpec)?;
 		let info = Datasets::<T>::get(spec.dataset).ok_or(Error::<T>::DatasetUnknown)?;
-		let text_model = spec.model == aicchain_primitives::ModelKind::TransformerLm;
-		ensure!(info.is_text() == text_model, Error::<T>::DatasetDoesNotSuitModel);
+		ensure!(info.suits(spec), Error::<T>::DatasetDoesNotSuitModel);
 		Ok(info)
 	}
 

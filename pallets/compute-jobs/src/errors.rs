@@ -92,7 +92,8 @@ mod errors {
 		/// smaller model.
 		TrainingExceedsGpuHours,
 		/// The model does not train on this kind of dataset: a transformer language model
-		/// needs text (`.txt`), the MLPs a table (`.csv`).
+		/// needs text (`.txt`), the MLPs a table (`.csv`), a CNN a table of square images its
+		/// blocks can pool (`limits::image_side`).
 		DatasetDoesNotSuitModel,
 		/// This dataset is registered already.
 		DatasetAlreadyKnown,

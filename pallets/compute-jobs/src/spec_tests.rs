@@ -361,8 +361,9 @@ fn a_job_without_a_training_spec_is_refused() {
 	});
 }
 
-/// Real workloads: a transformer trains on text, an MLP on a table; a job naming the other
-/// kind of dataset could never be trained and is refused at submission.
+/// Real workloads: a transformer trains on text, an MLP on a table, a CNN on a table of square
+/// images; a job naming another kind of dataset could never be trained and is refused at
+/// submission.
 #[test]
 fn a_model_must_suit_its_dataset() {
 	ExtBuilder.build_and_execute(|| {
@@ -377,9 +378,14 @@ fn a_model_must_suit_its_dataset() {
 			requirements
 		};
 		let corpus = aicchain_primitives::datasets::CORPUS_HASH;
+		let shapes = aicchain_primitives::datasets::SHAPES_HASH;
 		for refused in [
 			with(ModelKind::TransformerLm, CREDIT_SCORING_HASH, 16),
 			with(ModelKind::MlpClassifier, corpus, 16),
+			with(ModelKind::TransformerLm, shapes, 16),
+			// 8 features are not a square image; text is not an image.
+			with(ModelKind::CnnClassifier, CREDIT_SCORING_HASH, 16),
+			with(ModelKind::CnnClassifier, corpus, 16),
 		] {
 			assert_noop!(
 				ComputeJobs::submit_job(RuntimeOrigin::signed(USER), refused, BUDGET),
@@ -395,9 +401,23 @@ fn a_model_must_suit_its_dataset() {
 			),
 			Error::InvalidTrainingSpec
 		);
+		// The CNN's: at most 64 channels.
+		assert_noop!(
+			ComputeJobs::submit_job(
+				RuntimeOrigin::signed(USER),
+				with(ModelKind::CnnClassifier, shapes, 65),
+				BUDGET
+			),
+			Error::InvalidTrainingSpec
+		);
 		assert_ok!(ComputeJobs::submit_job(
 			RuntimeOrigin::signed(USER),
 			with(ModelKind::TransformerLm, corpus, 16),
+			BUDGET
+		));
+		assert_ok!(ComputeJobs::submit_job(
+			RuntimeOrigin::signed(USER),
+			with(ModelKind::CnnClassifier, shapes, 16),
 			BUDGET
 		));
 	});

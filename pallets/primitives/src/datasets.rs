@@ -2,9 +2,10 @@
 //! that every provider's engine knows what it is asked to train on, how large it is and who may
 //! use it. Anyone may register a dataset of their own for a deposit (its owner uploads the file
 //! to engines, which check it against this record); governance registers curated ones. The
-//! engine ships three datasets, generated deterministically (`aicchain-worker datasets` prints
+//! engine ships four datasets, generated deterministically (`aicchain-worker datasets` prints
 //! their hashes; a test in the engine keeps the constants below equal to them): two tables
-//! (`.csv`, for the MLPs) and a text corpus (`.txt`, for the transformer language model).
+//! (`.csv`, for the MLPs), a text corpus (`.txt`, for the transformer language model) and an
+//! image set (a `.csv` of 16 × 16 pixels and a label, for the CNN).
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -70,6 +71,19 @@ impl DatasetInfo {
 	/// Text (a `.txt` file, for language models) rather than a table (`.csv`, for MLPs).
 	pub fn is_text(&self) -> bool {
 		self.name.ends_with(b".txt")
+	}
+
+	/// `spec`'s model trains on this dataset: a transformer on text, the MLPs on a table, a CNN
+	/// on a table of square images its blocks can pool ([`crate::limits::image_side`]).
+	pub fn suits(&self, spec: &crate::TrainingSpec) -> bool {
+		match spec.model {
+			crate::ModelKind::TransformerLm => self.is_text(),
+			crate::ModelKind::CnnClassifier => {
+				!self.is_text()
+					&& crate::limits::image_side(self.columns, spec.hidden_layers).is_some()
+			},
+			crate::ModelKind::MlpClassifier | crate::ModelKind::MlpRegressor => !self.is_text(),
+		}
 	}
 
 	/// The record describes a file the engines could hold and train on: the checks the chain
@@ -140,6 +154,20 @@ pub const CORPUS_COLUMNS: u32 = 6_030;
 /// Bytes of the text corpus.
 pub const CORPUS_BYTES: u64 = 324_953;
 
+/// blake2-256 of the engine's built-in `generated-shapes.csv`.
+pub const SHAPES_HASH: [u8; 32] = [
+	0xfb, 0xa9, 0xee, 0x40, 0x6b, 0xea, 0x46, 0xe1, 0xc5, 0xf3, 0x97, 0xfb, 0xab, 0x1b, 0x21, 0x7d,
+	0x95, 0xe0, 0xd1, 0xd6, 0x7c, 0x22, 0x4f, 0x12, 0x3e, 0xec, 0x0a, 0xf1, 0xe0, 0x36, 0xbf, 0x88,
+];
+/// File name of the image set.
+pub const SHAPES_NAME: &[u8] = b"generated-shapes.csv";
+/// Images in the image set.
+pub const SHAPES_ROWS: u32 = 3_000;
+/// Columns of the image set: 16 × 16 pixels and the label.
+pub const SHAPES_COLUMNS: u32 = 257;
+/// Bytes of the image set.
+pub const SHAPES_BYTES: u64 = 4_190_884;
+
 /// The datasets the engine ships, as the chain registers them at genesis.
 pub fn shipped() -> alloc::vec::Vec<(H256, DatasetInfo)> {
 	alloc::vec![
@@ -173,6 +201,16 @@ pub fn shipped() -> alloc::vec::Vec<(H256, DatasetInfo)> {
 				public: true,
 			},
 		),
+		(
+			H256(SHAPES_HASH),
+			DatasetInfo {
+				name: DatasetName::truncate_from(SHAPES_NAME.to_vec()),
+				rows: SHAPES_ROWS,
+				columns: SHAPES_COLUMNS,
+				bytes: SHAPES_BYTES,
+				public: true,
+			},
+		),
 	]
 }
 
@@ -183,7 +221,7 @@ mod tests {
 	#[test]
 	fn shipped_names_fit_and_hashes_differ() {
 		let shipped = shipped();
-		assert_eq!(shipped.len(), 3);
+		assert_eq!(shipped.len(), 4);
 		for (_, info) in &shipped {
 			assert!(!info.name.is_empty());
 			assert_eq!(info.validate(), Ok(()));
@@ -191,6 +229,7 @@ mod tests {
 		assert_eq!(shipped[0].1.name.as_slice(), CREDIT_SCORING_NAME);
 		assert_eq!(shipped[1].1.name.as_slice(), ENERGY_LOAD_NAME);
 		assert_eq!(shipped[2].1.name.as_slice(), CORPUS_NAME);
+		assert_eq!(shipped[3].1.name.as_slice(), SHAPES_NAME);
 		assert_ne!(shipped[0].0, shipped[1].0);
 		assert!(!shipped[0].1.is_text() && !shipped[1].1.is_text() && shipped[2].1.is_text());
 	}

@@ -99,6 +99,14 @@ pub enum ModelKind {
 	/// context, the vocabulary of a word tokenizer trained on the dataset (at most 10,000).
 	/// Score: held-out next-token accuracy; loss: held-out cross-entropy (perplexity = e^loss).
 	TransformerLm,
+	/// Small convolutional network for image classification, on a table whose features are a
+	/// square grayscale image (`side × side` pixels row by row, `side` from
+	/// `2^hidden_layers` to `limits::MAX_IMAGE_SIDE`) and whose target is a class in
+	/// `0..limits::CNN_CLASSES`: `hidden_layers` blocks (at most `limits::MAX_CNN_LAYERS`) of
+	/// a 3×3 convolution with `hidden_units` channels (at most `limits::MAX_CNN_CHANNELS`),
+	/// ReLU and 2×2 max pooling, then each channel's largest value and a linear layer to the
+	/// classes. Score: held-out accuracy; loss: held-out cross-entropy.
+	CnnClassifier,
 }
 
 /// What to train: dataset, model and hyper-parameters, all integers. The hyper-parameters are

@@ -44,6 +44,43 @@ pub const LM_CONTEXT: u32 = 64;
 /// `columns` may be.
 pub const LM_VOCAB: u32 = 10_000;
 
+/// Largest CNN: channels of each convolution.
+pub const MAX_CNN_CHANNELS: u32 = 64;
+/// Largest CNN: convolution blocks (each halves the image's side).
+pub const MAX_CNN_LAYERS: u8 = 3;
+/// Classes of a CNN (its last layer's outputs): an image's label is one of `0..CNN_CLASSES`.
+pub const CNN_CLASSES: u32 = 10;
+/// Largest image a CNN takes: pixels a side.
+pub const MAX_IMAGE_SIDE: u32 = 64;
+
+/// The side of the square images in a table of `columns` columns (the pixels and the label),
+/// when a CNN of `layers` blocks can take them: `side²` pixels with `side` from `2^layers` (each
+/// block halves it) to [`MAX_IMAGE_SIDE`].
+pub fn image_side(columns: u32, layers: u8) -> Option<u32> {
+	let pixels = columns.checked_sub(1)?;
+	let side = (1..=MAX_IMAGE_SIDE).find(|s| s * s >= pixels)?;
+	let smallest = 1u32.checked_shl(u32::from(layers))?;
+	(side * side == pixels && side >= smallest).then_some(side)
+}
+
+/// Multiply-adds of one image through a CNN (each block's kernel at every position of its
+/// input, the last layer once), the CNN's training work per sample; parameters when counted
+/// once (`per_position` false).
+fn cnn_work(spec: &TrainingSpec, columns: u32, per_position: bool) -> u128 {
+	let c = u128::from(spec.hidden_units);
+	let mut side = u128::from(image_side(columns, spec.hidden_layers).unwrap_or(MAX_IMAGE_SIDE));
+	let mut work = 0u128;
+	for layer in 0..spec.hidden_layers {
+		let inputs = if layer == 0 { 1 } else { c };
+		let kernel = 9 * inputs * c + c;
+		work =
+			work.saturating_add(kernel.saturating_mul(if per_position { side * side } else { 1 }));
+		side /= 2;
+	}
+	let classes = u128::from(CNN_CLASSES);
+	work.saturating_add(c * classes + classes)
+}
+
 /// Parameters of the model `spec` describes on a dataset of `columns` columns (a table: the
 /// features and the target; text: the tokenizer's vocabulary).
 pub fn parameters(spec: &TrainingSpec, columns: u32) -> u128 {
@@ -55,6 +92,7 @@ pub fn parameters(spec: &TrainingSpec, columns: u32) -> u128 {
 			// Embeddings, blocks (norms, attention, MLP), final norm, projection and bias.
 			v * d + u128::from(LM_CONTEXT) * d + layers * (12 * d * d + 13 * d) + 2 * d + d * v + v
 		},
+		crate::ModelKind::CnnClassifier => cnn_work(spec, columns, false),
 		_ => {
 			let inputs = u128::from(columns.saturating_sub(1));
 			// First layer, the hidden-to-hidden layers, the output unit.
@@ -64,15 +102,27 @@ pub fn parameters(spec: &TrainingSpec, columns: u32) -> u128 {
 }
 
 /// The training work of `spec` on a registered dataset of `rows` rows (text: windows) and
-/// `columns` columns, in parameter-samples: parameters × training samples × epochs.
+/// `columns` columns, in parameter-samples: parameters × training samples × epochs (for a CNN,
+/// whose kernels apply at every position, multiply-adds per image × images × epochs).
 pub fn training_work(spec: &TrainingSpec, rows: u32, columns: u32) -> u128 {
-	let per_row = match spec.model {
-		crate::ModelKind::TransformerLm => u128::from(LM_CONTEXT),
-		_ => 1,
+	let (per_sample, samples_per_row) = match spec.model {
+		crate::ModelKind::TransformerLm => (parameters(spec, columns), u128::from(LM_CONTEXT)),
+		crate::ModelKind::CnnClassifier => {
+			(cnn_work(spec, columns, true).saturating_mul(CNN_WORK_WEIGHT), 1)
+		},
+		_ => (parameters(spec, columns), 1),
 	};
-	let samples = u128::from(crate::proof::training_rows(rows)) * per_row;
-	parameters(spec, columns).saturating_mul(samples).saturating_mul(u128::from(spec.epochs))
+	let samples = u128::from(crate::proof::training_rows(rows)) * samples_per_row;
+	per_sample.saturating_mul(samples).saturating_mul(u128::from(spec.epochs))
 }
+
+/// How many parameter-samples of work a CNN's multiply-add counts for: the engine's small
+/// convolutions run far slower per multiply-add than the MLPs' and the transformer's matrix
+/// products. Measured on 2 CPU cores (2026-12-07, the shipped 16 × 16 images): 3.0 × 10⁸
+/// multiply-adds a second for 32 channels × 1 block, 5.4 × 10⁸ for 16 × 2, 1.7 × 10⁹ for
+/// 64 × 3; at 20, the slowest of them does 6 × 10⁹ parameter-samples a second, over twice
+/// the [`WORK_PER_GPU_HOUR`] rate (2.8 × 10⁹).
+pub const CNN_WORK_WEIGHT: u128 = 20;
 
 /// What is wrong with a training spec.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -89,6 +139,8 @@ pub enum SpecError {
 	/// A transformer whose dimensions are not a multiple of `LM_HEADS` in
 	/// `LM_HEADS..=MAX_LM_DIMENSIONS`, or whose blocks are more than `MAX_LM_LAYERS`.
 	TransformerShapeOutOfRange,
+	/// A CNN of more than `MAX_CNN_CHANNELS` channels or `MAX_CNN_LAYERS` blocks.
+	CnnShapeOutOfRange,
 }
 
 impl SpecError {
@@ -101,6 +153,7 @@ impl SpecError {
 			Self::LearningRateOutOfRange => "learning rate must be in (0, 1]",
 			Self::TransformerShapeOutOfRange =>
 				"a transformer needs hidden_units a multiple of 4 in 4..=512 and hidden_layers 1..=4",
+			Self::CnnShapeOutOfRange => "a CNN needs hidden_units 1..=64 and hidden_layers 1..=3",
 		}
 	}
 }
@@ -127,6 +180,11 @@ pub fn validate_training_spec(spec: &TrainingSpec) -> Result<(), SpecError> {
 			|| spec.hidden_layers > MAX_LM_LAYERS)
 	{
 		return Err(SpecError::TransformerShapeOutOfRange);
+	}
+	if spec.model == crate::ModelKind::CnnClassifier
+		&& (spec.hidden_units > MAX_CNN_CHANNELS || spec.hidden_layers > MAX_CNN_LAYERS)
+	{
+		return Err(SpecError::CnnShapeOutOfRange);
 	}
 	if !(1..=MAX_EPOCHS).contains(&spec.epochs) {
 		return Err(SpecError::EpochsOutOfRange);
@@ -281,6 +339,49 @@ mod tests {
 			validate_training_spec(&TrainingSpec { hidden_units: 6, ..lm.clone() }),
 			Err(SpecError::TransformerShapeOutOfRange)
 		);
+	}
+
+	/// A CNN takes square images its blocks can halve, up to 64 pixels a side; its work counts
+	/// every kernel at every position, weighted, and the largest allowed CNN fits a checkpoint.
+	#[test]
+	fn a_cnn_has_its_own_shape_and_work() {
+		assert_eq!(image_side(257, 2), Some(16));
+		assert_eq!(image_side(257, 3), Some(16));
+		assert_eq!(image_side(17, 2), Some(4));
+		assert_eq!(image_side(17, 3), None, "4 pixels a side cannot be halved three times");
+		assert_eq!(image_side(256, 1), None, "255 pixels are not a square");
+		assert_eq!(image_side(MAX_IMAGE_SIDE * MAX_IMAGE_SIDE + 1, 3), Some(MAX_IMAGE_SIDE));
+		assert_eq!(image_side((MAX_IMAGE_SIDE + 1).pow(2) + 1, 3), None);
+		assert_eq!(image_side(0, 1), None);
+		let cnn = TrainingSpec {
+			model: ModelKind::CnnClassifier,
+			hidden_units: 16,
+			hidden_layers: 2,
+			..at_lower_limits()
+		};
+		assert_eq!(validate_training_spec(&cnn), Ok(()));
+		// 1 → 16 channels on 16², 16 → 16 on 8², then 16 → 10 classes.
+		assert_eq!(parameters(&cnn, 257), 160 + 2_320 + 170);
+		let per_image = 160 * 256 + 2_320 * 64 + 170;
+		assert_eq!(training_work(&cnn, 3_000, 257), per_image * CNN_WORK_WEIGHT * 2_400);
+		for broken in [
+			TrainingSpec { hidden_units: MAX_CNN_CHANNELS + 1, ..cnn.clone() },
+			TrainingSpec { hidden_layers: MAX_CNN_LAYERS + 1, ..cnn.clone() },
+		] {
+			assert_eq!(validate_training_spec(&broken), Err(SpecError::CnnShapeOutOfRange));
+		}
+		let largest = TrainingSpec {
+			hidden_units: MAX_CNN_CHANNELS,
+			hidden_layers: MAX_CNN_LAYERS,
+			..cnn.clone()
+		};
+		assert!(parameters(&largest, MAX_IMAGE_SIDE * MAX_IMAGE_SIDE + 1) <= MAX_MODEL_PARAMETERS);
+		// The seed's shipped images: ten epochs of the test's CNN fit an hour; a thousand
+		// epochs of the largest on 64² images do not fit 100 hours.
+		assert!(training_work(&TrainingSpec { epochs: 10, ..cnn }, 3_000, 257) < WORK_PER_GPU_HOUR);
+		let hundred_hours = 100 * WORK_PER_GPU_HOUR;
+		let long = TrainingSpec { epochs: MAX_EPOCHS, ..largest };
+		assert!(training_work(&long, 3_000, MAX_IMAGE_SIDE * MAX_IMAGE_SIDE + 1) > hundred_hours);
 	}
 
 	#[test]

@@ -151,6 +151,7 @@ pub(crate) fn demo(
 		hours: 10,
 		budget: "400".into(),
 		train: "credit-scoring".into(),
+		model: None,
 		hidden_units: None,
 		hidden_layers: None,
 		min_score: 0,

@@ -30,16 +30,22 @@ pub(crate) struct JobArgs {
 	#[arg(long, default_value = "100")]
 	pub(crate) budget: String,
 	/// The dataset to train on: `credit-scoring` (an MLP classifier), `energy-load` (an MLP
-	/// regressor), `corpus` (the transformer language model on the generated text corpus) or a
-	/// 0x dataset hash (an MLP classifier). (Every job trains a model: training is the work the
-	/// validators can check.)
+	/// regressor), `corpus` (the transformer language model on the generated text corpus),
+	/// `shapes` (the CNN on the generated 16 × 16 images) or a 0x dataset hash (an MLP
+	/// classifier unless `--model` says otherwise). (Every job trains a model: training is the
+	/// work the validators can check.)
 	#[arg(long, default_value = "credit-scoring")]
 	pub(crate) train: String,
-	/// Width of each hidden layer (MLP, default 32) or embedding dimensions (transformer, a
-	/// multiple of 4, default 64).
+	/// The model family, when not the dataset's default: `mlp-classifier`, `mlp-regressor`,
+	/// `transformer` or `cnn`.
+	#[arg(long)]
+	pub(crate) model: Option<String>,
+	/// Width of each hidden layer (MLP, default 32), embedding dimensions (transformer, a
+	/// multiple of 4, default 64) or channels (CNN, at most 64, default 16).
 	#[arg(long)]
 	pub(crate) hidden_units: Option<u32>,
-	/// Hidden layers (MLP, default 2) or blocks (transformer, default 2).
+	/// Hidden layers (MLP, default 2), blocks (transformer, default 2) or convolution blocks
+	/// (CNN, at most 3, default 2).
 	#[arg(long)]
 	pub(crate) hidden_layers: Option<u8>,
 	#[arg(long, default_value_t = 5)]
@@ -67,9 +73,10 @@ fn dataset_hash(name: &str) -> Result<H256, String> {
 		"credit-scoring" => aicchain_worker::dataset::credit_scoring_csv(),
 		"energy-load" => aicchain_worker::dataset::energy_load_csv(),
 		"corpus" => aicchain_worker::dataset::corpus_txt(),
+		"shapes" => aicchain_worker::dataset::images::shapes_csv(),
 		other => {
 			return Err(format!(
-				"unknown dataset `{other}` (credit-scoring, energy-load, corpus or a 0x hash)"
+				"unknown dataset `{other}` (credit-scoring, energy-load, corpus, shapes or a 0x hash)"
 			))
 		},
 	};
@@ -89,10 +96,25 @@ pub(crate) fn requirements(args: &JobArgs) -> Result<JobRequirements, String> {
 		return Err("--min-score is a percentage (0-100)".into());
 	}
 	let name = args.train.as_str();
-	let (model, units) = match name {
-		"energy-load" => (ModelKind::MlpRegressor, 32),
-		"corpus" => (ModelKind::TransformerLm, 64),
-		_ => (ModelKind::MlpClassifier, 32),
+	let model = match (args.model.as_deref(), name) {
+		(Some("mlp-classifier"), _) => ModelKind::MlpClassifier,
+		(Some("mlp-regressor"), _) => ModelKind::MlpRegressor,
+		(Some("transformer"), _) => ModelKind::TransformerLm,
+		(Some("cnn"), _) => ModelKind::CnnClassifier,
+		(Some(other), _) => {
+			return Err(format!(
+				"unknown model `{other}` (mlp-classifier, mlp-regressor, transformer or cnn)"
+			))
+		},
+		(None, "energy-load") => ModelKind::MlpRegressor,
+		(None, "corpus") => ModelKind::TransformerLm,
+		(None, "shapes") => ModelKind::CnnClassifier,
+		(None, _) => ModelKind::MlpClassifier,
+	};
+	let units = match model {
+		ModelKind::TransformerLm => 64,
+		ModelKind::CnnClassifier => 16,
+		ModelKind::MlpClassifier | ModelKind::MlpRegressor => 32,
 	};
 	let training = Some(TrainingSpec {
 		dataset: dataset_hash(name)?,
@@ -131,6 +153,7 @@ fn requirements_json(req: &JobRequirements) -> Value {
 				ModelKind::MlpClassifier => "MlpClassifier",
 				ModelKind::MlpRegressor => "MlpRegressor",
 				ModelKind::TransformerLm => "TransformerLm",
+				ModelKind::CnnClassifier => "CnnClassifier",
 			},
 			"hiddenUnits": t.hidden_units,
 			"hiddenLayers": t.hidden_layers,
