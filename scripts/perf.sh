@@ -3,7 +3,7 @@
 # `make test`). Creates a Python venv with PyTorch (CPU use of the PyPI wheel) and matplotlib
 # once, under the cache dir; builds and runs the engine's benches in the project's target dir.
 #
-# Three sections (PERF_SECTIONS, default "training,lm,chain"):
+# Four sections (PERF_SECTIONS, default "training,lm,chain,policy"):
 # - training: candle (the engine's canonical fused step, and candle's autograd path) against
 #   PyTorch on the same shapes, batch and optimiser; docs/perf-training.png. PERF_REPEATS (5),
 #   PERF_BUDGET (seconds per repeat, 2), PERF_SHAPES (2x32,3x256,4x1024).
@@ -14,11 +14,13 @@
 #   providers, 48 jobs at once and a stream of PERF_DEV_RATE (25) jobs a block for 12 blocks; on
 #   the 4-validator zombienet (zombienet/perf.toml), a stream of PERF_ZOMBIENET_RATE (20) a
 #   block; transactions per block by weight; docs/perf-chain.png (settled jobs over blocks).
+# - policy: node selection, PPO against every baseline and an oracle on the same jobs of
+#   PERF_POLICY_SEEDS (10) markets of PERF_POLICY_JOBS (3000) jobs; docs/policy-curve.svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aicchain-target}"
 venv="${AICCHAIN_PERF_VENV:-$HOME/.cache/aicchain-perf-venv}"
-sections="${PERF_SECTIONS:-training,lm,chain}"
+sections="${PERF_SECTIONS:-training,lm,chain,policy}"
 repeats="${PERF_REPEATS:-5}"
 budget="${PERF_BUDGET:-2}"
 shapes="${PERF_SHAPES:-2x32,3x256,4x1024}"
@@ -32,9 +34,10 @@ fi
 out="$(mktemp)"
 lm="$(mktemp)"
 chain="$(mktemp)"
+policy="$(mktemp)"
 zombie_pid=""
 cleanup() {
-	rm -f "$out" "$lm" "$chain"
+	rm -f "$out" "$lm" "$chain" "$policy"
 	if [ -n "$zombie_pid" ]; then kill -- "-$zombie_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
@@ -92,7 +95,20 @@ if [[ ",$sections," == *",chain,"* ]]; then
 	rm -f "$zombie_log"
 fi
 
+if [[ ",$sections," == *",policy,"* ]]; then
+	echo "perf: node selection (PPO and the baselines)" >&2
+	cargo bench -q -p aicchain-worker --bench policy -- --seeds "${PERF_POLICY_SEEDS:-10}" \
+		--jobs "${PERF_POLICY_JOBS:-3000}" >"$policy"
+fi
+
 mkdir -p docs
+if [ -s "$policy" ]; then
+	echo
+	echo "## Node selection ($(date -u +%F), $(nproc) cores)"
+	echo
+	grep -v '^{' "$policy"
+	"$venv/bin/python" scripts/perf/policy_report.py --svg docs/policy-curve.svg <"$policy"
+fi
 if [ -s "$out" ]; then
 	echo
 	echo "## Training throughput ($(date -u +%F), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"

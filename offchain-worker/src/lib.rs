@@ -26,6 +26,7 @@ pub mod model;
 pub mod policy;
 pub mod proof;
 pub mod rng;
+pub mod selection;
 pub mod simulator;
 pub mod store;
 

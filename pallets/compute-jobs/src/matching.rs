@@ -4,7 +4,9 @@
 use crate::{
 	pallet::*, AssignmentRule, BalanceOf, JobOf, JobStatus, MatchedTerms, ValidatorWorkers,
 };
-use aicchain_primitives::{JobId, JobRequirements, NodeId};
+use aicchain_primitives::{
+	JobId, JobRequirements, NodeId, SustainabilityPreference, PREFER_RENEWABLE_CARBON_WEIGHT,
+};
 use alloc::vec::Vec;
 use codec::Encode;
 use frame_support::pallet_prelude::*;
@@ -148,9 +150,10 @@ impl<T: Config> Pallet<T> {
 		sample
 	}
 
-	/// The deterministic fallback: the lowest `price × (1000 + carbon) / (1 + reputation)`
-	/// among the eligible, affordable nodes of the job's sample (ties: the lower node id).
-	/// Integers only.
+	/// The deterministic fallback: the lowest `price × (1000 + w × carbon) / (1 + reputation)`
+	/// among the eligible, affordable nodes of the job's sample (ties: the lower node id), `w`
+	/// being [`PREFER_RENEWABLE_CARBON_WEIGHT`] for a job that prefers renewable power and 1
+	/// otherwise. Integers only.
 	pub fn fallback_choice(
 		job_id: JobId,
 		job: &JobOf<T>,
@@ -162,7 +165,12 @@ impl<T: Config> Pallet<T> {
 				continue;
 			};
 			let price: u128 = node.spec.price_per_gpu_hour.try_into().unwrap_or(u128::MAX);
-			let carbon = 1_000u128.saturating_add(u128::from(node.spec.carbon_intensity));
+			let weight = match job.requirements.sustainability {
+				SustainabilityPreference::PreferRenewable => PREFER_RENEWABLE_CARBON_WEIGHT,
+				_ => 1,
+			};
+			let carbon = 1_000u128
+				.saturating_add(u128::from(node.spec.carbon_intensity).saturating_mul(weight));
 			let reputation = 1u128.saturating_add(u128::from(node.reputation.deconstruct()));
 			let score = price.saturating_mul(carbon).saturating_mul(1_000_000_000) / reputation;
 			let better = match best {

@@ -365,6 +365,39 @@ fn window_end_without_proposals_uses_the_fixed_point_fallback() {
 	});
 }
 
+/// A job that prefers renewable power weighs carbon three times in the fallback's score: a
+/// cheaper grid node wins a job that does not care, a pricier solar node one that does.
+#[test]
+fn the_fallback_weighs_carbon_more_for_a_job_preferring_renewable_power() {
+	ExtBuilder.build_and_execute(|| {
+		let register = |owner, worker, spec| {
+			let id = pallet_compute_registry::NextNodeId::<Test>::get();
+			assert_ok!(Registry::register_node(RuntimeOrigin::signed(owner), spec, worker));
+			assert_ok!(Registry::accept_worker(RuntimeOrigin::signed(worker), id));
+			id
+		};
+		// Scores: grid 2 × (1000 + 475) = 2950 < solar 3 × (1000 + 40) = 3120 for any job;
+		// preferring renewable, grid 2 × (1000 + 3 × 475) = 4850 > solar 3 × 1120 = 3360.
+		let solar = register(SOLAR_B, SOLAR_B_WORKER, spec(16, 3 * UNIT, 80, 40));
+		let grid = register(GRID, GRID_WORKER, spec(16, 2 * UNIT, 0, 475));
+		let submit_with = |sustainability| {
+			let id = NextJobId::<Test>::get();
+			let requirements = JobRequirements { sustainability, ..demo_requirements() };
+			assert_ok!(ComputeJobs::submit_job(
+				RuntimeOrigin::signed(USER),
+				requirements,
+				300 * UNIT
+			));
+			id
+		};
+		let any = submit_with(SustainabilityPreference::Any);
+		let green = submit_with(SustainabilityPreference::PreferRenewable);
+		run_to_block(1 + PROPOSAL_WINDOW);
+		assert!(matches!(status(any), JobStatus::Assigned { node, .. } if node == grid));
+		assert!(matches!(status(green), JobStatus::Assigned { node, .. } if node == solar));
+	});
+}
+
 #[test]
 fn window_end_with_no_eligible_node_expires_and_refunds() {
 	ExtBuilder.build_and_execute(|| {

@@ -70,11 +70,15 @@ pub enum SustainabilityPreference {
 	/// Any energy source.
 	#[default]
 	Any,
-	/// Rank renewable-powered nodes first.
+	/// Weigh carbon [`PREFER_RENEWABLE_CARBON_WEIGHT`] times more when choosing a node.
 	PreferRenewable,
 	/// Only nodes with at least this renewable share.
 	RenewableOnly(Percent),
 }
+
+/// How many times more the chain's fallback choice (and the selection benchmark's market)
+/// weighs a node's carbon intensity for a job that prefers renewable power.
+pub const PREFER_RENEWABLE_CARBON_WEIGHT: u128 = 3;
 
 /// The model families the compute engine trains.
 #[derive(
