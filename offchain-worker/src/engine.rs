@@ -3,6 +3,8 @@
 
 mod datasets;
 pub use datasets::UploadRefused;
+pub mod learner;
+use learner::{Counters, LearnerStore, Pending};
 mod verify;
 pub use verify::VerifyRequest;
 
@@ -97,13 +99,6 @@ enum Task {
 	Verify(VerifyRequest),
 }
 
-struct Selection {
-	candidates: Vec<[f32; FEATURES]>,
-	chosen: usize,
-	budget: u128,
-	gpu_hours: u64,
-}
-
 pub struct Engine {
 	pub datasets: DatasetStore,
 	pub models: ModelStore,
@@ -118,13 +113,18 @@ pub struct Engine {
 	queue: Mutex<mpsc::Sender<(TaskKey, Task)>>,
 	policy: Mutex<Policy>,
 	policy_path: PathBuf,
-	selections: Mutex<HashMap<JobId, Selection>>,
+	/// Outcomes learnt, the baseline, and the selections awaiting their outcome.
+	learner: Mutex<(Counters, std::collections::BTreeMap<JobId, Pending>)>,
+	learner_store: LearnerStore,
 	/// The latest decisions with every candidate's score, for clients (`GET /selections/<job>`).
 	decisions: Mutex<std::collections::BTreeMap<JobId, Decision>>,
 }
 
-/// A selection: the chosen node and every candidate's probability.
-type Decision = (u32, Vec<(u32, f32)>);
+/// A selection: the chosen node, every candidate's probability, whether it explored.
+type Decision = (u32, Vec<(u32, f32)>, bool);
+
+/// The online learner's SGD step size.
+const ONLINE_LEARNING_RATE: f64 = 0.01;
 
 /// Decisions kept for `GET /selections/<job>`.
 const KEPT_DECISIONS: usize = 1_024;
@@ -141,13 +141,26 @@ impl Engine {
 		let datasets = DatasetStore::new(&config.dataset_dir);
 		datasets.ensure_builtin()?;
 		let models = ModelStore::new(&config.model_dir)?;
-		let policy = match Policy::load(&config.policy_path, &Device::Cpu)? {
+		let learner_store = LearnerStore::beside(&config.policy_path);
+		let (counters, pending) = learner_store.load()?;
+		let mut policy = match Policy::load(&config.policy_path, &Device::Cpu)? {
 			Some(policy) => policy,
 			None => {
 				log::info!(target: "aicchain-worker", "no saved policy: training one on the simulator");
 				let policy = simulator::train_policy(1, 150, 64)?;
 				policy.save(&config.policy_path)?;
 				policy
+			},
+		};
+		let counters = match counters {
+			Some(counters) => {
+				policy.set_baseline(counters.baseline);
+				counters
+			},
+			None => {
+				let counters = Counters { learnt: 0, baseline: policy.baseline() };
+				learner_store.save_counters(&counters)?;
+				counters
 			},
 		};
 		let (sender, receiver) = mpsc::channel();
@@ -168,7 +181,8 @@ impl Engine {
 			queue: Mutex::new(sender),
 			policy: Mutex::new(policy),
 			policy_path: config.policy_path,
-			selections: Mutex::new(HashMap::new()),
+			learner: Mutex::new((counters, pending)),
+			learner_store,
 			decisions: Mutex::new(std::collections::BTreeMap::new()),
 		});
 		let weak = std::sync::Arc::downgrade(&engine);
@@ -200,20 +214,29 @@ impl Engine {
 					Ok(p) => p,
 					Err(e) => return EngineResponse::Error(e.to_string().into_bytes()),
 				};
-				let chosen = policy::argmax(&probabilities).unwrap_or(0);
+				let learnt = lock(&self.learner).0.learnt;
+				let (chosen, explored) = learner::choose(&probabilities, job_id, learnt);
 				let scores = candidates
 					.iter()
 					.zip(&probabilities)
 					.map(|(c, p)| (c.node_id, model::quantise_fraction(f64::from(*p))))
 					.collect();
 				let gpu_hours = u64::from(requirements.gpus) * u64::from(requirements.gpu_hours);
-				lock(&self.selections)
-					.insert(job_id, Selection { candidates: feats, chosen, budget, gpu_hours });
+				let nodes: Vec<_> = candidates.iter().map(|c| c.node_id).collect();
+				if let Err(e) =
+					self.remember(job_id, Pending { nodes, candidates: feats, budget, gpu_hours })
+				{
+					return EngineResponse::Error(e.to_string().into_bytes());
+				}
 				let node_id = candidates.get(chosen).map(|c| c.node_id).unwrap_or_default();
 				let mut decisions = lock(&self.decisions);
 				decisions.insert(
 					job_id,
-					(node_id, candidates.iter().map(|c| c.node_id).zip(probabilities).collect()),
+					(
+						node_id,
+						candidates.iter().map(|c| c.node_id).zip(probabilities).collect(),
+						explored,
+					),
 				);
 				while decisions.len() > KEPT_DECISIONS {
 					decisions.pop_first();
@@ -246,12 +269,14 @@ impl Engine {
 				self.enqueue(TaskKey::Verify(job_id, request.digest()), Task::Verify(request))
 			},
 			EngineRequest::PendingOutcomes => {
-				let mut ids: Vec<JobId> = lock(&self.selections).keys().copied().collect();
-				ids.sort();
-				EngineResponse::PendingOutcomes(ids)
+				EngineResponse::PendingOutcomes(lock(&self.learner).1.keys().copied().collect())
 			},
 			EngineRequest::Outcome(outcome) => match self.learn(&outcome) {
 				Ok(()) => EngineResponse::Ack,
+				Err(e) => EngineResponse::Error(e.to_string().into_bytes()),
+			},
+			EngineRequest::Forget(job_id) => match self.forget(job_id) {
+				Ok(_) => EngineResponse::Ack,
 				Err(e) => EngineResponse::Error(e.to_string().into_bytes()),
 			},
 		}
@@ -311,9 +336,33 @@ impl Engine {
 		Ok(TaskStatus::Trained { model_hash: H256(hash), metrics: trained.metrics, commitment })
 	}
 
-	/// One policy-gradient step from a realised outcome, then saves the policy.
+	/// Keeps a selection until its outcome (on disk too; the oldest go past
+	/// [`learner::MAX_PENDING`]).
+	fn remember(&self, job_id: JobId, pending: Pending) -> Result<(), EngineError> {
+		self.learner_store.put(job_id, &pending)?;
+		let mut learner = lock(&self.learner);
+		learner.1.insert(job_id, pending);
+		while learner.1.len() > learner::MAX_PENDING {
+			if let Some((old, _)) = learner.1.pop_first() {
+				self.learner_store.remove(old)?;
+			}
+		}
+		Ok(())
+	}
+
+	/// Drops a pending selection (a cancelled or expired job teaches nothing).
+	fn forget(&self, job_id: JobId) -> Result<Option<Pending>, EngineError> {
+		let pending = lock(&self.learner).1.remove(&job_id);
+		self.learner_store.remove(job_id)?;
+		Ok(pending)
+	}
+
+	/// One policy-gradient step from a realised outcome on the node that ran the job, whoever
+	/// chose it (nothing when that node was not among this engine's candidates), then saves the
+	/// policy and the counters.
 	fn learn(&self, outcome: &JobOutcome) -> Result<(), EngineError> {
-		let Some(selection) = lock(&self.selections).remove(&outcome.job_id) else {
+		let Some(selection) = self.forget(outcome.job_id)? else { return Ok(()) };
+		let Some(ran) = selection.nodes.iter().position(|n| *n == outcome.node_id) else {
 			return Ok(());
 		};
 		let reward = if outcome.success {
@@ -326,17 +375,25 @@ impl Engine {
 			-simulator::FAILURE_PENALTY
 		};
 		let mut policy = lock(&self.policy);
-		policy.reinforce(&[(selection.candidates, selection.chosen, reward)])?;
-		policy.save(&self.policy_path)
+		policy.reinforce_online(&[(selection.candidates, ran, reward)], ONLINE_LEARNING_RATE)?;
+		policy.save(&self.policy_path)?;
+		let counters = {
+			let mut learner = lock(&self.learner);
+			learner.0.learnt = learner.0.learnt.saturating_add(1);
+			learner.0.baseline = policy.baseline();
+			learner.0
+		};
+		self.learner_store.save_counters(&counters)
 	}
 
 	/// The policy's decision for a job: the chosen node and every candidate's probability.
 	pub fn decision_json(&self, job_id: JobId) -> Option<serde_json::Value> {
 		let decisions = lock(&self.decisions);
-		let (chosen, scores) = decisions.get(&job_id)?;
+		let (chosen, scores, explored) = decisions.get(&job_id)?;
 		Some(serde_json::json!({
 			"jobId": job_id,
 			"chosen": chosen,
+			"explored": explored,
 			"scores": scores
 				.iter()
 				.map(|(node, p)| serde_json::json!({ "node": node, "probability": p }))
@@ -358,7 +415,8 @@ impl Engine {
 			"running": count(|s| matches!(s, TaskStatus::Running)),
 			"finished": count(|s| matches!(s, TaskStatus::Trained { .. } | TaskStatus::Verified { .. })),
 			"failed": count(|s| matches!(s, TaskStatus::Failed(_))),
-			"awaiting_outcomes": lock(&self.selections).len(),
+			"awaiting_outcomes": lock(&self.learner).1.len(),
+			"outcomes_learnt": lock(&self.learner).0.learnt,
 		})
 	}
 }
@@ -393,6 +451,8 @@ pub fn compare_metrics(
 	Ok(())
 }
 
+#[cfg(test)]
+mod learner_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

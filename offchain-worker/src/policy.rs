@@ -110,13 +110,44 @@ impl Policy {
 		Ok(candle_nn::ops::softmax(&scores, 0)?.to_vec1()?)
 	}
 
-	/// One policy-gradient step on a batch of decisions, each with `k` candidates: `batch` is
-	/// `(features of the k candidates, chosen index, reward)`.
+	/// One policy-gradient step (AdamW) on a batch of decisions, each with `k` candidates:
+	/// `batch` is `(features of the k candidates, chosen index, reward)`.
 	pub fn reinforce(
 		&mut self,
 		batch: &[(Vec<[f32; FEATURES]>, usize, f64)],
 	) -> Result<(), EngineError> {
-		let Some(k) = batch.first().map(|(c, _, _)| c.len()) else { return Ok(()) };
+		let Some(loss) = self.loss(batch)? else { return Ok(()) };
+		self.optimiser.backward_step(&loss)?;
+		Ok(())
+	}
+
+	/// One online policy-gradient step with plain SGD at `learning_rate` (no optimiser state,
+	/// so nothing to lose between restarts).
+	pub fn reinforce_online(
+		&mut self,
+		batch: &[(Vec<[f32; FEATURES]>, usize, f64)],
+		learning_rate: f64,
+	) -> Result<(), EngineError> {
+		let Some(loss) = self.loss(batch)? else { return Ok(()) };
+		candle_nn::SGD::new(self.vars.all_vars(), learning_rate)?.backward_step(&loss)?;
+		Ok(())
+	}
+
+	/// The running-mean reward baseline.
+	pub fn baseline(&self) -> f64 {
+		self.baseline
+	}
+
+	pub fn set_baseline(&mut self, baseline: f64) {
+		self.baseline = baseline;
+	}
+
+	/// REINFORCE's loss on `batch` (after moving the baseline); `None` for an empty batch.
+	fn loss(
+		&mut self,
+		batch: &[(Vec<[f32; FEATURES]>, usize, f64)],
+	) -> Result<Option<Tensor>, EngineError> {
+		let Some(k) = batch.first().map(|(c, _, _)| c.len()) else { return Ok(None) };
 		if k == 0 || batch.iter().any(|(c, a, _)| c.len() != k || *a >= k) {
 			return Err(EngineError::InvalidSpec(
 				"decisions must share one candidate count".into(),
@@ -139,9 +170,7 @@ impl Policy {
 		let advantages: Vec<f32> =
 			batch.iter().map(|(_, _, r)| (r - self.baseline) as f32).collect();
 		let advantages = Tensor::from_vec(advantages, batch.len(), &self.device)?;
-		let loss = (picked * advantages)?.mean_all()?.neg()?;
-		self.optimiser.backward_step(&loss)?;
-		Ok(())
+		Ok(Some((picked * advantages)?.mean_all()?.neg()?))
 	}
 }
 

@@ -452,8 +452,12 @@ impl<T: Config> Pallet<T> {
 				JobStatus::Rejected { node }
 				| JobStatus::TimedOut { node }
 				| JobStatus::Unverified { node } => (node, false),
-				// Not started or still running; cancelled or expired jobs teach nothing.
-				JobStatus::Expired | JobStatus::Cancelled => (0, false),
+				// Cancelled or expired jobs never ran: they teach nothing.
+				JobStatus::Expired | JobStatus::Cancelled => {
+					Self::call_engine(&EngineRequest::Forget(job_id))?;
+					continue;
+				},
+				// Not started or still running.
 				_ => continue,
 			};
 			let receipt = Receipts::<T>::get(job_id);

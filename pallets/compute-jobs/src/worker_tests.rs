@@ -326,3 +326,21 @@ fn validators_prune_dead_candidates_from_the_index() {
 		assert!(ComputeJobs::candidate_sample(job, &stored).is_empty());
 	});
 }
+
+/// A cancelled job never ran: the worker tells the engine to forget its selection instead of
+/// reporting a failure (before this change it reported a failure on node 0, which the engine
+/// learnt from).
+#[test]
+fn a_cancelled_job_is_forgotten_not_reported_as_a_failure() {
+	ExtBuilder.build_and_execute_offchain(|state| {
+		nodes();
+		let job = submit_small_job();
+		assert_ok!(ComputeJobs::cancel_job(RuntimeOrigin::signed(USER), job));
+		configure_engine();
+		RecordingSigner::set_local_keys(vec![V1]);
+		expect(&state, EngineRequest::PendingOutcomes, EngineResponse::PendingOutcomes(vec![job]));
+		expect(&state, EngineRequest::Forget(job), EngineResponse::Ack);
+		ComputeJobs::run_worker(System::block_number());
+		assert!(proposals_sent().is_empty());
+	});
+}

@@ -450,6 +450,9 @@ pub mod engine_api {
 		PendingOutcomes,
 		/// The outcome of a job this engine selected for.
 		Outcome(JobOutcome),
+		/// A job this engine selected for ended without running (cancelled or expired): drop
+		/// the selection, learn nothing.
+		Forget(JobId),
 	}
 
 	/// Where a queued task is.

@@ -1,0 +1,123 @@
+//! Online learning: the node that ran a job learns, cancelled and expired jobs teach nothing,
+//! and the learner's state survives a restart.
+
+use super::*;
+use aicchain_primitives::{engine_api::CandidateNode, JobRequirements, SustainabilityPreference};
+use sp_runtime::Percent;
+
+fn node(node_id: u32, cost: u128, carbon: u32) -> CandidateNode {
+	CandidateNode {
+		node_id,
+		gpu_count: 8,
+		gpu_memory_gib: 80,
+		bandwidth_mbps: 200,
+		latency_ms: 10,
+		renewable_share: Percent::from_percent(if carbon < 100 { 90 } else { 10 }),
+		carbon_intensity: carbon,
+		cost,
+		reputation: Perbill::from_percent(80),
+		active_jobs: 0,
+		max_jobs: 4,
+		completed_jobs: 10,
+		failed_jobs: 1,
+	}
+}
+
+fn select(engine: &Engine, job_id: JobId) -> u32 {
+	let request = EngineRequest::Select {
+		job_id,
+		requirements: JobRequirements {
+			gpus: 8,
+			min_bandwidth_mbps: 100,
+			max_latency_ms: 15,
+			gpu_hours: 2,
+			sustainability: SustainabilityPreference::Any,
+			training: None,
+		},
+		budget: 1_000,
+		candidates: vec![node(10, 600, 40), node(11, 500, 300), node(12, 700, 60)],
+	};
+	let EngineResponse::Selected { node_id, .. } = engine.handle(request) else { panic!() };
+	node_id
+}
+
+fn outcome(job_id: JobId, node_id: u32, success: bool) -> EngineRequest {
+	EngineRequest::Outcome(JobOutcome {
+		job_id,
+		node_id,
+		success,
+		cost: if success { 500 } else { 0 },
+		carbon_grams: if success { 100 } else { 0 },
+		blocks_taken: 20,
+	})
+}
+
+/// The probability the policy now gives `node_id` among the pending features of `job_id`.
+fn probability(engine: &Engine, features: &[[f32; FEATURES]], index: usize) -> f32 {
+	let p = lock(&engine.policy).probabilities(features).expect("scores");
+	p.get(index).copied().expect("candidate")
+}
+
+#[test]
+fn a_failure_lowers_the_node_that_ran_the_job_whoever_chose_it() {
+	let dir = tempfile::tempdir().expect("tempdir");
+	let engine = Engine::start(EngineConfig::in_dir(dir.path())).expect("starts");
+	let proposed = select(&engine, 1);
+	let features = lock(&engine.learner).1.get(&1).expect("pending").candidates.clone();
+	// Another validator's choice ran the job: node 12 (index 2), or 10 if this engine chose 12.
+	let (ran, index) = if proposed == 12 { (10, 0) } else { (12, 2) };
+	let before = probability(&engine, &features, index);
+	assert_eq!(engine.handle(outcome(1, ran, false)), EngineResponse::Ack);
+	let after = probability(&engine, &features, index);
+	assert!(after < before, "the node that failed lost probability: {before} → {after}");
+	assert_eq!(engine.status_json()["outcomes_learnt"], 1);
+	// A node this engine never saw as a candidate teaches nothing, and the selection is gone.
+	select(&engine, 2);
+	let policy = std::fs::read(dir.path().join("policy.safetensors")).expect("saved");
+	assert_eq!(engine.handle(outcome(2, 99, false)), EngineResponse::Ack);
+	assert_eq!(std::fs::read(dir.path().join("policy.safetensors")).expect("saved"), policy);
+	assert_eq!(
+		engine.handle(EngineRequest::PendingOutcomes),
+		EngineResponse::PendingOutcomes(vec![])
+	);
+	assert_eq!(engine.status_json()["outcomes_learnt"], 1);
+}
+
+#[test]
+fn cancelled_and_expired_jobs_teach_nothing() {
+	let dir = tempfile::tempdir().expect("tempdir");
+	let engine = Engine::start(EngineConfig::in_dir(dir.path())).expect("starts");
+	select(&engine, 3);
+	let policy = std::fs::read(dir.path().join("policy.safetensors")).expect("saved");
+	assert_eq!(engine.handle(EngineRequest::Forget(3)), EngineResponse::Ack);
+	assert_eq!(
+		engine.handle(EngineRequest::PendingOutcomes),
+		EngineResponse::PendingOutcomes(vec![])
+	);
+	assert_eq!(std::fs::read(dir.path().join("policy.safetensors")).expect("saved"), policy);
+	assert_eq!(engine.status_json()["outcomes_learnt"], 0);
+	assert!(!dir.path().join("pending").join("3.json").exists());
+	// Forgetting an unknown job is harmless.
+	assert_eq!(engine.handle(EngineRequest::Forget(3)), EngineResponse::Ack);
+}
+
+#[test]
+fn pending_selections_and_counters_survive_a_restart() {
+	let dir = tempfile::tempdir().expect("tempdir");
+	let engine = Engine::start(EngineConfig::in_dir(dir.path())).expect("starts");
+	let first = select(&engine, 7);
+	select(&engine, 8);
+	assert_eq!(engine.handle(outcome(8, first, true)), EngineResponse::Ack);
+	let baseline = lock(&engine.policy).baseline();
+	drop(engine);
+	let engine = Engine::start(EngineConfig::in_dir(dir.path())).expect("restarts");
+	assert_eq!(
+		engine.handle(EngineRequest::PendingOutcomes),
+		EngineResponse::PendingOutcomes(vec![7])
+	);
+	assert_eq!(engine.status_json()["outcomes_learnt"], 1);
+	assert_eq!(lock(&engine.policy).baseline(), baseline);
+	// The outcome that arrives after the restart still teaches.
+	assert_eq!(engine.handle(outcome(7, first, true)), EngineResponse::Ack);
+	assert_eq!(engine.status_json()["outcomes_learnt"], 2);
+}
