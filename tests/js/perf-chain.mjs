@@ -151,6 +151,7 @@ try {
   // Per-block figures, from the first block with a submission until every job has ended.
   const submittedAt = new Map(); // job id -> [block, ms]
   const endedAt = new Map(); // job id -> [block, ms, status]
+  const assignedBy = {}; // rule (Majority, Plurality, Fallback) -> jobs
   const blocks = [];
   let first = null;
   let lastSubmission = null;
@@ -177,7 +178,12 @@ try {
           switch (event.method) {
             case "JobSubmitted": count.submitted++; submittedAt.set(id, [number, ms]); break;
             case "JobQueued": count.queued++; break;
-            case "JobAssigned": count.assigned++; break;
+            case "JobAssigned": {
+              count.assigned++;
+              const rule = event.data[3].toString();
+              assignedBy[rule] = (assignedBy[rule] ?? 0) + 1;
+              break;
+            }
             case "ResultSubmitted": count.results++; break;
             case "JobSettled": count.settled++; endedAt.set(id, [number, ms, "settled"]); break;
             case "JobExpired": count.expired++; endedAt.set(id, [number, ms, "expired"]); break;
@@ -233,6 +239,7 @@ try {
     latency_blocks_p50: percentile(blockLatencies, 50), latency_blocks_p95: percentile(blockLatencies, 95),
     max_normal_weight_share: Math.max(0, ...blocks.map((b) => b.normal_weight_share)),
     max_finality_lag: Math.max(0, ...blocks.map((b) => b.finality_lag)),
+    assigned_by_rule: assignedBy,
   }));
 } finally {
   await api.disconnect();

@@ -172,16 +172,7 @@ pub(crate) fn demo(
 		.unwrap_or(Value::Null);
 	println!("\n-- the RL policy's decision (this node's compute engine) --");
 	match client.rpc("compute_selection", json!([id])) {
-		Ok(selection) => {
-			for s in selection["scores"].as_array().into_iter().flatten() {
-				let mark = if s["node"] == selection["chosen"] { "  <- proposed" } else { "" };
-				println!(
-					"node {}: {:.1}%{mark}",
-					s["node"],
-					100.0 * s["probability"].as_f64().unwrap_or(0.0)
-				);
-			}
-		},
+		Ok(selection) => crate::queries::print_selection(&selection),
 		Err(e) => println!("(no scores: {})", explain(e)),
 	}
 	println!(

@@ -121,6 +121,9 @@ enum Command {
 	},
 	/// A job's status and receipt.
 	Job { id: u64 },
+	/// The node's compute engine's decision for a job: each candidate's probability, the
+	/// proposal, whether it explored, and how the chain assigned the job.
+	Selection { job: u64 },
 	/// Register a dataset of your own and upload it to engines (`dataset add FILE`).
 	#[command(subcommand)]
 	Dataset(DatasetCommand),
@@ -224,6 +227,7 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 			jobs::submit(client, suri, job, *no_follow, *max_wait)
 		},
 		Command::Job { id } => jobs::print_job(client, *id),
+		Command::Selection { job } => queries::selection(client, *job),
 		Command::Dataset(DatasetCommand::Add { file, name, private, upload, to_node }) => {
 			datasets::add(client, suri, file, name.as_deref(), *private, upload, to_node)
 		},

@@ -96,3 +96,34 @@ pub(crate) fn stats(client: &Client) -> Result<(), String> {
 	);
 	Ok(())
 }
+
+/// The node's compute engine's decision for job `id` (`compute_selection`): every candidate's
+/// probability, the proposal, whether it explored; then how the chain assigned the job.
+pub(crate) fn selection(client: &Client, id: u64) -> Result<(), String> {
+	let selection = client.rpc("compute_selection", json!([id])).map_err(explain)?;
+	print_selection(&selection);
+	let job = client.rpc("compute_job", json!([id])).map_err(explain)?;
+	let status = &job["status"];
+	let node = if status["node"].is_null() {
+		String::new()
+	} else {
+		format!(" on node {}", status["node"])
+	};
+	println!("chain: {}{node}", status["stage"].as_str().unwrap_or("?"));
+	Ok(())
+}
+
+/// Prints a `compute_selection` answer: one line per candidate, the proposal marked.
+pub(crate) fn print_selection(selection: &Value) {
+	for s in selection["scores"].as_array().into_iter().flatten() {
+		let mark = if s["node"] == selection["chosen"] { "  <- proposed" } else { "" };
+		println!(
+			"node {}: {:.1}%{mark}",
+			s["node"],
+			100.0 * s["probability"].as_f64().unwrap_or(0.0)
+		);
+	}
+	if selection["explored"] == true {
+		println!("(an exploring draw, not the most probable candidate)");
+	}
+}
