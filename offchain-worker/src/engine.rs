@@ -409,14 +409,18 @@ impl Engine {
 	pub fn status_json(&self) -> serde_json::Value {
 		let tasks = lock(&self.tasks);
 		let count = |f: fn(&TaskStatus) -> bool| tasks.values().filter(|s| f(s)).count();
+		let (learnt, awaiting) = {
+			let learner = lock(&self.learner);
+			(learner.0.learnt, learner.1.len())
+		};
 		serde_json::json!({
 			"device": self.device_name,
 			"queued": count(|s| matches!(s, TaskStatus::Queued)),
 			"running": count(|s| matches!(s, TaskStatus::Running)),
 			"finished": count(|s| matches!(s, TaskStatus::Trained { .. } | TaskStatus::Verified { .. })),
 			"failed": count(|s| matches!(s, TaskStatus::Failed(_))),
-			"awaiting_outcomes": lock(&self.learner).1.len(),
-			"outcomes_learnt": lock(&self.learner).0.learnt,
+			"awaiting_outcomes": awaiting,
+			"outcomes_learnt": learnt,
 		})
 	}
 }

@@ -51,22 +51,7 @@ impl Policy {
 		let vb = VarBuilder::from_varmap(&vars, DType::F32, device);
 		let l1 = candle_nn::linear(FEATURES, HIDDEN, vb.pp("l1"))?;
 		let l2 = candle_nn::linear(HIDDEN, 1, vb.pp("l2"))?;
-		// Re-initialise every weight from the seed so training is reproducible.
-		let mut rng = SeededRng::new(seed);
-		let mut names: Vec<_> =
-			vars.data().lock().map_err(|_| EngineError::Poisoned)?.keys().cloned().collect();
-		names.sort();
-		for name in names {
-			let data = vars.data().lock().map_err(|_| EngineError::Poisoned)?;
-			if let Some(var) = data.get(&name) {
-				let shape = var.shape().clone();
-				let fan_in = shape.dims().last().copied().unwrap_or(1) as f64;
-				let bound = if name.ends_with("bias") { 0.0 } else { (1.0 / fan_in).sqrt() };
-				let values: Vec<f32> =
-					(0..shape.elem_count()).map(|_| rng.range(-bound, bound) as f32).collect();
-				var.set(&Tensor::from_vec(values, shape, device)?)?;
-			}
-		}
+		init_from_seed(&vars, seed, device)?;
 		let optimiser = candle_nn::AdamW::new(
 			vars.all_vars(),
 			candle_nn::ParamsAdamW { lr: 3e-3, weight_decay: 0.0, ..Default::default() },
@@ -172,6 +157,26 @@ impl Policy {
 		let advantages = Tensor::from_vec(advantages, batch.len(), &self.device)?;
 		Ok(Some((picked * advantages)?.mean_all()?.neg()?))
 	}
+}
+
+/// Re-initialises every variable of `vars` from `seed` (in name order; weights uniform in
+/// ±1/√fan-in, biases 0) so that training is reproducible.
+pub fn init_from_seed(vars: &VarMap, seed: u64, device: &Device) -> Result<(), EngineError> {
+	let mut rng = SeededRng::new(seed);
+	let data = vars.data().lock().map_err(|_| EngineError::Poisoned)?;
+	let mut names: Vec<_> = data.keys().cloned().collect();
+	names.sort();
+	for name in names {
+		if let Some(var) = data.get(&name) {
+			let shape = var.shape().clone();
+			let fan_in = shape.dims().last().copied().unwrap_or(1) as f64;
+			let bound = if name.ends_with("bias") { 0.0 } else { (1.0 / fan_in).sqrt() };
+			let values: Vec<f32> =
+				(0..shape.elem_count()).map(|_| rng.range(-bound, bound) as f32).collect();
+			var.set(&Tensor::from_vec(values, shape, device)?)?;
+		}
+	}
+	Ok(())
 }
 
 /// Index of the largest value (first on ties).

@@ -235,7 +235,7 @@ fn min_index(eligible: &[usize], key: impl Fn(usize) -> f64) -> usize {
 }
 
 /// The registry's reputation rule: success closes 10% of the gap to 100%, failure removes 20%.
-fn record(node: &mut CandidateNode, success: bool) {
+pub(crate) fn record(node: &mut CandidateNode, success: bool) {
 	let r = node.reputation;
 	node.reputation = if success {
 		r.saturating_add(Perbill::from_percent(10) * (Perbill::one().saturating_sub(r)))
@@ -243,9 +243,9 @@ fn record(node: &mut CandidateNode, success: bool) {
 		r.saturating_sub(Perbill::from_percent(20) * r)
 	};
 	if success {
-		node.completed_jobs += 1;
+		node.completed_jobs = node.completed_jobs.saturating_add(1);
 	} else {
-		node.failed_jobs += 1;
+		node.failed_jobs = node.failed_jobs.saturating_add(1);
 	}
 }
 

@@ -25,13 +25,13 @@
 use crate::{
 	policy,
 	rng::SeededRng,
-	simulator::{success_reward, FAILURE_PENALTY},
+	simulator::{record, success_reward, FAILURE_PENALTY},
 };
 use aicchain_primitives::{
 	engine_api::CandidateNode, JobRequirements, SustainabilityPreference,
 	PREFER_RENEWABLE_CARBON_WEIGHT,
 };
-use sp_runtime::{traits::Saturating, Perbill, Percent};
+use sp_runtime::{Perbill, Percent};
 
 /// Candidates offered per job (the chain's sample is larger; workers score what it offers).
 pub const CANDIDATES: usize = 16;
@@ -175,26 +175,14 @@ const CHURN_STREAM: u64 = 4;
 /// Probability per step that a node leaves (when idle) and a new one joins.
 const CHURN: f64 = 0.03;
 
-/// The registry's reputation rule: success closes 10% of the gap to 100%, failure removes 20%.
-pub fn record(node: &mut CandidateNode, success: bool) {
-	let r = node.reputation;
-	node.reputation = if success {
-		r.saturating_add(Perbill::from_percent(10) * (Perbill::one().saturating_sub(r)))
-	} else {
-		r.saturating_sub(Perbill::from_percent(20) * r)
-	};
-	if success {
-		node.completed_jobs = node.completed_jobs.saturating_add(1);
-	} else {
-		node.failed_jobs = node.failed_jobs.saturating_add(1);
-	}
-}
-
 /// The public estimate of the success probability of a job started now on `node` at `load`:
-/// its record ((completed + 1) / (jobs + 2)) less the load's failure share.
-pub fn estimated_success(node: &CandidateNode, load: f64) -> f64 {
+/// its record ((completed + 1) / (jobs + 2)), raised by `optimism` / √(jobs + 1) (capped at 1),
+/// less the load's failure share.
+pub fn estimated_success(node: &CandidateNode, load: f64, optimism: f64) -> f64 {
 	let (done, failed) = (f64::from(node.completed_jobs), f64::from(node.failed_jobs));
-	((done + 1.0) / (done + failed + 2.0) - LOAD_FAILURE * load.powi(2)).clamp(0.0, 1.0)
+	let record = (done + 1.0) / (done + failed + 2.0);
+	let bonus = optimism / (done + failed + 1.0).sqrt();
+	((record + bonus).min(1.0) - LOAD_FAILURE * load.powi(2)).clamp(0.0, 1.0)
 }
 
 /// Expected reward of running `job` on `node` (its `cost` set for the job) at `load` if it
@@ -212,13 +200,14 @@ pub fn features(node: &CandidateNode, load: f64, job: &Job) -> [f32; FEATURES] {
 	let mut out = [0f32; FEATURES];
 	let base = policy::features(node, &job.requirements, job.budget);
 	let track = f64::from(node.completed_jobs) + f64::from(node.failed_jobs);
+	let success = estimated_success(node, load, 0.0);
 	let extra = [
 		f32::from(u8::from(job.prefers_renewable())),
 		load as f32,
 		(1.0 / (track + 1.0).sqrt()) as f32,
 		(f64::from(job.requirements.gpu_hours) / 8.0) as f32,
-		estimated_success(node, load) as f32,
-		(expected_reward(node, load, job, estimated_success(node, load)) / 2.0) as f32,
+		success as f32,
+		(expected_reward(node, load, job, success) / 2.0) as f32,
 	];
 	for (o, b) in out.iter_mut().zip(base.into_iter().chain(extra)) {
 		*o = b;

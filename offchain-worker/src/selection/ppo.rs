@@ -107,21 +107,7 @@ impl Ppo {
 			candle_nn::linear(HIDDEN, HIDDEN, vb.pp("c2"))?,
 			candle_nn::linear(HIDDEN, 1, vb.pp("c3"))?,
 		];
-		let mut rng = SeededRng::new(seed);
-		let data = vars.data().lock().map_err(|_| EngineError::Poisoned)?;
-		let mut names: Vec<_> = data.keys().cloned().collect();
-		names.sort();
-		for name in names {
-			if let Some(var) = data.get(&name) {
-				let shape = var.shape().clone();
-				let fan_in = shape.dims().last().copied().unwrap_or(1) as f64;
-				let bound = if name.ends_with("bias") { 0.0 } else { (1.0 / fan_in).sqrt() };
-				let values: Vec<f32> =
-					(0..shape.elem_count()).map(|_| rng.range(-bound, bound) as f32).collect();
-				var.set(&Tensor::from_vec(values, shape, device)?)?;
-			}
-		}
-		drop(data);
+		policy::init_from_seed(&vars, seed, device)?;
 		Ok(Self { vars, actor, critic, device: device.clone() })
 	}
 

@@ -11,7 +11,7 @@
 //! - the oracle: the expected reward with each node's *hidden* true failure probability.
 
 use super::{
-	market::{self, Job, Market, Offer, LOAD_FAILURE},
+	market::{self, Job, Market, Offer},
 	ppo::Ppo,
 };
 use crate::rng::SeededRng;
@@ -67,12 +67,10 @@ fn expected_reward(market: &Market, job: &Job, index: usize, p: f64) -> f64 {
 /// The public estimate of a node's success probability now: its record, less the load's
 /// failure share.
 fn estimated_success(market: &Market, index: usize, optimism: f64) -> f64 {
-	let Some(node) = market.nodes.get(index) else { return 0.0 };
-	let (done, failed) =
-		(f64::from(node.public.completed_jobs), f64::from(node.public.failed_jobs));
-	let record = (done + 1.0) / (done + failed + 2.0);
-	let bonus = optimism / (done + failed + 1.0).sqrt();
-	((record + bonus).min(1.0) - LOAD_FAILURE * node.load().powi(2)).clamp(0.0, 1.0)
+	market
+		.nodes
+		.get(index)
+		.map_or(0.0, |n| market::estimated_success(&n.public, n.load(), optimism))
 }
 
 /// Index (into `offer.candidates`) of the candidate with the highest `score`; ties: the first.
