@@ -223,9 +223,9 @@ impl Engine {
 					.collect();
 				let gpu_hours = u64::from(requirements.gpus) * u64::from(requirements.gpu_hours);
 				let nodes: Vec<_> = candidates.iter().map(|c| c.node_id).collect();
-				if let Err(e) =
-					self.remember(job_id, Pending { nodes, candidates: feats, budget, gpu_hours })
-				{
+				let carbon_weight = policy::carbon_weight(&requirements);
+				let pending = Pending { nodes, candidates: feats, budget, gpu_hours, carbon_weight };
+				if let Err(e) = self.remember(job_id, pending) {
 					return EngineResponse::Error(e.to_string().into_bytes());
 				}
 				let node_id = candidates.get(chosen).map(|c| c.node_id).unwrap_or_default();
@@ -365,15 +365,7 @@ impl Engine {
 		let Some(ran) = selection.nodes.iter().position(|n| *n == outcome.node_id) else {
 			return Ok(());
 		};
-		let reward = if outcome.success {
-			let gpu_hours = selection.gpu_hours.max(1) as f64;
-			simulator::success_reward(
-				outcome.cost as f64 / selection.budget.max(1) as f64,
-				outcome.carbon_grams as f64 / 1_000.0 / gpu_hours,
-			)
-		} else {
-			-simulator::FAILURE_PENALTY
-		};
+		let reward = learner::reward(&selection, outcome);
 		let mut policy = lock(&self.policy);
 		policy.reinforce_online(&[(selection.candidates, ran, reward)], ONLINE_LEARNING_RATE)?;
 		policy.save(&self.policy_path)?;

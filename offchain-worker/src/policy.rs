@@ -4,7 +4,10 @@
 //! realised job outcomes, and is saved as safetensors between restarts.
 
 use crate::{rng::SeededRng, EngineError};
-use aicchain_primitives::{engine_api::CandidateNode, JobRequirements};
+use aicchain_primitives::{
+	engine_api::CandidateNode, JobRequirements, SustainabilityPreference,
+	PREFER_RENEWABLE_CARBON_WEIGHT,
+};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::{Module, Optimizer, VarBuilder, VarMap};
 use std::path::Path;
@@ -13,13 +16,24 @@ use std::path::Path;
 pub const FEATURES: usize = 9;
 const HIDDEN: usize = 32;
 
-/// What the policy sees of one candidate, normalised to roughly [0, 1].
+/// How much a job's carbon counts, in what the policy sees and in the reward it learns from:
+/// [`PREFER_RENEWABLE_CARBON_WEIGHT`] times for a job preferring renewable power (as in the
+/// chain's fallback), once otherwise.
+pub fn carbon_weight(req: &JobRequirements) -> f64 {
+	match req.sustainability {
+		SustainabilityPreference::PreferRenewable => PREFER_RENEWABLE_CARBON_WEIGHT as f64,
+		_ => 1.0,
+	}
+}
+
+/// What the policy sees of one candidate, normalised to roughly [0, 1] (the carbon intensity
+/// scaled by [`carbon_weight`]).
 pub fn features(node: &CandidateNode, req: &JobRequirements, budget: u128) -> [f32; FEATURES] {
 	let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
 	let track = f64::from(node.completed_jobs) + f64::from(node.failed_jobs);
 	[
 		ratio(node.cost as f64, budget as f64).min(2.0) as f32,
-		(f64::from(node.carbon_intensity) / 1_000.0).min(1.0) as f32,
+		((f64::from(node.carbon_intensity) / 1_000.0).min(1.0) * carbon_weight(req)) as f32,
 		f32::from(node.renewable_share.deconstruct()) / 100.0,
 		(f64::from(node.reputation.deconstruct()) / 1e9) as f32,
 		ratio(f64::from(node.active_jobs), f64::from(node.max_jobs.max(1))).min(1.0) as f32,

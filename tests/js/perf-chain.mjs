@@ -152,6 +152,11 @@ try {
   const submittedAt = new Map(); // job id -> [block, ms]
   const endedAt = new Map(); // job id -> [block, ms, status]
   const assignedBy = {}; // rule (Majority, Plurality, Fallback) -> jobs
+  // Why validators did not agree: each job's proposals (block, proposer, node) before its
+  // assignment, and the errors of failed extrinsics (a proposal too late, a node full, ...).
+  const proposals = new Map(); // job id -> [[block, proposer, node]]
+  const assignment = new Map(); // job id -> [block, rule, node]
+  const failures = {}; // "section.Error" -> count
   const blocks = [];
   let first = null;
   let lastSubmission = null;
@@ -173,14 +178,27 @@ try {
         const ms = now.toNumber();
         const count = { submitted: 0, queued: 0, assigned: 0, results: 0, settled: 0, expired: 0, failed: 0 };
         for (const { event } of events) {
+          if (event.section === "system" && event.method === "ExtrinsicFailed") {
+            const error = event.data[0];
+            const meta = error.isModule ? api.registry.findMetaError(error.asModule) : null;
+            const name = meta ? `${meta.section}.${meta.name}` : error.type;
+            failures[name] = (failures[name] ?? 0) + 1;
+          }
           if (event.section !== "computeJobs") continue;
           const id = event.data[0]?.toString();
           switch (event.method) {
             case "JobSubmitted": count.submitted++; submittedAt.set(id, [number, ms]); break;
             case "JobQueued": count.queued++; break;
+            case "AssignmentProposed": {
+              const list = proposals.get(id) ?? [];
+              list.push([number, event.data[2].toString(), event.data[1].toNumber()]);
+              proposals.set(id, list);
+              break;
+            }
             case "JobAssigned": {
               count.assigned++;
               const rule = event.data[3].toString();
+              assignment.set(id, [number, rule, event.data[1].toNumber()]);
               assignedBy[rule] = (assignedBy[rule] ?? 0) + 1;
               break;
             }
@@ -216,6 +234,26 @@ try {
   await done;
   if (rejected.length) log(`${rejected.length} submissions refused by the pool: ${rejected[0]}`);
 
+  // Per job: how many proposals landed by its assignment, how many distinct nodes they named,
+  // and the blocks from submission to the first and the last of them.
+  function agreement() {
+    const byRule = {};
+    for (const [id, [block, rule]] of assignment) {
+      const list = (proposals.get(id) ?? []).filter(([b]) => b <= block);
+      const key = `${rule}: ${list.length} proposals, ${new Set(list.map(([, , n]) => n)).size} nodes`;
+      byRule[key] = (byRule[key] ?? 0) + 1;
+    }
+    const delays = [...proposals].flatMap(([id, list]) =>
+      list.map(([b]) => b - (submittedAt.get(id)?.[0] ?? b))).sort((a, b) => a - b);
+    return {
+      by_proposals: byRule,
+      proposal_delay_blocks_p50: percentile(delays, 50),
+      proposal_delay_blocks_p95: percentile(delays, 95),
+      proposal_delay_blocks_max: delays.at(-1) ?? null,
+      failed_extrinsics: failures,
+    };
+  }
+
   const latencies = [...submittedAt].filter(([id]) => endedAt.get(id)?.[2] === "settled")
     .map(([id, [, ms]]) => (endedAt.get(id)[1] - ms) / 1000).sort((a, b) => a - b);
   const blockLatencies = [...submittedAt].filter(([id]) => endedAt.get(id)?.[2] === "settled")
@@ -240,6 +278,7 @@ try {
     max_normal_weight_share: Math.max(0, ...blocks.map((b) => b.normal_weight_share)),
     max_finality_lag: Math.max(0, ...blocks.map((b) => b.finality_lag)),
     assigned_by_rule: assignedBy,
+    agreement: agreement(),
   }));
 } finally {
   await api.disconnect();

@@ -24,14 +24,34 @@ use std::{
 /// Selections kept awaiting their outcome.
 pub const MAX_PENDING: usize = 4_096;
 
-/// A selection awaiting its outcome: every candidate's node id and features, the job's budget
-/// and GPU-hours.
+/// A selection awaiting its outcome: every candidate's node id and features, the job's budget,
+/// GPU-hours and how much its carbon counts ([`crate::policy::carbon_weight`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Pending {
 	pub nodes: Vec<NodeId>,
 	pub candidates: Vec<[f32; FEATURES]>,
 	pub budget: u128,
 	pub gpu_hours: u64,
+	/// Absent from selections saved before it existed: once.
+	#[serde(default = "once")]
+	pub carbon_weight: f64,
+}
+
+fn once() -> f64 {
+	1.0
+}
+
+/// The reward the policy learns from a job's outcome: the simulator's, with the carbon per
+/// GPU-hour weighted as the job asked.
+pub fn reward(selection: &Pending, outcome: &aicchain_primitives::engine_api::JobOutcome) -> f64 {
+	if !outcome.success {
+		return -crate::simulator::FAILURE_PENALTY;
+	}
+	let gpu_hours = selection.gpu_hours.max(1) as f64;
+	crate::simulator::success_reward(
+		outcome.cost as f64 / selection.budget.max(1) as f64,
+		outcome.carbon_grams as f64 / 1_000.0 / gpu_hours * selection.carbon_weight,
+	)
 }
 
 /// What the learner keeps besides the policy's weights and the pending selections.

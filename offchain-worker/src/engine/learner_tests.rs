@@ -121,3 +121,52 @@ fn pending_selections_and_counters_survive_a_restart() {
 	assert_eq!(engine.handle(outcome(7, first, true)), EngineResponse::Ack);
 	assert_eq!(engine.status_json()["outcomes_learnt"], 2);
 }
+
+/// Issue #10, item 6: the live policy used to score a job preferring renewable power like any
+/// other. Now it sees such a job's carbon three times over, and learns from a reward in which
+/// that carbon counts three times, as the chain's fallback weighs it.
+#[test]
+fn a_job_preferring_renewable_power_weighs_carbon_more() {
+	let requirements = |sustainability| JobRequirements {
+		gpus: 8,
+		min_bandwidth_mbps: 100,
+		max_latency_ms: 15,
+		gpu_hours: 2,
+		sustainability,
+		training: None,
+	};
+	let (any, prefer) = (
+		requirements(SustainabilityPreference::Any),
+		requirements(SustainabilityPreference::PreferRenewable),
+	);
+	let dirty = node(11, 500, 300);
+	let (a, p) = (policy::features(&dirty, &any, 1_000), policy::features(&dirty, &prefer, 1_000));
+	assert!((p[1] - 3.0 * a[1]).abs() < 1e-6, "{} vs {}", p[1], a[1]);
+	assert_eq!((a[0], &a[2..]), (p[0], &p[2..]), "nothing else changes");
+
+	let selection = |weight| learner::Pending {
+		nodes: vec![11],
+		candidates: vec![a],
+		budget: 1_000,
+		gpu_hours: 16,
+		carbon_weight: weight,
+	};
+	let ran = |carbon_grams| JobOutcome {
+		job_id: 1,
+		node_id: 11,
+		success: true,
+		cost: 500,
+		carbon_grams,
+		blocks_taken: 20,
+	};
+	let (neutral, preferring) = (selection(1.0), selection(policy::carbon_weight(&prefer)));
+	let carbon_cost = |s: &learner::Pending| {
+		learner::reward(s, &ran(0)) - learner::reward(s, &ran(4_000))
+	};
+	assert!(carbon_cost(&neutral) > 0.0);
+	assert!((carbon_cost(&preferring) - 3.0 * carbon_cost(&neutral)).abs() < 1e-9);
+	// Without carbon, and for a failure, the preference changes nothing.
+	assert_eq!(learner::reward(&neutral, &ran(0)), learner::reward(&preferring, &ran(0)));
+	let failed = JobOutcome { success: false, ..ran(0) };
+	assert_eq!(learner::reward(&neutral, &failed), learner::reward(&preferring, &failed));
+}

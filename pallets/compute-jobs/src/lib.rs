@@ -98,6 +98,7 @@ mod tests;
 pub mod weights;
 pub use weights::WeightInfo;
 mod worker;
+pub mod reservations;
 #[cfg(test)]
 mod worker_tests;
 pub use worker::{WorkerSigner, ENGINE_TOKEN_KEY, ENGINE_URL_KEY};

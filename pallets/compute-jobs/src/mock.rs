@@ -137,6 +137,10 @@ parameter_types! {
 	pub const RenewableBonus: Perbill = Perbill::from_percent(5);
 	pub const BelowMinimumPayout: Perbill = Perbill::from_percent(50);
 	pub const SlashOnFailure: Perbill = Perbill::from_percent(10);
+	/// Registry bounds a test may raise (thread-local): the worker's transaction cap is tested
+	/// with more local nodes than the other tests need.
+	pub static MaxNodes: u32 = 16;
+	pub static MaxNodesPerClass: u32 = 8;
 }
 
 impl pallet_compute_registry::Config for Test {
@@ -144,9 +148,9 @@ impl pallet_compute_registry::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type NodeBond = NodeBond;
 	type MinNodeBond = MinNodeBond;
-	type MaxNodes = ConstU32<16>;
+	type MaxNodes = MaxNodes;
 	type MaxNodesPerOwner = ConstU32<4>;
-	type MaxNodesPerClass = ConstU32<8>;
+	type MaxNodesPerClass = MaxNodesPerClass;
 	type MaxJobsPerNode = ConstU32<2>;
 	type MinPricePerGpuHour = frame_support::traits::ConstU128<MIN_PRICE>;
 	type HeartbeatTimeout = HeartbeatTimeout;

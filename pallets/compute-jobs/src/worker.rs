@@ -22,7 +22,7 @@
 //! offchain-storage claim per action and job makes sure overlapping worker runs never do the
 //! same work twice. Jobs waiting in the queue for capacity are skipped without being read.
 
-use crate::{pallet::*, JobOf, JobStatus, ValidatorWorkers};
+use crate::{pallet::*, reservations::Reservations, JobOf, JobStatus, ValidatorWorkers};
 use aicchain_primitives::{
 	engine_api::{CandidateNode, EngineRequest, EngineResponse, JobOutcome, TaskStatus},
 	JobId, QuantisedMetrics,
@@ -141,6 +141,8 @@ impl<T: Config> Pallet<T> {
 		// Jobs the engine is still training or verifying: a tiny job finishes in milliseconds,
 		// so look again after a short wait instead of a block later.
 		let mut working = Vec::new();
+		// What the pending jobs visited so far will take, in job-id order (see `reservations`).
+		let mut reserved = Reservations::default();
 		for job_id in open {
 			if left == 0 {
 				log::debug!(
@@ -149,7 +151,7 @@ impl<T: Config> Pallet<T> {
 				);
 				break;
 			}
-			match Self::visit(now, job_id, &accounts, &validator, &mut left) {
+			match Self::visit(now, job_id, &accounts, &validator, &mut left, &mut reserved) {
 				Ok(Progress::Working) => working.push(job_id),
 				Ok(Progress::Idle) => {},
 				// Without an engine nothing else in this run can succeed either.
@@ -164,7 +166,7 @@ impl<T: Config> Pallet<T> {
 			sp_io::offchain::sleep_until(wake);
 			let mut still = Vec::new();
 			for job_id in working {
-				match Self::visit(now, job_id, &accounts, &validator, &mut left) {
+				match Self::visit(now, job_id, &accounts, &validator, &mut left, &mut reserved) {
 					Ok(Progress::Working) => still.push(job_id),
 					Ok(Progress::Idle) => {},
 					Err(()) => return,
@@ -187,11 +189,14 @@ impl<T: Config> Pallet<T> {
 		accounts: &[T::AccountId],
 		validator: &Option<T::AccountId>,
 		left: &mut u32,
+		reserved: &mut Reservations,
 	) -> Result<Progress, ()> {
 		let Some(job) = Jobs::<T>::get(job_id) else { return Ok(Progress::Idle) };
 		let result = match job.status.clone() {
 			JobStatus::Pending => match validator {
-				Some(v) => Self::propose(now, job_id, &job, v, left).map(|()| Progress::Idle),
+				Some(v) => {
+					Self::propose(now, job_id, &job, v, left, reserved).map(|()| Progress::Idle)
+				},
 				None => Ok(Progress::Idle),
 			},
 			JobStatus::Assigned { node, .. } => {
@@ -228,15 +233,18 @@ impl<T: Config> Pallet<T> {
 		job: &JobOf<T>,
 		validator: &T::AccountId,
 		left: &mut u32,
+		reserved: &mut Reservations,
 	) -> Result<(), EngineError> {
 		if Proposals::<T>::get(job_id).iter().any(|(p, _)| p == validator)
 			|| !Self::may_act(Action::Propose, job_id, now)
 		{
+			Self::reserve_expected(job_id, job, reserved);
 			return Ok(());
 		}
 		Self::prune_dead_candidates(now, job_id, job, validator, left);
-		let candidates = Self::candidate_features(job_id, job, now);
+		let candidates = Self::candidate_features(job_id, job, now, reserved);
 		if candidates.is_empty() {
+			Self::reserve_expected(job_id, job, reserved);
 			return Ok(());
 		}
 		let request = EngineRequest::Select {
@@ -248,6 +256,8 @@ impl<T: Config> Pallet<T> {
 		match Self::call_engine(&request)? {
 			EngineResponse::Selected { node_id, scores } => {
 				log::info!(target: LOG_TARGET, "job {job_id}: policy picks node {node_id} (scores {scores:?})");
+				reserved.reserve(node_id, job.requirements.gpus);
+				Self::remember_proposal(job_id, node_id);
 				let call = Call::<T>::propose_assignment { job_id, node_id };
 				Self::send(Action::Propose, job_id, validator, call, left);
 			},
@@ -283,16 +293,22 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// The eligible, affordable candidates of a job as the engine sees them.
+	/// The eligible, affordable candidates of a job as the engine sees them, once the pending
+	/// jobs this run placed before it (`reserved`) have taken their share: a node they fill is
+	/// left out, and their jobs count in a node's load.
 	pub fn candidate_features(
 		job_id: JobId,
 		job: &JobOf<T>,
 		now: BlockNumberFor<T>,
+		reserved: &Reservations,
 	) -> Vec<CandidateNode> {
 		Self::candidate_sample(job_id, job)
 			.into_iter()
 			.filter_map(|node_id| {
 				let (node, cost) = Self::eligible_node_for_job(job, node_id, now).ok()?;
+				if !Self::room_after(&node, node_id, job.requirements.gpus, reserved) {
+					return None;
+				}
 				Some(CandidateNode {
 					node_id,
 					gpu_count: node.spec.gpu_count,
@@ -303,7 +319,7 @@ impl<T: Config> Pallet<T> {
 					carbon_intensity: node.spec.carbon_intensity,
 					cost: cost.unique_saturated_into(),
 					reputation: node.reputation,
-					active_jobs: node.active_jobs,
+					active_jobs: node.active_jobs.saturating_add(reserved.on(node_id).0),
 					max_jobs: <T as pallet_compute_registry::Config>::MaxJobsPerNode::get(),
 					completed_jobs: node.completed_jobs,
 					failed_jobs: node.failed_jobs,
