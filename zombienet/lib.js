@@ -40,11 +40,12 @@ function creditScoringHash() {
   return line.trim().split(/\s+/)[0];
 }
 
-// Sends a transaction and resolves with the hash of its block once it is in one without a
-// dispatch error.
-function send(api, tx, signer) {
+// Sends a transaction (with `nonce` when given) and resolves with the hash of its block once it
+// is in one without a dispatch error.
+function send(api, tx, signer, nonce) {
   return new Promise((resolve, reject) => {
-    tx.signAndSend(signer, ({ status, dispatchError }) => {
+    const options = nonce === undefined ? {} : { nonce };
+    tx.signAndSend(signer, options, ({ status, dispatchError }) => {
       if (dispatchError) {
         const decoded = dispatchError.isModule ? api.registry.findMetaError(dispatchError.asModule) : null;
         reject(new Error(decoded ? `${decoded.section}.${decoded.name}` : dispatchError.toString()));
@@ -142,5 +143,6 @@ function describe(accounts) {
 }
 
 module.exports = {
-  connect, ensureEveNode, submitTrainingJob, followJob, validatorWorkers, describe, UNIT,
+  connect, ensureEveNode, submitTrainingJob, followJob, validatorWorkers, describe, send,
+  creditScoringHash, UNIT,
 };

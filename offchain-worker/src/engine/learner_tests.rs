@@ -170,3 +170,66 @@ fn a_job_preferring_renewable_power_weighs_carbon_more() {
 	let failed = JobOutcome { success: false, ..ran(0) };
 	assert_eq!(learner::reward(&neutral, &failed), learner::reward(&preferring, &failed));
 }
+
+/// Issue #10, item 5: engines that start from the same seed and learn the same outcomes in the
+/// same order (as validators that saw the same chain do) propose the same node with the same
+/// scores for every job, and end with byte-identical policies; one that missed outcomes ends
+/// with another policy.
+#[test]
+fn engines_that_learn_the_same_outcomes_in_the_same_order_propose_alike() {
+	let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().expect("tempdir")).collect();
+	let engines: Vec<_> = dirs
+		.iter()
+		.map(|d| Engine::start(EngineConfig::in_dir(d.path())).expect("starts"))
+		.collect();
+	let mut rng = crate::rng::SeededRng::new(2026);
+	for job_id in 0..150u64 {
+		let candidates: Vec<CandidateNode> = (0..4u32)
+			.map(|i| {
+				let cost = 300 + u128::from(rng.below(600) as u32);
+				let carbon = 20 + rng.below(700) as u32;
+				CandidateNode {
+					completed_jobs: rng.below(20) as u32,
+					active_jobs: rng.below(4) as u32,
+					..node(10 + i, cost, carbon)
+				}
+			})
+			.collect();
+		let request = EngineRequest::Select {
+			job_id,
+			requirements: JobRequirements {
+				gpus: 8,
+				min_bandwidth_mbps: 100,
+				max_latency_ms: 15,
+				gpu_hours: 2,
+				sustainability: if job_id % 3 == 0 {
+					SustainabilityPreference::PreferRenewable
+				} else {
+					SustainabilityPreference::Any
+				},
+				training: None,
+			},
+			budget: 1_000,
+			candidates,
+		};
+		let answers: Vec<EngineResponse> =
+			engines.iter().map(|e| e.handle(request.clone())).collect();
+		assert!(matches!(answers[0], EngineResponse::Selected { .. }), "{:?}", answers[0]);
+		assert_eq!(answers[0], answers[1], "job {job_id}");
+		let EngineResponse::Selected { node_id, .. } = answers[0] else { unreachable!() };
+		let success = rng.uniform() < 0.7;
+		// The engine that missed the first outcomes (offline) learns only the later ones.
+		for (i, engine) in engines.iter().enumerate() {
+			let request = if i == 2 && job_id < 10 {
+				EngineRequest::Forget(job_id)
+			} else {
+				outcome(job_id, node_id, success)
+			};
+			assert_eq!(engine.handle(request), EngineResponse::Ack);
+		}
+	}
+	let policy = |d: &tempfile::TempDir| std::fs::read(d.path().join("policy.safetensors"));
+	let policies: Vec<Vec<u8>> = dirs.iter().map(|d| policy(d).expect("saved")).collect();
+	assert_eq!(policies[0], policies[1], "same outcomes, same order: same policy");
+	assert_ne!(policies[0], policies[2], "missed outcomes: another policy");
+}
