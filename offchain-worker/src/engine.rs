@@ -224,7 +224,8 @@ impl Engine {
 				let gpu_hours = u64::from(requirements.gpus) * u64::from(requirements.gpu_hours);
 				let nodes: Vec<_> = candidates.iter().map(|c| c.node_id).collect();
 				let carbon_weight = policy::carbon_weight(&requirements);
-				let pending = Pending { nodes, candidates: feats, budget, gpu_hours, carbon_weight };
+				let pending =
+					Pending { nodes, candidates: feats, budget, gpu_hours, carbon_weight };
 				if let Err(e) = self.remember(job_id, pending) {
 					return EngineResponse::Error(e.to_string().into_bytes());
 				}

@@ -160,9 +160,8 @@ fn a_job_preferring_renewable_power_weighs_carbon_more() {
 		blocks_taken: 20,
 	};
 	let (neutral, preferring) = (selection(1.0), selection(policy::carbon_weight(&prefer)));
-	let carbon_cost = |s: &learner::Pending| {
-		learner::reward(s, &ran(0)) - learner::reward(s, &ran(4_000))
-	};
+	let carbon_cost =
+		|s: &learner::Pending| learner::reward(s, &ran(0)) - learner::reward(s, &ran(4_000));
 	assert!(carbon_cost(&neutral) > 0.0);
 	assert!((carbon_cost(&preferring) - 3.0 * carbon_cost(&neutral)).abs() < 1e-9);
 	// Without carbon, and for a failure, the preference changes nothing.

@@ -97,8 +97,8 @@ mod spec_tests;
 mod tests;
 pub mod weights;
 pub use weights::WeightInfo;
-mod worker;
 pub mod reservations;
+mod worker;
 #[cfg(test)]
 mod worker_tests;
 pub use worker::{WorkerSigner, ENGINE_TOKEN_KEY, ENGINE_URL_KEY};

@@ -11,7 +11,12 @@ fn select_request(job: JobId) -> EngineRequest {
 		job_id: job,
 		requirements: stored.requirements.clone(),
 		budget: stored.budget,
-		candidates: ComputeJobs::candidate_features(job, &stored, System::block_number(), &Default::default()),
+		candidates: ComputeJobs::candidate_features(
+			job,
+			&stored,
+			System::block_number(),
+			&Default::default(),
+		),
 	}
 }
 
