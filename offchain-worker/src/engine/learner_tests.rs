@@ -23,17 +23,22 @@ fn node(node_id: u32, cost: u128, carbon: u32) -> CandidateNode {
 	}
 }
 
+/// An 8-GPU, 2-hour job with the given sustainability preference.
+fn requirements(sustainability: SustainabilityPreference) -> JobRequirements {
+	JobRequirements {
+		gpus: 8,
+		min_bandwidth_mbps: 100,
+		max_latency_ms: 15,
+		gpu_hours: 2,
+		sustainability,
+		training: None,
+	}
+}
+
 fn select(engine: &Engine, job_id: JobId) -> u32 {
 	let request = EngineRequest::Select {
 		job_id,
-		requirements: JobRequirements {
-			gpus: 8,
-			min_bandwidth_mbps: 100,
-			max_latency_ms: 15,
-			gpu_hours: 2,
-			sustainability: SustainabilityPreference::Any,
-			training: None,
-		},
+		requirements: requirements(SustainabilityPreference::Any),
 		budget: 1_000,
 		candidates: vec![node(10, 600, 40), node(11, 500, 300), node(12, 700, 60)],
 	};
@@ -127,14 +132,6 @@ fn pending_selections_and_counters_survive_a_restart() {
 /// that carbon counts three times, as the chain's fallback weighs it.
 #[test]
 fn a_job_preferring_renewable_power_weighs_carbon_more() {
-	let requirements = |sustainability| JobRequirements {
-		gpus: 8,
-		min_bandwidth_mbps: 100,
-		max_latency_ms: 15,
-		gpu_hours: 2,
-		sustainability,
-		training: None,
-	};
 	let (any, prefer) = (
 		requirements(SustainabilityPreference::Any),
 		requirements(SustainabilityPreference::PreferRenewable),
@@ -196,18 +193,11 @@ fn engines_that_learn_the_same_outcomes_in_the_same_order_propose_alike() {
 			.collect();
 		let request = EngineRequest::Select {
 			job_id,
-			requirements: JobRequirements {
-				gpus: 8,
-				min_bandwidth_mbps: 100,
-				max_latency_ms: 15,
-				gpu_hours: 2,
-				sustainability: if job_id % 3 == 0 {
-					SustainabilityPreference::PreferRenewable
-				} else {
-					SustainabilityPreference::Any
-				},
-				training: None,
-			},
+			requirements: requirements(if job_id % 3 == 0 {
+				SustainabilityPreference::PreferRenewable
+			} else {
+				SustainabilityPreference::Any
+			}),
 			budget: 1_000,
 			candidates,
 		};

@@ -195,6 +195,18 @@ impl<T: Config> Pallet<T> {
 		if !Self::is_majority(Self::current_votes_for(&proposals, |_| true)) {
 			return None;
 		}
+		let declined = Declined::<T>::get(job_id);
+		Self::ranked_proposals(&proposals)
+			.into_iter()
+			.filter(|node_id| !declined.contains(node_id))
+			.find_map(|node_id| {
+				Self::check_node_for_job(job, node_id, now).ok().map(|cost| (node_id, cost))
+			})
+	}
+
+	/// The nodes that current validators proposed, most proposals first (ties: the lower node
+	/// id); proposals of accounts that left the set are not counted.
+	pub(crate) fn ranked_proposals(proposals: &[(T::AccountId, NodeId)]) -> Vec<NodeId> {
 		let mut tally: Vec<(NodeId, usize)> = Vec::new();
 		for (who, node_id) in proposals.iter() {
 			if !T::Validators::is_validator_worker(who) {
@@ -206,12 +218,7 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		tally.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-		let declined = Declined::<T>::get(job_id);
-		tally.into_iter().filter(|(node_id, _)| !declined.contains(node_id)).find_map(
-			|(node_id, _)| {
-				Self::check_node_for_job(job, node_id, now).ok().map(|cost| (node_id, cost))
-			},
-		)
+		tally.into_iter().map(|(node_id, _)| node_id).collect()
 	}
 
 	/// Assigns a pending job: takes the node's GPUs, fixes its terms in the job, and moves the

@@ -17,7 +17,7 @@ use crate::{pallet::*, JobOf};
 use aicchain_primitives::{JobId, NodeId};
 use alloc::{collections::BTreeMap, vec::Vec};
 use codec::Encode;
-use sp_runtime::{offchain::storage::StorageValueRef, traits::Get};
+use sp_runtime::offchain::storage::StorageValueRef;
 
 /// Jobs and GPUs reserved per node by the pending jobs of this run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -38,36 +38,11 @@ impl Reservations {
 }
 
 impl<T: Config> Pallet<T> {
-	/// Whether `node` still has room for one more `gpus`-GPU job after `reserved`.
-	pub(crate) fn room_after(
-		node: &pallet_compute_registry::NodeInfoOf<T>,
-		node_id: NodeId,
-		gpus: u32,
-		reserved: &Reservations,
-	) -> bool {
-		let (jobs, used) = reserved.on(node_id);
-		let max_jobs = <T as pallet_compute_registry::Config>::MaxJobsPerNode::get();
-		node.active_jobs.saturating_add(jobs) < max_jobs
-			&& node
-				.active_gpus
-				.checked_add(used)
-				.and_then(|g| g.checked_add(gpus))
-				.is_some_and(|g| g <= node.spec.gpu_count)
-	}
-
 	/// The node a pending job that this validator does not propose for now is expected to take:
-	/// the plurality of its proposals on chain (ties: the lower node id), else the proposal this
-	/// validator sent and that has not landed yet.
-	pub(crate) fn expected_node(job_id: JobId) -> Option<NodeId> {
-		let mut tally: Vec<(NodeId, u32)> = Vec::new();
-		for (_, node_id) in Proposals::<T>::get(job_id).iter() {
-			match tally.iter_mut().find(|(n, _)| n == node_id) {
-				Some((_, votes)) => *votes = votes.saturating_add(1),
-				None => tally.push((*node_id, 1)),
-			}
-		}
-		tally.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-		tally.first().map(|(node_id, _)| *node_id).or_else(|| {
+	/// the plurality of its current validators' proposals on chain (as the chain ranks them),
+	/// else the proposal this validator sent and that has not landed yet.
+	fn expected_node(job_id: JobId) -> Option<NodeId> {
+		Self::ranked_proposals(&Proposals::<T>::get(job_id)).first().copied().or_else(|| {
 			StorageValueRef::persistent(&Self::proposed_key(job_id)).get::<NodeId>().ok().flatten()
 		})
 	}

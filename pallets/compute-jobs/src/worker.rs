@@ -305,8 +305,11 @@ impl<T: Config> Pallet<T> {
 		Self::candidate_sample(job_id, job)
 			.into_iter()
 			.filter_map(|node_id| {
-				let (node, cost) = Self::eligible_node_for_job(job, node_id, now).ok()?;
-				if !Self::room_after(&node, node_id, job.requirements.gpus, reserved) {
+				let (mut node, cost) = Self::eligible_node_for_job(job, node_id, now).ok()?;
+				let (jobs, gpus) = reserved.on(node_id);
+				node.active_jobs = node.active_jobs.saturating_add(jobs);
+				node.active_gpus = node.active_gpus.saturating_add(gpus);
+				if !pallet_compute_registry::Pallet::<T>::has_room(&node, job.requirements.gpus) {
 					return None;
 				}
 				Some(CandidateNode {
@@ -319,7 +322,7 @@ impl<T: Config> Pallet<T> {
 					carbon_intensity: node.spec.carbon_intensity,
 					cost: cost.unique_saturated_into(),
 					reputation: node.reputation,
-					active_jobs: node.active_jobs.saturating_add(reserved.on(node_id).0),
+					active_jobs: node.active_jobs,
 					max_jobs: <T as pallet_compute_registry::Config>::MaxJobsPerNode::get(),
 					completed_jobs: node.completed_jobs,
 					failed_jobs: node.failed_jobs,
