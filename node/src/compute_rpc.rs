@@ -67,23 +67,23 @@ impl<C> Compute<C> {
 	}
 }
 
-fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
+pub(crate) fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
 	ErrorObjectOwned::owned(ErrorCode::InvalidParams.code(), message.into(), None::<()>)
 }
 
-fn runtime_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
+pub(crate) fn runtime_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
 	ErrorObjectOwned::owned(1, format!("runtime API call failed: {e}"), None::<()>)
 }
 
-fn balance(b: Balance) -> Value {
+pub(crate) fn balance(b: Balance) -> Value {
 	Value::String(b.to_string())
 }
 
-fn account(a: &AccountId) -> Value {
+pub(crate) fn account(a: &AccountId) -> Value {
 	Value::String(a.to_ss58check())
 }
 
-fn perbill(p: Perbill) -> Value {
+pub(crate) fn perbill(p: Perbill) -> Value {
 	json!(f64::from(p.deconstruct()) / 1e7)
 }
 
@@ -91,7 +91,7 @@ fn percent(p: Percent) -> Value {
 	json!(p.deconstruct())
 }
 
-fn hash(h: &H256) -> Value {
+pub(crate) fn hash(h: &H256) -> Value {
 	Value::String(format!("0x{}", hex::encode(h.0)))
 }
 
@@ -203,7 +203,7 @@ fn node_status(status: &NodeStatus<BlockNumber>) -> &'static str {
 	}
 }
 
-fn metrics_json(m: &QuantisedMetrics) -> Value {
+pub(crate) fn metrics_json(m: &QuantisedMetrics) -> Value {
 	json!({ "score": perbill(m.score), "lossMillionths": m.loss_millionths, "evalSamples": m.eval_samples })
 }
 

@@ -8,6 +8,7 @@ mod chain_spec;
 mod cli;
 mod command;
 mod compute_rpc;
+mod models_rpc;
 mod rpc;
 mod service;
 

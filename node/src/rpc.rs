@@ -30,6 +30,12 @@ where
 	C::Api: BlockBuilder<Block>,
 	C::Api: pallet_compute_jobs::runtime_api::ComputeApi<Block, AccountId, Balance, BlockNumber>,
 	C::Api: pallet_community_fund::CommunityFundApi<Block, AccountId, Balance, BlockNumber>,
+	C::Api: pallet_model_registry::runtime_api::ModelRegistryApi<
+		Block,
+		AccountId,
+		Balance,
+		BlockNumber,
+	>,
 	P: TransactionPool + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
@@ -41,8 +47,11 @@ where
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
 	module.merge(crate::compute_rpc::ComputeRpcServer::into_rpc(
-		crate::compute_rpc::Compute::new(client, engine_url),
+		crate::compute_rpc::Compute::new(client.clone(), engine_url),
 	))?;
+	module.merge(crate::models_rpc::ModelsRpcServer::into_rpc(crate::models_rpc::Models::new(
+		client,
+	)))?;
 
 	Ok(module)
 }

@@ -18,8 +18,8 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	AccountId, Aura, Balance, Block, BlockNumber, CommunityFund, ComputeJobs, Executive, Grandpa,
-	InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System,
-	TransactionPayment, VERSION,
+	InherentDataExt, ModelRegistry, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys,
+	System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -227,6 +227,30 @@ impl_runtime_apis! {
 	impl pallet_community_fund::CommunityFundApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn fund_status() -> pallet_community_fund::FundStatus<AccountId, Balance, BlockNumber> {
 			CommunityFund::status()
+		}
+	}
+
+	impl pallet_model_registry::runtime_api::ModelRegistryApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn models(from: u64, limit: u32) -> Vec<pallet_model_registry::runtime_api::ModelView<AccountId, BlockNumber>> {
+			ModelRegistry::api_models(from, limit)
+		}
+		fn model(id: u64) -> Option<pallet_model_registry::runtime_api::ModelView<AccountId, BlockNumber>> {
+			ModelRegistry::api_model(id)
+		}
+		fn versions(model: u64) -> Vec<pallet_model_registry::runtime_api::VersionView<AccountId, Balance, BlockNumber>> {
+			ModelRegistry::api_versions(model)
+		}
+		fn version(id: u64) -> Option<pallet_model_registry::ModelVersion<AccountId, Balance, BlockNumber>> {
+			pallet_model_registry::Versions::<Runtime>::get(id)
+		}
+		fn lineage(id: u64) -> Vec<pallet_model_registry::runtime_api::VersionView<AccountId, Balance, BlockNumber>> {
+			ModelRegistry::api_lineage(id)
+		}
+		fn version_of_job(job: u64) -> Option<u64> {
+			pallet_model_registry::VersionOfJob::<Runtime>::get(job)
+		}
+		fn can_fetch(model: u64, who: AccountId) -> bool {
+			ModelRegistry::can_fetch(model, &who)
 		}
 	}
 

@@ -22,10 +22,10 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	currency::{AICG_EXISTENTIAL_DEPOSIT, EXISTENTIAL_DEPOSIT, MICRO_UNIT, MILLI_UNIT, UNIT},
-	AccountId, Aicg, Aura, Balance, Balances, Block, BlockNumber, CommunityFund, Hash, Nonce,
-	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, SessionKeys, System, ValidatorSet, DAYS, HOURS, MINUTES,
-	SLOT_DURATION, VERSION,
+	AccountId, Aicg, Aura, Balance, Balances, Block, BlockNumber, CommunityFund, Hash,
+	ModelRegistry, Nonce, PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason,
+	RuntimeHoldReason, RuntimeOrigin, RuntimeTask, SessionKeys, System, ValidatorSet, DAYS, HOURS,
+	MINUTES, SLOT_DURATION, VERSION,
 };
 
 /// The instance of `pallet-balances` that keeps the AICG ledger.
@@ -275,6 +275,14 @@ impl pallet_validator_set::Config for Runtime {
 	type WeightInfo = pallet_validator_set::weights::SubstrateWeight<Runtime>;
 }
 
+impl pallet_model_registry::Config for Runtime {
+	type Balance = Balance;
+	type MaxNameLength = ConstU32<64>;
+	type MaxAllowed = ConstU32<32>;
+	type MaxLineage = ConstU32<256>;
+	type WeightInfo = pallet_model_registry::weights::SubstrateWeight<Runtime>;
+}
+
 parameter_types! {
 	/// The most validators: Aura's and GRANDPA's authority bound, and every vote list's.
 	pub const MaxValidators: u32 = 32;
@@ -288,6 +296,7 @@ impl pallet_compute_jobs::Config for Runtime {
 	type CommunityFund = CommunityFundAccount;
 	type Subsidies = CommunityFund;
 	type Rewards = CommunityFund;
+	type Models = ModelRegistry;
 	// Every job holds a deadline slot: it must tie up at least 1 AICC while it does.
 	type MinJobBudget = ConstU128<UNIT>;
 	// The seed demo's ranges: 4-16 GPUs, 50-200 Mbps, 5-20 ms.

@@ -31,6 +31,7 @@ mod benches {
 		[pallet_compute_jobs, ComputeJobs]
 		[pallet_community_fund, CommunityFund]
 		[pallet_validator_set, ValidatorSet]
+		[pallet_model_registry, ModelRegistry]
 	);
 }
 
@@ -121,7 +122,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("aicchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("aicchain"),
 	authoring_version: 1,
-	spec_version: 110,
+	spec_version: 111,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -238,6 +239,10 @@ mod runtime {
 	/// The community fund: AICG-voted subsidies and AICG rewards.
 	#[runtime::pallet_index(10)]
 	pub type CommunityFund = pallet_community_fund;
+
+	/// Models: every verified training result as a version, with lineage and access control.
+	#[runtime::pallet_index(13)]
+	pub type ModelRegistry = pallet_model_registry;
 }
 
 #[cfg(test)]

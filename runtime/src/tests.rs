@@ -269,8 +269,20 @@ mod compute_market {
 			assert_eq!(Aicg::balance(&bob), DEV_AICG_ENDOWMENT + 36 * UNIT / 10);
 			assert_eq!(Aicg::balance(&alice), DEV_AICG_ENDOWMENT + 4 * UNIT / 10);
 
+			// The verified model is Dave's model 0, version 0, worth what he paid for it.
+			let version = pallet_model_registry::Versions::<Runtime>::get(0).expect("version 0");
+			assert_eq!((version.model, version.job, version.parent), (0, 0, None));
+			assert_eq!((version.trainer, version.provider), (dave.clone(), bob.clone()));
+			assert_eq!((version.cost, version.model_hash), (cost, H256::repeat_byte(0xab)));
+			assert_eq!(version.metrics, metrics);
+			let model = crate::ModelRegistry::api_model(0).expect("model 0");
+			assert_eq!((model.owner, model.public, model.versions), (dave.clone(), false, 1));
+			assert!(crate::ModelRegistry::can_fetch(0, &dave));
+			assert!(!crate::ModelRegistry::can_fetch(0, &bob));
+
 			assert_ok!(pallet_compute_registry::Pallet::<Runtime>::do_try_state());
 			assert_ok!(pallet_compute_jobs::Pallet::<Runtime>::do_try_state());
+			assert_ok!(pallet_model_registry::Pallet::<Runtime>::do_try_state());
 		});
 	}
 

@@ -142,7 +142,7 @@ mod calls {
 		/// `NotValidatorWorker`, `JobNotFound`, `JobNotAwaitingAttestation`,
 		/// `CannotAttestOwnResult`, `AlreadyAttested`.
 		#[pallet::call_index(4)]
-		#[pallet::weight(<T as Config>::WeightInfo::attest())]
+		#[pallet::weight(<T as Config>::WeightInfo::attest().saturating_add(T::Models::record_weight()))]
 		pub fn attest(origin: OriginFor<T>, job_id: JobId, accept: bool) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(T::Validators::is_validator_worker(&who), Error::<T>::NotValidatorWorker);

@@ -124,7 +124,7 @@ pub use types::*;
 
 use aicchain_primitives::{
 	ContributionRewards, DatasetInfo, JobId, JobRequirements, NodeId, QuantisedMetrics,
-	SubsidyHandler, SubsidyId, TrainingCommitment,
+	SubsidyHandler, SubsidyId, TrainingCommitment, VerifiedModels,
 };
 use frame_support::pallet_macros::import_section;
 use frame_support::traits::fungible::{InspectHold, Mutate, MutateHold};
@@ -168,6 +168,10 @@ pub mod pallet {
 		/// AICG rewards for the provider and verifiers of settled jobs, against the AICC the fund
 		/// kept from them.
 		type Rewards: ContributionRewards<Self::AccountId, BalanceOf<Self>>;
+
+		/// Where verified training results go: the model registry, which makes each a model
+		/// version.
+		type Models: VerifiedModels<Self::AccountId, BalanceOf<Self>>;
 
 		/// Least budget a job may hold in escrow (every job takes a deadline slot).
 		#[pallet::constant]

@@ -165,6 +165,7 @@ impl pallet_compute_jobs::Config for Test {
 	type CommunityFund = CommunityFund;
 	type Subsidies = ();
 	type Rewards = RecordingRewards;
+	type Models = RecordingModels;
 	type MinJobBudget = frame_support::traits::ConstU128<MIN_BUDGET>;
 	type MinJobGpus = ConstU32<4>;
 	type MaxJobGpus = ConstU32<16>;
@@ -207,6 +208,24 @@ type RewardLog = Vec<(Option<AccountId>, Vec<AccountId>, Balance)>;
 thread_local! {
 	static REWARDS: RefCell<RewardLog> =
 		const { RefCell::new(Vec::new()) };
+	static MODELS: RefCell<Vec<aicchain_primitives::VerifiedTraining<AccountId, Balance>>> =
+		const { RefCell::new(Vec::new()) };
+}
+
+/// Records every verified training result settlement hands the model registry.
+pub struct RecordingModels;
+impl RecordingModels {
+	pub fn take() -> Vec<aicchain_primitives::VerifiedTraining<AccountId, Balance>> {
+		MODELS.with(|m| core::mem::take(&mut *m.borrow_mut()))
+	}
+}
+impl aicchain_primitives::VerifiedModels<AccountId, Balance> for RecordingModels {
+	fn record(result: aicchain_primitives::VerifiedTraining<AccountId, Balance>) {
+		MODELS.with(|m| m.borrow_mut().push(result));
+	}
+	fn record_weight() -> frame_support::weights::Weight {
+		frame_support::weights::Weight::zero()
+	}
 }
 
 /// Records every AICG reward settlement asks for: (provider, verifiers, AICC kept by the fund).
@@ -306,6 +325,7 @@ impl ExtBuilder {
 		RecordingSigner::set_local_keys(Vec::new());
 		RecordingSigner::take_submitted();
 		RecordingRewards::take();
+		RecordingModels::take();
 		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 		pallet_balances::GenesisConfig::<Test> {
 			balances: vec![

@@ -187,7 +187,9 @@ impl<T: Config> Pallet<T> {
 	/// Weight of `on_initialize`'s deadline processing for `n` due jobs: the costlier of the
 	/// window-end assignment (fallback) and the attestation-end settlement, per job.
 	pub(crate) fn deadlines_weight(n: u32) -> Weight {
+		let record = <T::Models as aicchain_primitives::VerifiedModels<_, _>>::record_weight()
+			.saturating_mul(u64::from(n));
 		<T as Config>::WeightInfo::on_initialize(n)
-			.max(<T as Config>::WeightInfo::on_initialize_settle(n))
+			.max(<T as Config>::WeightInfo::on_initialize_settle(n).saturating_add(record))
 	}
 }

@@ -5,7 +5,9 @@
 use crate::{
 	pallet::*, AssignmentRule, BalanceOf, ExpiryReason, JobOf, JobReceipt, JobStatus, MatchedTerms,
 };
-use aicchain_primitives::{ContributionRewards, JobId, NodeId, SubsidyHandler};
+use aicchain_primitives::{
+	ContributionRewards, JobId, NodeId, SubsidyHandler, VerifiedModels, VerifiedTraining,
+};
 use frame_support::{
 	pallet_prelude::*,
 	storage,
@@ -326,6 +328,20 @@ impl<T: Config> Pallet<T> {
 			metrics,
 		};
 		Registry::<T>::finish_job(node_id, job.requirements.gpus, true);
+		// Every verified training result is a model version, below the user's minimum or not.
+		if let Some(spec) = job.requirements.training.clone() {
+			T::Models::record(VerifiedTraining {
+				job: job_id,
+				trainer: job.owner.clone(),
+				node: node_id,
+				provider: node.owner.clone(),
+				spec,
+				parent: None,
+				metrics,
+				model_hash,
+				cost,
+			});
+		}
 		if verified_work {
 			// What the fund keeps from this job: its share less what it paid back out.
 			let kept = fund_amount.saturating_sub(subsidy).saturating_sub(renewable_bonus);

@@ -495,6 +495,11 @@ fn a_verified_model_below_the_minimum_score_is_paid_half_without_fund_rewards() 
 			assert_eq!(receipt.renewable_bonus, bonus);
 			assert_eq!(Balances::balance(&owner), owner_before + receipt.provider_amount + bonus);
 			assert_eq!(RecordingRewards::take().is_empty(), !full);
+			// Either way the verified model is recorded, weighted by what was paid for it.
+			let models = RecordingModels::take();
+			let recorded: Vec<_> =
+				models.iter().map(|m| (m.job, m.trainer, m.provider, m.cost)).collect();
+			assert_eq!(recorded, vec![(job, USER, owner, cost)]);
 		});
 	}
 }

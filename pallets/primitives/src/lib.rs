@@ -10,9 +10,11 @@ extern crate alloc;
 
 pub mod datasets;
 pub mod limits;
+pub mod models;
 pub mod proof;
 pub use datasets::{DatasetInfo, DatasetName};
 pub use limits::{validate_training_spec, SpecError};
+pub use models::{ModelId, VerifiedModels, VerifiedTraining, VersionId};
 pub use proof::TrainingCommitment;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};

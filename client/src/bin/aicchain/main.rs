@@ -8,6 +8,7 @@ mod datasets;
 mod demo;
 mod governance;
 mod jobs;
+mod models;
 mod provider;
 mod queries;
 
@@ -129,6 +130,29 @@ enum Command {
 	Dataset(DatasetCommand),
 	/// Every dataset jobs may train on, with its owner.
 	Datasets,
+	/// Every model: each verified training result is a version of one.
+	Models,
+	/// A model and its versions as a tree (relayed versions under their parent).
+	Model { id: u64 },
+	/// Name a model (its owner signs; at most 64 bytes).
+	NameModel { model: u64, name: String },
+	/// Make a model public or private, or allow or disallow an account to fetch a private
+	/// model's weights (its owner signs; one option per call).
+	ShareModel {
+		model: u64,
+		#[arg(long)]
+		public: bool,
+		#[arg(long)]
+		private: bool,
+		/// An account (SS58) that may fetch the weights.
+		#[arg(long, value_name = "ACCOUNT")]
+		allow: Option<String>,
+		/// An account (SS58) that may no longer fetch them.
+		#[arg(long, value_name = "ACCOUNT")]
+		disallow: Option<String>,
+	},
+	/// Give a model to another account (its owner signs); its allow list is cleared.
+	TransferModel { model: u64, to: String },
 	/// Propose a subsidy paid by the community fund (AICG holders vote).
 	ProposeSubsidy {
 		/// Share of each covered job's cost, percent.
@@ -232,6 +256,28 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 			datasets::add(client, suri, file, name.as_deref(), *private, upload, to_node)
 		},
 		Command::Datasets => datasets::list(client),
+		Command::Models => models::list(client),
+		Command::Model { id } => models::show(client, *id),
+		Command::NameModel { model, name } => {
+			models::change(client, suri, *model, models::Change::Name(name.clone()))
+		},
+		Command::ShareModel { model, public, private, allow, disallow } => {
+			let change = match (*public, *private, allow, disallow) {
+				(true, false, None, None) => models::Change::Public(true),
+				(false, true, None, None) => models::Change::Public(false),
+				(false, false, Some(who), None) => models::Change::Allow(who.clone()),
+				(false, false, None, Some(who)) => models::Change::Disallow(who.clone()),
+				_ => {
+					return Err(
+						"give exactly one of --public, --private, --allow, --disallow".into()
+					)
+				},
+			};
+			models::change(client, suri, *model, change)
+		},
+		Command::TransferModel { model, to } => {
+			models::change(client, suri, *model, models::Change::Transfer(to.clone()))
+		},
 		Command::ProposeSubsidy { share, scope, per_job_cap, budget, duration } => {
 			governance::propose_subsidy(client, suri, *share, scope, per_job_cap, budget, *duration)
 		},

@@ -244,6 +244,8 @@ fn attestation_window_end_needs_a_majority_of_the_current_set() {
 		assert_eq!(status(job), JobStatus::Unverified { node: a });
 		assert_eq!(Balances::balance(&USER), before + BUDGET);
 		assert!(RecordingRewards::take().is_empty());
+		// Unverified training is no model version.
+		assert!(RecordingModels::take().is_empty());
 
 		// A tie: refunded without a slash.
 		let job = submitted_result(a, SOLAR_A_WORKER);
