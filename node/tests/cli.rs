@@ -66,6 +66,22 @@ fn cli_registers_a_node_and_follows_a_training_job_to_settlement() {
 	);
 	assert!(out.contains("cost 12 AICC: provider 10.8 + fund 1.2"), "{out}");
 
+	// The verified model is Ferdie's; he names it and makes it public; Charlie cannot take it.
+	let (ok, out) = aicchain(&url, &["model", "0"]);
+	assert!(ok && out.contains("model 0 (unnamed)") && out.contains("private"), "{out}");
+	assert!(out.contains("version 0 (#1)") && out.contains("MlpClassifier"), "{out}");
+	let (ok, out) = aicchain(&url, &["--suri", "//Ferdie", "name-model", "0", "credit-v1"]);
+	assert!(ok && out.contains("model 0 named credit-v1"), "{out}");
+	let (ok, out) = aicchain(&url, &["--suri", "//Ferdie", "share-model", "0", "--public"]);
+	assert!(ok && out.contains("model 0 is public"), "{out}");
+	let (ok, out) = aicchain(&url, &["models"]);
+	assert!(ok && out.contains("credit-v1") && out.contains("public"), "{out}");
+	let charlie = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y";
+	let (ok, out) = aicchain(&url, &["--suri", "//Charlie", "transfer-model", "0", charlie]);
+	assert!(!ok && out.contains("NotOwner"), "{out}");
+	let (ok, out) = aicchain(&url, &["model", "9"]);
+	assert!(!ok && out.contains("no model with id 9"), "{out}");
+
 	let (ok, out) = aicchain(&url, &["leaderboard"]);
 	assert!(ok && out.contains("5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"), "{out}");
 	let (ok, out) = aicchain(&url, &["--suri", "//Ferdie", "balance"]);

@@ -12,7 +12,7 @@ use aicchain_primitives::{
 use aicchain_runtime::{AccountId, Balance, Runtime, RuntimeCall};
 use common::RunningNode;
 use pallet_compute_jobs::{JobOf, JobReceipt, JobStatus};
-use sp_core::H256;
+use sp_core::{crypto::Ss58Codec, H256};
 use sp_runtime::Percent;
 use std::time::Duration;
 
@@ -163,6 +163,37 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 	assert_eq!(selection["chosen"], node_id);
 	assert_eq!(selection["scores"][0]["node"], node_id);
 	assert!(rpc("compute_selection", serde_json::json!([999])).is_err());
+
+	// The verified model is a version in the registry: Ferdie's private model 0, version 0.
+	let ferdie_ss58 = account_of(&ferdie).to_ss58check();
+	let bob_ss58 = account_of(&bob).to_ss58check();
+	let of_job = rpc("models_ofJob", serde_json::json!([job_id])).expect("models_ofJob");
+	assert_eq!(of_job, serde_json::json!({ "model": 0, "version": 0 }));
+	let model = rpc("models_get", serde_json::json!([0])).expect("models_get");
+	assert_eq!(
+		(&model["owner"], &model["public"], &model["versions"]),
+		(&serde_json::json!(ferdie_ss58), &serde_json::json!(false), &serde_json::json!(1))
+	);
+	let version = &model["versionList"][0];
+	assert_eq!(version["modelHash"], format!("0x{}", hex::encode(receipt.model_hash.0)));
+	assert_eq!(version["cost"], (16 * UNIT).to_string());
+	assert_eq!(
+		(&version["trainer"], &version["provider"]),
+		(&serde_json::json!(ferdie_ss58), &serde_json::json!(bob_ss58))
+	);
+	assert_eq!(version["parent"], serde_json::Value::Null);
+	assert_eq!(version["metrics"]["evalSamples"], receipt.metrics.eval_samples);
+	let lineage = rpc("models_lineage", serde_json::json!([0])).expect("models_lineage");
+	assert_eq!(lineage.as_array().map(Vec::len), Some(1));
+	let can = |who: &str| rpc("models_canFetch", serde_json::json!([0, who])).expect("canFetch");
+	assert_eq!(
+		(can(&ferdie_ss58), can(&bob_ss58)),
+		(serde_json::json!(true), serde_json::json!(false))
+	);
+	let error = rpc("models_get", serde_json::json!([9])).expect_err("no such model");
+	assert_eq!(error["code"], -32602);
+	assert!(rpc("models_ofJob", serde_json::json!([999])).is_err());
+	assert!(rpc("models_canFetch", serde_json::json!([0, "nobody"])).is_err());
 
 	// The assignment came from the worker's learned policy, not the on-chain fallback.
 	let log = node.log();

@@ -2,9 +2,10 @@
 //! owner's calls (name, share, transfer).
 
 use crate::common::{explain, parse_account, show_str, submit_and_wait};
-use aicchain_client::{pair_from_suri, Client};
+use aicchain_client::{account_of, pair_from_suri, Client};
 use aicchain_runtime::{Runtime, RuntimeCall};
 use serde_json::{json, Value};
+use sp_core::crypto::Ss58Codec;
 use std::collections::BTreeMap;
 
 /// `models`: every model, one line each.
@@ -113,7 +114,8 @@ pub(crate) enum Change {
 	Transfer(String),
 }
 
-/// `name-model`, `share-model`, `transfer-model`: one owner's call.
+/// `name-model`, `share-model`, `transfer-model`: one owner's call. Checks ownership first
+/// (the chain would refuse with `NotOwner`), and after inclusion that the change took effect.
 pub(crate) fn change(
 	client: &Client,
 	suri: &str,
@@ -121,31 +123,67 @@ pub(crate) fn change(
 	change: Change,
 ) -> Result<(), String> {
 	use pallet_model_registry::Call;
-	let (call, done): (Call<Runtime>, String) = match change {
+	let signer = pair_from_suri(suri)?;
+	let me = account_of(&signer).to_ss58check();
+	let before = client.rpc("models_get", json!([model])).map_err(explain)?;
+	let owner = before["owner"].as_str().unwrap_or("?");
+	if owner != me {
+		return Err(format!(
+			"model {model} belongs to {owner}: only its owner may change it (NotOwner)"
+		));
+	}
+	let (call, done, took): (Call<Runtime>, String, Box<dyn Fn(&Value) -> bool>) = match change {
 		Change::Name(name) => {
-			let bytes = name.as_bytes().to_vec();
-			let name_bounded =
-				bytes.try_into().map_err(|_| "a model name is at most 64 bytes".to_string())?;
-			(Call::set_name { model, name: name_bounded }, format!("model {model} named {name}"))
+			let bounded = name
+				.as_bytes()
+				.to_vec()
+				.try_into()
+				.map_err(|_| "a model name is at most 64 bytes".to_string())?;
+			let wanted = name.clone();
+			(
+				Call::set_name { model, name: bounded },
+				format!("model {model} named {name}"),
+				Box::new(move |m: &Value| m["name"] == wanted.as_str()),
+			)
 		},
 		Change::Public(public) => (
 			Call::set_public { model, public },
 			format!("model {model} is {}", if public { "public" } else { "private" }),
+			Box::new(move |m: &Value| m["public"] == public),
 		),
-		Change::Allow(who) => (
-			Call::allow { model, who: parse_account(&who)? },
-			format!("{who} may fetch model {model}"),
-		),
-		Change::Disallow(who) => (
-			Call::disallow { model, who: parse_account(&who)? },
-			format!("{who} may no longer fetch model {model}"),
-		),
-		Change::Transfer(to) => (
-			Call::transfer { model, to: parse_account(&to)? },
-			format!("model {model} now belongs to {to}"),
-		),
+		Change::Allow(who) => {
+			let allowed = before["allowed"].as_u64().unwrap_or(0);
+			(
+				Call::allow { model, who: parse_account(&who)? },
+				format!("{who} may fetch model {model}"),
+				Box::new(move |m: &Value| m["allowed"].as_u64() == Some(allowed + 1)),
+			)
+		},
+		Change::Disallow(who) => {
+			let allowed = before["allowed"].as_u64().unwrap_or(0);
+			(
+				Call::disallow { model, who: parse_account(&who)? },
+				format!("{who} may no longer fetch model {model}"),
+				Box::new(move |m: &Value| m["allowed"].as_u64() == Some(allowed.saturating_sub(1))),
+			)
+		},
+		Change::Transfer(to) => {
+			let new_owner = parse_account(&to)?.to_ss58check();
+			(
+				Call::transfer { model, to: parse_account(&to)? },
+				format!("model {model} now belongs to {to}"),
+				Box::new(move |m: &Value| m["owner"] == new_owner.as_str()),
+			)
+		},
 	};
-	submit_and_wait(client, &pair_from_suri(suri)?, RuntimeCall::ModelRegistry(call))?;
+	submit_and_wait(client, &signer, RuntimeCall::ModelRegistry(call))?;
+	let after = client.rpc("models_get", json!([model])).map_err(explain)?;
+	if !took(&after) {
+		return Err(format!(
+			"the chain refused the change to model {model} (already so, or the allow list is \
+			 full: at most 32 accounts)"
+		));
+	}
 	println!("{done}");
 	Ok(())
 }
