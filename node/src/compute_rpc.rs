@@ -177,6 +177,12 @@ fn parse_training(value: &Value) -> Result<TrainingSpec, ErrorObjectOwned> {
 		epochs: u32_field(obj, "epochs", Some(10))?,
 		seed: obj.get("seed").and_then(Value::as_u64).unwrap_or(0),
 		min_score: Default::default(),
+		parent: match obj.get("parent") {
+			None | Some(Value::Null) => None,
+			Some(v) => Some(v.as_u64().ok_or_else(|| {
+				invalid_params("`parent` must be a model version id (a non-negative integer)")
+			})?),
+		},
 	})
 }
 

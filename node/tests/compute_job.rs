@@ -57,6 +57,7 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 		epochs: 5,
 		seed: 42,
 		min_score: Default::default(),
+		parent: None,
 	};
 	let requirements = JobRequirements {
 		gpus: 8,

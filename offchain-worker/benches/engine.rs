@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 			epochs: 10,
 			seed: 1,
 			min_score: Default::default(),
+			parent: None,
 		};
 		model::train(&spec, &data, &device)?; // warm-up
 		let start = Instant::now();

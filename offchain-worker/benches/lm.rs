@@ -64,6 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 				epochs: 1,
 				seed: repeat as u64,
 				min_score: Default::default(),
+				parent: None,
 			};
 			let replay = LmReplay::new(&spec, &data, &Device::Cpu)?;
 			let mut state = replay.initial_state()?;

@@ -44,6 +44,7 @@ fn cases() -> Result<Vec<Case>, EngineError> {
 		epochs,
 		seed: 0,
 		min_score: Default::default(),
+		parent: None,
 	};
 	Ok(vec![
 		Case {

@@ -44,6 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 			epochs,
 			seed,
 			min_score: Default::default(),
+			parent: None,
 		};
 		for (name, arithmetic) in &paths {
 			let rate = |epochs: u32, seed: u64| -> Result<f64, Box<dyn std::error::Error>> {

@@ -95,7 +95,8 @@ enum TaskKey {
 }
 
 enum Task {
-	Train(TrainingSpec),
+	/// A spec and the model file it starts from (relay training).
+	Train(TrainingSpec, Option<H256>),
 	Verify(VerifyRequest),
 }
 
@@ -244,8 +245,8 @@ impl Engine {
 				}
 				EngineResponse::Selected { node_id, scores }
 			},
-			EngineRequest::Train { job_id, spec } => {
-				self.enqueue(TaskKey::Train(job_id), Task::Train(spec))
+			EngineRequest::Train { job_id, spec, start } => {
+				self.enqueue(TaskKey::Train(job_id), Task::Train(spec, start))
 			},
 			EngineRequest::Verify {
 				job_id,
@@ -256,8 +257,10 @@ impl Engine {
 				challenge,
 				verifier,
 				provider_engine,
+				start,
 			} => {
 				let request = VerifyRequest {
+					start,
 					spec,
 					model_hash,
 					metrics,
@@ -298,7 +301,7 @@ impl Engine {
 
 	fn run(&self, task: Task) -> TaskStatus {
 		let result = match task {
-			Task::Train(spec) => self.train(&spec),
+			Task::Train(spec, start) => self.train_from(&spec, start),
 			Task::Verify(request) => self.verify(&request),
 		};
 		result.unwrap_or_else(|e| {
@@ -310,18 +313,45 @@ impl Engine {
 	/// Trains a job's model and stores it with its checkpoints (served by the commitment's
 	/// root for verifiers).
 	pub fn train(&self, spec: &TrainingSpec) -> Result<TaskStatus, EngineError> {
+		self.train_from(spec, None)
+	}
+
+	/// [`Self::train`] from the model file `start` (relay training; MLPs only), from this
+	/// engine's store or else its peers'.
+	pub fn train_from(
+		&self,
+		spec: &TrainingSpec,
+		start: Option<H256>,
+	) -> Result<TaskStatus, EngineError> {
 		let bytes = self.dataset_bytes(&spec.dataset.0, None)?;
+		let start = match start {
+			Some(hash) => Some(self.fetch_model(&hash.0, None).ok_or_else(|| {
+				EngineError::BadModel(format!("parent model 0x{} unavailable", hex::encode(hash.0)))
+			})?),
+			None => None,
+		};
+		let not_relayed = |kind: &str| match start {
+			Some(_) => {
+				Err(EngineError::InvalidSpec(format!("relay training is for MLPs, not {kind}")))
+			},
+			None => Ok(()),
+		};
 		let trained = match spec.model {
 			ModelKind::TransformerLm => {
+				not_relayed("a transformer")?;
 				let text = crate::lm::replay::TextData::from_text(&bytes)?;
 				crate::lm::replay::train(spec, &text, &self.device)?
 			},
 			ModelKind::CnnClassifier => {
+				not_relayed("a CNN")?;
 				crate::cnn::train(spec, &crate::dataset::Dataset::from_csv(&bytes)?, &self.device)?
 			},
-			ModelKind::MlpClassifier | ModelKind::MlpRegressor => {
-				model::train(spec, &crate::dataset::Dataset::from_csv(&bytes)?, &self.device)?
-			},
+			ModelKind::MlpClassifier | ModelKind::MlpRegressor => model::train_from(
+				spec,
+				&crate::dataset::Dataset::from_csv(&bytes)?,
+				start.as_deref(),
+				&self.device,
+			)?,
 		};
 		let hash = self.models.put(&trained.bytes)?;
 		let commitment = trained.proof.commitment;

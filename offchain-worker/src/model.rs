@@ -125,7 +125,21 @@ pub fn train(
 	data: &Dataset,
 	device: &Device,
 ) -> Result<TrainedModel, EngineError> {
+	train_from(spec, data, None, device)
+}
+
+/// [`train`], from the layers of `start` (the parent's model file) for relay training.
+pub fn train_from(
+	spec: &TrainingSpec,
+	data: &Dataset,
+	start: Option<&[u8]>,
+	device: &Device,
+) -> Result<TrainedModel, EngineError> {
 	let trainer = Trainer::new(spec, data, device)?;
+	let trainer = match start {
+		Some(bytes) => trainer.starting_from(bytes)?,
+		None => trainer,
+	};
 	let schedule = proof::Schedule::new(trainer.total_steps());
 	let mut state = trainer.initial_state()?;
 	let mut checkpoints = vec![proof::encode_checkpoint(&state)?];
@@ -314,6 +328,7 @@ mod tests {
 			epochs: 8,
 			seed: 42,
 			min_score: Default::default(),
+			parent: None,
 		}
 	}
 

@@ -38,6 +38,8 @@ mod challenge;
 mod checkpoint;
 mod merkle;
 #[cfg(test)]
+mod relay_tests;
+#[cfg(test)]
 mod schedule_tests;
 #[cfg(test)]
 mod tests;
@@ -333,8 +335,26 @@ pub fn verify_segment(
 	next_proof: &[[u8; 32]],
 	device: &Device,
 ) -> Result<SegmentVerdict, EngineError> {
-	let trainer = Trainer::new(spec, data, device)?;
 	let opening = Opening { checkpoint, proof, next, next_proof };
+	verify_segment_from(spec, data, None, commitment, index, opening, device)
+}
+
+/// [`verify_segment`] of a relay-training run, whose step 0 holds the layers of `start` (the
+/// parent's model file).
+pub fn verify_segment_from(
+	spec: &TrainingSpec,
+	data: &crate::dataset::Dataset,
+	start: Option<&[u8]>,
+	commitment: &Commitment,
+	index: u32,
+	opening: Opening<'_>,
+	device: &Device,
+) -> Result<SegmentVerdict, EngineError> {
+	let trainer = Trainer::new(spec, data, device)?;
+	let trainer = match start {
+		Some(bytes) => trainer.starting_from(bytes)?,
+		None => trainer,
+	};
 	replay_segment(&trainer, commitment, index, opening, Arithmetic::Canonical)
 }
 

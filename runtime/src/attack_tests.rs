@@ -152,6 +152,7 @@ fn run_sequence(storage: &sp_runtime::Storage, seed: u64) -> (i128, i128, u128, 
 						epochs: 10,
 						seed: rng.next(),
 						min_score: Default::default(),
+						parent: None,
 					});
 					let long = rng.below(4) == 0;
 					let requirements = JobRequirements {

@@ -73,6 +73,7 @@ fn node_and_job() {
 			epochs: 10,
 			seed: 1,
 			min_score: Default::default(),
+			parent: None,
 		}),
 	};
 	assert_ok!(ComputeJobs::submit_job(

@@ -205,6 +205,7 @@ mod compute_market {
 					epochs: 10,
 					seed: 1,
 					min_score: Default::default(),
+					parent: None,
 				}),
 			};
 			let budget = 100 * UNIT;
@@ -423,6 +424,7 @@ fn seed_demo() {
 				epochs: 30,
 				seed: 42,
 				min_score: Default::default(),
+				parent: None,
 			}),
 		};
 		let budget = 200 * UNIT;

@@ -17,6 +17,7 @@ fn spec(seed: u64, epochs: u32) -> TrainingSpec {
 		epochs,
 		seed,
 		min_score: Default::default(),
+		parent: None,
 	}
 }
 

@@ -19,6 +19,7 @@ pub(super) fn spec() -> TrainingSpec {
 		epochs: 2,
 		seed: 5,
 		min_score: Default::default(),
+		parent: None,
 	}
 }
 
@@ -52,6 +53,7 @@ pub(super) fn verify_request(
 		challenge: H256::repeat_byte(9),
 		verifier: b"verifier".to_vec(),
 		provider_engine: None,
+		start: None,
 	}
 }
 
@@ -68,7 +70,7 @@ fn train_then_verify_accepts_honest_and_rejects_inflated_results() {
 	let dir = tempfile::tempdir().expect("tempdir");
 	let engine = Engine::start(EngineConfig::in_dir(dir.path())).expect("starts");
 	let TaskStatus::Trained { model_hash, metrics, commitment } =
-		poll(&engine, EngineRequest::Train { job_id: 1, spec: spec() })
+		poll(&engine, EngineRequest::Train { job_id: 1, spec: spec(), start: None })
 	else {
 		panic!("training failed")
 	};
@@ -107,13 +109,13 @@ fn unknown_dataset_fails_the_task_without_panicking() {
 	let mut bad = spec();
 	bad.dataset = H256::repeat_byte(3);
 	assert!(matches!(
-		poll(&engine, EngineRequest::Train { job_id: 9, spec: bad }),
+		poll(&engine, EngineRequest::Train { job_id: 9, spec: bad, start: None }),
 		TaskStatus::Failed(_)
 	));
 	bad = spec();
 	bad.hidden_units = 0;
 	assert!(matches!(
-		poll(&engine, EngineRequest::Train { job_id: 10, spec: bad }),
+		poll(&engine, EngineRequest::Train { job_id: 10, spec: bad, start: None }),
 		TaskStatus::Failed(_)
 	));
 	assert!(device_from_name("tpu").is_err());

@@ -48,6 +48,8 @@ pub struct VerifyRequest {
 	pub verifier: Vec<u8>,
 	/// The engine address the provider published on chain: asked before the configured peers.
 	pub provider_engine: Option<String>,
+	/// The model file the run started from (relay training).
+	pub start: Option<H256>,
 }
 
 impl VerifyRequest {
@@ -100,8 +102,24 @@ impl Engine {
 			challenge,
 			verifier,
 			provider_engine,
+			start,
 		} = request;
 		let provider = provider_engine.as_deref();
+		// Relay training: the run's step 0 must hold the parent's layers.
+		let start = match start {
+			Some(hash) => match self.fetch_model(&hash.0, provider) {
+				Some(bytes) => Some(bytes),
+				None => {
+					return reject(format!("parent model 0x{} unavailable", hex::encode(hash.0)))
+				},
+			},
+			None => None,
+		};
+		if start.is_some()
+			&& !matches!(spec.model, ModelKind::MlpClassifier | ModelKind::MlpRegressor)
+		{
+			return reject("relay training is for MLPs".into());
+		}
 		let bytes = self.dataset_bytes(&spec.dataset.0, provider)?;
 		let workload = match spec.model {
 			ModelKind::TransformerLm => Workload::Replayed(Box::new(LmReplay::new(
@@ -141,27 +159,30 @@ impl Engine {
 				_ => reject(format!("checkpoint {i} unavailable")),
 			}
 		};
-		let (start, start_proof) = opening(index)?;
+		let (opened, opened_proof) = opening(index)?;
 		let (next, next_proof) = opening(index + 1)?;
 		let (end, end_proof) =
 			if index + 1 == last { (next.clone(), next_proof.clone()) } else { opening(last)? };
 		let tolerance = proof::tolerance(f64::from(spec.learning_rate_millionths) / 1e6);
 		let verdict = match &workload {
-			Workload::Table(data) => proof::verify_segment(
+			Workload::Table(data) => proof::verify_segment_from(
 				spec,
 				data,
+				start.as_deref(),
 				commitment,
 				index,
-				&start,
-				&start_proof,
-				&next,
-				&next_proof,
+				Opening {
+					checkpoint: &opened,
+					proof: &opened_proof,
+					next: &next,
+					next_proof: &next_proof,
+				},
 				&self.device,
 			)?,
 			Workload::Replayed(replay) => {
 				let opening = Opening {
-					checkpoint: &start,
-					proof: &start_proof,
+					checkpoint: &opened,
+					proof: &opened_proof,
 					next: &next,
 					next_proof: &next_proof,
 				};
@@ -215,7 +236,7 @@ impl Engine {
 
 	/// The model with this hash: the local store, then the provider's engine, then each peer
 	/// (cached when found).
-	fn fetch_model(&self, hash: &[u8; 32], provider: Option<&str>) -> Option<Vec<u8>> {
+	pub(crate) fn fetch_model(&self, hash: &[u8; 32], provider: Option<&str>) -> Option<Vec<u8>> {
 		if let Some(bytes) = self.models.get(hash) {
 			return Some(bytes);
 		}

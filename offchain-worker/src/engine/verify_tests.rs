@@ -59,7 +59,7 @@ fn data() -> Dataset {
 
 /// The provider trains the job honestly.
 fn train(provider: &Engine, job_id: JobId) -> (H256, QuantisedMetrics, TrainingCommitment) {
-	match poll(provider, EngineRequest::Train { job_id, spec: spec() }) {
+	match poll(provider, EngineRequest::Train { job_id, spec: spec(), start: None }) {
 		TaskStatus::Trained { model_hash, metrics, commitment } => {
 			(model_hash, metrics, commitment)
 		},
@@ -111,6 +111,7 @@ fn challenged(
 		challenge,
 		verifier,
 		provider_engine: None,
+		start: None,
 	};
 	(request, segment)
 }
@@ -161,6 +162,7 @@ fn a_verifier_fetches_from_the_published_provider_engine() {
 			challenge,
 			verifier,
 			provider_engine: provider_engine.map(|url| url.as_bytes().to_vec()),
+			start: None,
 		}
 	};
 	let reason = rejection(poll(&lone, request(1, None)));
@@ -263,13 +265,15 @@ fn wrong_schedules_foreign_models_and_inflated_metrics_are_rejected() {
 /// honest result is accepted, the same result claimed with a perfect score rejected.
 fn verified_between_two_engines(spec: TrainingSpec, job_id: JobId) {
 	let pair = pair();
-	let (model_hash, metrics, commitment) =
-		match poll(&pair.provider, EngineRequest::Train { job_id, spec: spec.clone() }) {
-			TaskStatus::Trained { model_hash, metrics, commitment } => {
-				(model_hash, metrics, commitment)
-			},
-			other => panic!("training failed: {other:?}"),
-		};
+	let (model_hash, metrics, commitment) = match poll(
+		&pair.provider,
+		EngineRequest::Train { job_id, spec: spec.clone(), start: None },
+	) {
+		TaskStatus::Trained { model_hash, metrics, commitment } => {
+			(model_hash, metrics, commitment)
+		},
+		other => panic!("training failed: {other:?}"),
+	};
 	assert!(metrics.score > Perbill::zero(), "{metrics:?}");
 	// Each claim under its own job id: the verifier caches verdicts by job.
 	let request = |job_id: JobId, metrics: QuantisedMetrics| EngineRequest::Verify {
@@ -281,6 +285,7 @@ fn verified_between_two_engines(spec: TrainingSpec, job_id: JobId) {
 		challenge: H256::repeat_byte(9),
 		verifier: b"verifier".to_vec(),
 		provider_engine: None,
+		start: None,
 	};
 	assert_eq!(poll(&pair.verifier, request(job_id, metrics)), ACCEPTED);
 	let inflated = QuantisedMetrics { score: Perbill::one(), ..metrics };
@@ -303,6 +308,7 @@ fn a_language_model_result_is_verified_between_two_engines() {
 			epochs: 1,
 			seed: 3,
 			min_score: Default::default(),
+			parent: None,
 		},
 		40,
 	);
@@ -321,6 +327,7 @@ fn a_cnn_result_is_verified_between_two_engines() {
 			epochs: 1,
 			seed: 3,
 			min_score: Default::default(),
+			parent: None,
 		},
 		50,
 	);

@@ -184,6 +184,7 @@ mod tests {
 			epochs: 2,
 			seed,
 			min_score: Default::default(),
+			parent: None,
 		}
 	}
 

@@ -78,6 +78,8 @@ pub struct Trainer {
 	batches_per_epoch: u64,
 	total_steps: u32,
 	device: Device,
+	/// Relay training: the parent model's layers, which step 0 starts from.
+	start: Option<Vec<Tensor>>,
 }
 
 /// The seed of epoch `epoch`'s row permutation: the first 8 bytes (little endian) of
@@ -154,7 +156,38 @@ impl Trainer {
 			batches_per_epoch,
 			total_steps,
 			device: device.clone(),
+			start: None,
 		})
+	}
+
+	/// Relay training: step 0 holds the layers of `model_file` (the parent version's model,
+	/// which must have this trainer's layer shapes) instead of the seed's initialisation; the
+	/// moments start at zero. The parent's input standardisation is not used: the model file
+	/// this run writes holds its own training split's.
+	pub fn starting_from(mut self, model_file: &[u8]) -> Result<Self, EngineError> {
+		let tensors = candle_core::safetensors::load_buffer(model_file, &self.device)
+			.map_err(|e| EngineError::BadModel(format!("parent model: {e}")))?;
+		let mut params = Vec::with_capacity(2 * self.sizes.len());
+		for (name, (fan_in, fan_out)) in
+			param_names(self.sizes.len()).into_iter().zip(self.sizes.iter().flat_map(|s| [*s, *s]))
+		{
+			let wanted: Vec<usize> =
+				if name.ends_with(".weight") { vec![fan_out, fan_in] } else { vec![fan_out] };
+			let tensor = tensors
+				.get(&name)
+				.filter(|t| t.dims() == wanted.as_slice() && t.dtype() == DType::F32)
+				.ok_or_else(|| {
+					EngineError::BadModel(format!(
+						"the parent model has no {name} of shape {wanted:?}: it does not fit"
+					))
+				})?;
+			params.push(tensor.clone());
+		}
+		if tensors.keys().filter(|k| k.starts_with("layer")).count() != params.len() {
+			return Err(EngineError::BadModel("the parent model has other layers".into()));
+		}
+		self.start = Some(params);
+		Ok(self)
 	}
 
 	/// `(fan_in, fan_out)` of each layer; weights are `fan_out × fan_in`.
@@ -184,8 +217,14 @@ impl Trainer {
 		(&self.mean, &self.std)
 	}
 
-	/// Step 0: He-uniform weights from the seed, zero biases and moments.
+	/// Step 0: He-uniform weights from the seed, zero biases and moments (relay training: the
+	/// parent's layers, zero moments).
 	pub fn initial_state(&self) -> Result<TrainState, EngineError> {
+		if let Some(start) = &self.start {
+			let zeros =
+				start.iter().map(Tensor::zeros_like).collect::<candle_core::Result<Vec<_>>>()?;
+			return Ok(TrainState { step: 0, params: start.clone(), m: zeros.clone(), v: zeros });
+		}
 		let mut rng = SeededRng::new(self.seed);
 		let mut params = Vec::with_capacity(2 * self.sizes.len());
 		for &(fan_in, fan_out) in &self.sizes {

@@ -33,6 +33,7 @@ fn engine_schedule_is_the_chains() {
 				epochs,
 				seed: 1,
 				min_score: Default::default(),
+				parent: None,
 			};
 			let trainer = Trainer::new(&spec, &data, &Device::Cpu).expect("trainer");
 			let steps = training_steps(rows, epochs);

@@ -24,6 +24,7 @@ fn credit() -> (TrainingSpec, Dataset) {
 		epochs: 4,
 		seed: 42,
 		min_score: Default::default(),
+		parent: None,
 	};
 	(spec, Dataset::from_csv(&bytes).unwrap())
 }
@@ -40,6 +41,7 @@ fn energy() -> (TrainingSpec, Dataset) {
 		epochs: 6,
 		seed: 7,
 		min_score: Default::default(),
+		parent: None,
 	};
 	(spec, Dataset::from_csv(&bytes).unwrap())
 }

@@ -119,6 +119,17 @@ mod errors {
 		NodeDeclinedJob,
 		/// The wait asked for is above `MaxQueueWait`.
 		QueueWaitTooLong,
+		/// The training spec's parent is no model version.
+		ParentUnknown,
+		/// The parent version's model is private, and the submitter is neither its owner nor
+		/// an account it allows.
+		ParentNotAccessible,
+		/// Relay training continues MLPs only (the transformer and the CNN train from their
+		/// seed).
+		RelayNotSupported,
+		/// The parent was trained as another model family or shape, or on a dataset with
+		/// another number of columns (or no longer registered): its weights do not fit.
+		ParentShapeMismatch,
 	}
 
 	impl<T> From<Ineligible> for Error<T> {

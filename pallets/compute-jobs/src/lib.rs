@@ -92,6 +92,8 @@ mod dataset_tests;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
+mod relay_tests;
+#[cfg(test)]
 mod spec_tests;
 #[cfg(test)]
 mod tests;

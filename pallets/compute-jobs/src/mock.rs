@@ -210,21 +210,51 @@ thread_local! {
 		const { RefCell::new(Vec::new()) };
 	static MODELS: RefCell<Vec<aicchain_primitives::VerifiedTraining<AccountId, Balance>>> =
 		const { RefCell::new(Vec::new()) };
+	static VERSIONS: RefCell<Vec<aicchain_primitives::VerifiedTraining<AccountId, Balance>>> =
+		const { RefCell::new(Vec::new()) };
 }
 
 /// Records every verified training result settlement hands the model registry.
 pub struct RecordingModels;
 impl RecordingModels {
+	/// The results recorded since the last call.
 	pub fn take() -> Vec<aicchain_primitives::VerifiedTraining<AccountId, Balance>> {
 		MODELS.with(|m| core::mem::take(&mut *m.borrow_mut()))
+	}
+	/// Forgets every version (version ids are positions in the record, each private to its
+	/// trainer).
+	pub fn reset() {
+		MODELS.with(|m| m.borrow_mut().clear());
+		VERSIONS.with(|v| v.borrow_mut().clear());
 	}
 }
 impl aicchain_primitives::VerifiedModels<AccountId, Balance> for RecordingModels {
 	fn record(result: aicchain_primitives::VerifiedTraining<AccountId, Balance>) {
+		VERSIONS.with(|v| v.borrow_mut().push(result.clone()));
 		MODELS.with(|m| m.borrow_mut().push(result));
 	}
 	fn record_weight() -> frame_support::weights::Weight {
 		frame_support::weights::Weight::zero()
+	}
+	fn relay_parent(
+		who: &AccountId,
+		parent: aicchain_primitives::VersionId,
+	) -> Result<aicchain_primitives::RelayParent, aicchain_primitives::RelayRefusal> {
+		let version = VERSIONS
+			.with(|v| usize::try_from(parent).ok().and_then(|i| v.borrow().get(i).cloned()))
+			.ok_or(aicchain_primitives::RelayRefusal::UnknownParent)?;
+		if version.trainer != *who {
+			return Err(aicchain_primitives::RelayRefusal::NotFetchable);
+		}
+		Ok(aicchain_primitives::RelayParent { spec: version.spec, model_hash: version.model_hash })
+	}
+	fn relay_parent_weight() -> frame_support::weights::Weight {
+		frame_support::weights::Weight::zero()
+	}
+	fn model_hash(version: aicchain_primitives::VersionId) -> Option<H256> {
+		VERSIONS.with(|v| {
+			usize::try_from(version).ok().and_then(|i| v.borrow().get(i).map(|r| r.model_hash))
+		})
 	}
 }
 
@@ -304,6 +334,7 @@ pub fn demo_requirements() -> JobRequirements {
 			epochs: 20,
 			seed: 7,
 			min_score: Default::default(),
+			parent: None,
 		}),
 	}
 }
@@ -325,7 +356,7 @@ impl ExtBuilder {
 		RecordingSigner::set_local_keys(Vec::new());
 		RecordingSigner::take_submitted();
 		RecordingRewards::take();
-		RecordingModels::take();
+		RecordingModels::reset();
 		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 		pallet_balances::GenesisConfig::<Test> {
 			balances: vec![

@@ -34,6 +34,7 @@ impl<T: Config> Pallet<T> {
 		Self::ensure_valid_requirements(&requirements)?;
 		if let Some(spec) = &requirements.training {
 			Self::ensure_dataset_usable(&who, spec.dataset)?;
+			Self::ensure_relay_parent(&who, spec)?;
 		}
 		ensure!(budget >= T::MinJobBudget::get(), Error::<T>::BudgetBelowMinimum);
 		let now = frame_system::Pallet::<T>::block_number();

@@ -353,7 +353,8 @@ impl<T: Config> Pallet<T> {
 			}
 			return Ok(Progress::Idle);
 		};
-		match Self::call_engine(&EngineRequest::Train { job_id, spec })? {
+		let start = Self::start_of(&spec);
+		match Self::call_engine(&EngineRequest::Train { job_id, spec, start })? {
 			EngineResponse::Task(TaskStatus::Trained { model_hash, metrics, commitment })
 				if Self::may_act(Action::Train, job_id, now) =>
 			{
@@ -385,6 +386,12 @@ impl<T: Config> Pallet<T> {
 		Ok(Progress::Idle)
 	}
 
+	/// The model file a relay-training spec starts from: its parent version's.
+	fn start_of(spec: &aicchain_primitives::TrainingSpec) -> Option<H256> {
+		use aicchain_primitives::VerifiedModels;
+		spec.parent.and_then(T::Models::model_hash)
+	}
+
 	#[allow(clippy::too_many_arguments)]
 	fn verify(
 		now: BlockNumberFor<T>,
@@ -411,8 +418,10 @@ impl<T: Config> Pallet<T> {
 				let Some(challenge) = Self::challenge_of(job_id, submitted_at) else {
 					return Ok(Progress::Idle);
 				};
+				let start = Self::start_of(&spec);
 				let request = EngineRequest::Verify {
 					job_id,
+					start,
 					spec,
 					model_hash,
 					metrics,

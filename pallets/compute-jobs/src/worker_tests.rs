@@ -142,6 +142,7 @@ fn one_run_attests_every_submitted_result() {
 				&state,
 				EngineRequest::Verify {
 					job_id: job,
+					start: None,
 					spec: spec.clone(),
 					model_hash: H256::repeat_byte(9),
 					metrics: metrics(),
@@ -281,6 +282,7 @@ fn provider_declines_a_job_its_engine_refuses() {
 		RecordingSigner::set_local_keys(vec![SOLAR_A_WORKER]);
 		let train = EngineRequest::Train {
 			job_id: job,
+			start: None,
 			spec: demo_requirements().training.expect("training job"),
 		};
 		let refused = EngineResponse::Task(TaskStatus::Failed(b"unknown dataset".to_vec()));
@@ -311,6 +313,7 @@ fn a_refused_job_is_declined_once_per_retry_period() {
 		RecordingSigner::set_local_keys(vec![SOLAR_A_WORKER]);
 		let train = EngineRequest::Train {
 			job_id: job,
+			start: None,
 			spec: demo_requirements().training.expect("training job"),
 		};
 		let refused = EngineResponse::Task(TaskStatus::Failed(b"unknown dataset".to_vec()));

@@ -41,6 +41,25 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// A private model's version, continued by an allowed account (every read of the check).
+	#[benchmark]
+	fn relay_parent() -> Result<(), BenchmarkError> {
+		let owner: T::AccountId = account("owner", 0, 0);
+		let (model, version) = Pallet::<T>::try_record(result::<T>(0, owner.clone(), None))
+			.ok_or(BenchmarkError::Weightless)?;
+		let friend: T::AccountId = account("friend", 0, 0);
+		Pallet::<T>::allow(RawOrigin::Signed(owner).into(), model, friend.clone())?;
+		let parent;
+
+		#[block]
+		{
+			parent = <Pallet<T> as VerifiedModels<_, _>>::relay_parent(&friend, version);
+		}
+
+		assert!(parent.is_ok());
+		Ok(())
+	}
+
 	#[benchmark]
 	fn set_name() -> Result<(), BenchmarkError> {
 		let owner: T::AccountId = whitelisted_caller();

@@ -28,6 +28,7 @@ pub fn verified<AccountId, Balance: From<u32>>(
 			epochs: 10,
 			seed: 7,
 			min_score: Perbill::zero(),
+			parent,
 		},
 		parent,
 		metrics: QuantisedMetrics {

@@ -46,7 +46,9 @@ pub mod weights;
 pub use types::{Model, ModelVersion};
 pub use weights::WeightInfo;
 
-use aicchain_primitives::{JobId, ModelId, VerifiedModels, VerifiedTraining, VersionId};
+use aicchain_primitives::{
+	JobId, ModelId, RelayParent, RelayRefusal, VerifiedModels, VerifiedTraining, VersionId,
+};
 use frame_support::{pallet_prelude::*, traits::Get};
 use frame_system::pallet_prelude::*;
 use sp_runtime::traits::AtLeast32BitUnsigned;
@@ -352,5 +354,21 @@ impl<T: Config> VerifiedModels<T::AccountId, T::Balance> for Pallet<T> {
 
 	fn record_weight() -> Weight {
 		T::WeightInfo::record()
+	}
+
+	fn relay_parent(who: &T::AccountId, parent: VersionId) -> Result<RelayParent, RelayRefusal> {
+		let version = Versions::<T>::get(parent).ok_or(RelayRefusal::UnknownParent)?;
+		if !Self::can_fetch(version.model, who) {
+			return Err(RelayRefusal::NotFetchable);
+		}
+		Ok(RelayParent { spec: version.spec, model_hash: version.model_hash })
+	}
+
+	fn relay_parent_weight() -> Weight {
+		T::WeightInfo::relay_parent()
+	}
+
+	fn model_hash(version: VersionId) -> Option<sp_core::H256> {
+		Versions::<T>::get(version).map(|v| v.model_hash)
 	}
 }

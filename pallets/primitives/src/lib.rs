@@ -14,7 +14,7 @@ pub mod models;
 pub mod proof;
 pub use datasets::{DatasetInfo, DatasetName};
 pub use limits::{validate_training_spec, SpecError};
-pub use models::{ModelId, VerifiedModels, VerifiedTraining, VersionId};
+pub use models::{ModelId, RelayParent, RelayRefusal, VerifiedModels, VerifiedTraining, VersionId};
 pub use proof::TrainingCommitment;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
@@ -139,6 +139,11 @@ pub struct TrainingSpec {
 	/// verified model below it settles at the chain's `BelowMinimumPayout` share of its cost,
 	/// with no subsidy, renewable bonus or AICG. Zero: no minimum.
 	pub min_score: Perbill,
+	/// Relay training: the model version (an MLP of the same family and shape, on a dataset
+	/// with as many columns) whose weights training starts from instead of the seed's; the
+	/// result becomes the next version of that model. The submitter must be allowed to fetch
+	/// it. `None`: train from scratch, the result starts a new model.
+	pub parent: Option<models::VersionId>,
 }
 
 /// What a user asks for.
@@ -263,6 +268,7 @@ mod tests {
 			epochs: 20,
 			seed: 42,
 			min_score: Default::default(),
+			parent: None,
 		});
 		let encoded = r.encode();
 		assert_eq!(JobRequirements::decode(&mut &encoded[..]).ok(), Some(r));
@@ -428,8 +434,9 @@ pub mod engine_api {
 			budget: u128,
 			candidates: Vec<CandidateNode>,
 		},
-		/// Train the job's model (queued; repeat to poll).
-		Train { job_id: JobId, spec: TrainingSpec },
+		/// Train the job's model (queued; repeat to poll); from the weights of the model file
+		/// `start` (the parent version's, for relay training) instead of the seed's.
+		Train { job_id: JobId, spec: TrainingSpec, start: Option<H256> },
 		/// Check a published result (queued; repeat to poll): fetch the model and the challenged
 		/// checkpoints (local store, then peers), check them against the commitment, replay the
 		/// segment the challenge picks for `verifier`, check the final checkpoint is the model,
@@ -447,6 +454,9 @@ pub mod engine_api {
 			/// The engine address the provider published on chain (`http://host:port`), asked
 			/// before the verifier's configured peers.
 			provider_engine: Option<Vec<u8>>,
+			/// The model file training started from (relay training): the run's first
+			/// checkpoint holds its weights.
+			start: Option<H256>,
 		},
 		/// Jobs this engine selected for whose outcome it has not learnt yet.
 		PendingOutcomes,

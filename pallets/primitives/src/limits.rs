@@ -213,6 +213,7 @@ mod tests {
 			epochs: 1,
 			seed: 0,
 			min_score: Default::default(),
+			parent: None,
 		}
 	}
 

@@ -34,18 +34,51 @@ pub struct VerifiedTraining<AccountId, Balance> {
 	pub cost: Balance,
 }
 
-/// Where verified training results go (the model registry). Recording never fails the
-/// settlement it is part of.
+/// A version a relay-training job may start from.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RelayParent {
+	/// What trained it (family, shape, dataset).
+	pub spec: TrainingSpec,
+	/// Its model file.
+	pub model_hash: H256,
+}
+
+/// Why a job may not continue a version.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RelayRefusal {
+	/// No such version.
+	UnknownParent,
+	/// Its model is private and the submitter is neither its owner nor allowed.
+	NotFetchable,
+}
+
+/// Where verified training results go (the model registry), and what relay training reads
+/// from it. Recording never fails the settlement it is part of.
 pub trait VerifiedModels<AccountId, Balance> {
 	/// Records `result` as a model version.
 	fn record(result: VerifiedTraining<AccountId, Balance>);
 	/// The most [`Self::record`] weighs.
 	fn record_weight() -> Weight;
+	/// Version `parent`, if `who` may continue it.
+	fn relay_parent(who: &AccountId, parent: VersionId) -> Result<RelayParent, RelayRefusal>;
+	/// The most [`Self::relay_parent`] weighs.
+	fn relay_parent_weight() -> Weight;
+	/// The model file of `version` (for the off-chain worker).
+	fn model_hash(version: VersionId) -> Option<H256>;
 }
 
 impl<AccountId, Balance> VerifiedModels<AccountId, Balance> for () {
 	fn record(_: VerifiedTraining<AccountId, Balance>) {}
 	fn record_weight() -> Weight {
 		Weight::zero()
+	}
+	fn relay_parent(_: &AccountId, _: VersionId) -> Result<RelayParent, RelayRefusal> {
+		Err(RelayRefusal::UnknownParent)
+	}
+	fn relay_parent_weight() -> Weight {
+		Weight::zero()
+	}
+	fn model_hash(_: VersionId) -> Option<H256> {
+		None
 	}
 }

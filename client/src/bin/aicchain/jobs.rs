@@ -54,6 +54,10 @@ pub(crate) struct JobArgs {
 	/// half.
 	#[arg(long, default_value_t = 0)]
 	pub(crate) min_score: u8,
+	/// Relay training: continue this model version (an MLP of the same family and shape, on
+	/// a dataset with as many columns); the result becomes that model's next version.
+	#[arg(long, value_name = "VERSION")]
+	pub(crate) parent: Option<u64>,
 	/// Rank renewable-powered nodes first.
 	#[arg(long)]
 	pub(crate) prefer_renewable: bool,
@@ -125,6 +129,7 @@ pub(crate) fn requirements(args: &JobArgs) -> Result<JobRequirements, String> {
 		epochs: args.epochs,
 		seed: 42,
 		min_score: Perbill::from_percent(u32::from(args.min_score)),
+		parent: args.parent,
 	});
 	Ok(JobRequirements {
 		gpus: args.gpus,
@@ -235,6 +240,12 @@ pub(crate) fn follow(client: &Client, id: u64) -> Result<Value, String> {
 			if let Some(r) = job.get("receipt").filter(|r| !r.is_null()) {
 				println!("  cost {} AICC: provider {} + fund {}; subsidy {}; renewable bonus {}; you paid {} and got {} back", show_str(&r["cost"]), show_str(&r["providerAmount"]), show_str(&r["fundAmount"]), show_str(&r["subsidy"]), show_str(&r["renewableBonus"]), show_str(&r["userPaid"]), show_str(&r["saving"]));
 				println!("  carbon {} g ({} g less than the grid); model {} ({}% on {} held-out samples)", r["carbonGrams"], r["carbonReductionGrams"], r["modelHash"].as_str().unwrap_or("?"), r["metrics"]["score"], r["metrics"]["evalSamples"]);
+				if let Ok(v) = client.rpc("models_ofJob", json!([id])) {
+					println!(
+						"  model {} version {} (`aicchain model {}`)",
+						v["model"], v["version"], v["model"]
+					);
+				}
 			}
 			return Ok(job);
 		}

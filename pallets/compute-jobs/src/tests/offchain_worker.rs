@@ -71,7 +71,7 @@ fn provider_worker_queues_training_then_submits_the_result() {
 		configure_engine();
 		RecordingSigner::set_local_keys(vec![SOLAR_A_WORKER]);
 		let spec = demo_requirements().training.expect("training job");
-		let train = EngineRequest::Train { job_id: job, spec };
+		let train = EngineRequest::Train { job_id: job, spec, start: None };
 		// Still training after the run's last look: nothing to submit yet.
 		expect(&state, train.clone(), EngineResponse::Task(TaskStatus::Queued));
 		for _ in 0..crate::worker::REPOLLS {
@@ -116,7 +116,7 @@ fn a_training_that_ends_during_the_run_is_submitted_by_it() {
 		configure_engine();
 		RecordingSigner::set_local_keys(vec![SOLAR_A_WORKER]);
 		let spec = demo_requirements().training.expect("training job");
-		let train = EngineRequest::Train { job_id: job, spec };
+		let train = EngineRequest::Train { job_id: job, spec, start: None };
 		let model_hash = H256::repeat_byte(4);
 		let commitment =
 			ComputeJobs::expected_commitment(job, H256::repeat_byte(5)).expect("training job");
@@ -156,6 +156,7 @@ fn validator_attests_the_engines_verdict_but_never_its_own_nodes_result() {
 			&state,
 			EngineRequest::Verify {
 				job_id: job,
+				start: None,
 				spec,
 				model_hash: H256::repeat_byte(9),
 				metrics: metrics(),
