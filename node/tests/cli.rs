@@ -76,6 +76,24 @@ fn cli_registers_a_node_and_follows_a_training_job_to_settlement() {
 	assert!(ok && out.contains("model 0 is public"), "{out}");
 	let (ok, out) = aicchain(&url, &["models"]);
 	assert!(ok && out.contains("credit-v1") && out.contains("public"), "{out}");
+	// Relay training from the CLI: the result is version 1 of model 0, printed under its parent.
+	let (ok, out) = aicchain(
+		&url,
+		&[
+			"--suri",
+			"//Ferdie",
+			"submit-job",
+			"--train",
+			"credit-scoring",
+			"--epochs",
+			"2",
+			"--parent",
+			"0",
+		],
+	);
+	assert!(ok && out.contains("Settled") && out.contains("model 0 version 1"), "{out}");
+	let (ok, out) = aicchain(&url, &["model", "0"]);
+	assert!(ok && out.contains("2 versions") && out.contains("└─ version 1 (#2)"), "{out}");
 	let charlie = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y";
 	let (ok, out) = aicchain(&url, &["--suri", "//Charlie", "transfer-model", "0", charlie]);
 	assert!(!ok && out.contains("NotOwner"), "{out}");

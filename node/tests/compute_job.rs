@@ -69,8 +69,10 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 	};
 	let job_id: u64 =
 		client.storage(&keys::value("ComputeJobs", "NextJobId")).expect("readable").unwrap_or(0);
-	let submit =
-		pallet_compute_jobs::Call::<Runtime>::submit_job { requirements, budget: 100 * UNIT };
+	let submit = pallet_compute_jobs::Call::<Runtime>::submit_job {
+		requirements: requirements.clone(),
+		budget: 100 * UNIT,
+	};
 	client.submit(&ferdie, RuntimeCall::ComputeJobs(submit)).expect("job submitted");
 
 	let job_key = keys::twox64_map("ComputeJobs", "Jobs", &job_id);
@@ -195,6 +197,57 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 	assert_eq!(error["code"], -32602);
 	assert!(rpc("models_ofJob", serde_json::json!([999])).is_err());
 	assert!(rpc("models_canFetch", serde_json::json!([0, "nobody"])).is_err());
+
+	// Relay training: Ferdie continues version 0 for three more epochs. The provider's engine
+	// starts from its layers, Alice's verifies the run from them, and the result is version 1
+	// of model 0, linked to its parent.
+	let relay = JobRequirements {
+		training: Some(TrainingSpec { parent: Some(0), epochs: 3, seed: 7, ..training.clone() }),
+		..requirements.clone()
+	};
+	let child_job = job_id + 1;
+	let submit = pallet_compute_jobs::Call::<Runtime>::submit_job {
+		requirements: relay.clone(),
+		budget: 100 * UNIT,
+	};
+	client.submit(&ferdie, RuntimeCall::ComputeJobs(submit)).expect("relay job submitted");
+	let child_key = keys::twox64_map("ComputeJobs", "Jobs", &child_job);
+	node.wait_for("the relay job to settle", Duration::from_secs(240), |running| {
+		let job: JobOf<Runtime> = client.storage(&child_key).ok().flatten()?;
+		match job.status {
+			JobStatus::Settled { node } => Some(node),
+			JobStatus::Pending
+			| JobStatus::Queued
+			| JobStatus::Assigned { .. }
+			| JobStatus::ResultSubmitted { .. } => None,
+			other => panic!("relay job ended as {other:?}:\n{}", running.log()),
+		}
+	});
+	let rpc = |method: &str, params: serde_json::Value| node.rpc(method, params);
+	let of_child = rpc("models_ofJob", serde_json::json!([child_job])).expect("models_ofJob");
+	assert_eq!(of_child, serde_json::json!({ "model": 0, "version": 1 }));
+	let model = rpc("models_get", serde_json::json!([0])).expect("models_get");
+	assert_eq!(
+		(&model["versions"], &model["latest"]),
+		(&serde_json::json!(2), &serde_json::json!(1))
+	);
+	assert_eq!(model["versionList"][1]["parent"], 0);
+	let lineage = rpc("models_lineage", serde_json::json!([1])).expect("models_lineage");
+	let ids: Vec<_> = lineage.as_array().into_iter().flatten().map(|v| v["id"].clone()).collect();
+	assert_eq!(ids, [serde_json::json!(1), serde_json::json!(0)]);
+	// Another account may not continue Ferdie's private model.
+	let eve = pair_from_suri("//Eve").expect("dev key");
+	let stolen = pallet_compute_jobs::Call::<Runtime>::submit_job {
+		requirements: relay,
+		budget: 100 * UNIT,
+	};
+	let refused = client.submit(&eve, RuntimeCall::ComputeJobs(stolen));
+	let next: u64 =
+		client.storage(&keys::value("ComputeJobs", "NextJobId")).expect("readable").unwrap_or(0);
+	std::thread::sleep(Duration::from_secs(13));
+	let after: u64 =
+		client.storage(&keys::value("ComputeJobs", "NextJobId")).expect("readable").unwrap_or(0);
+	assert_eq!(after, next, "Eve's relay of a private model was refused ({refused:?})");
 
 	// The assignment came from the worker's learned policy, not the on-chain fallback.
 	let log = node.log();

@@ -155,6 +155,7 @@ pub(crate) fn demo(
 		hidden_units: None,
 		hidden_layers: None,
 		min_score: 0,
+		parent: None,
 		epochs: 5,
 		prefer_renewable: true,
 		renewable_only: None,
