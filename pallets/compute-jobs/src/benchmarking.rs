@@ -33,6 +33,7 @@ fn requirements() -> JobRequirements {
 			epochs: 20,
 			seed: 7,
 			min_score: Default::default(),
+			parent: None,
 		}),
 	}
 }

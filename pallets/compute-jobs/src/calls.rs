@@ -14,7 +14,7 @@ mod calls {
 		/// `LatencyOutOfRange`, `GpuHoursOutOfRange`, `InvalidTrainingSpec`, `DatasetUnknown`,
 		/// `BudgetBelowMinimum`, `InsufficientBalance`, `DeadlineQueueFull`.
 		#[pallet::call_index(0)]
-		#[pallet::weight(<T as Config>::WeightInfo::submit_job().saturating_add(T::Models::relay_parent_weight()))]
+		#[pallet::weight(Pallet::<T>::submit_weight())]
 		pub fn submit_job(
 			origin: OriginFor<T>,
 			requirements: JobRequirements,
@@ -294,7 +294,7 @@ mod calls {
 		///
 		/// Origin: any signed account. Errors: those of `submit_job`, `QueueWaitTooLong`.
 		#[pallet::call_index(8)]
-		#[pallet::weight(<T as Config>::WeightInfo::submit_job().saturating_add(T::Models::relay_parent_weight()))]
+		#[pallet::weight(Pallet::<T>::submit_weight())]
 		pub fn submit_job_waiting(
 			origin: OriginFor<T>,
 			requirements: JobRequirements,

@@ -130,6 +130,17 @@ impl<T: Config> Pallet<T> {
 		Ok(info)
 	}
 
+	/// Weight of a submission: the benchmarked one (no parent) plus, for a relay job, the
+	/// registry's check of the parent and the two dataset records compared.
+	pub(crate) fn submit_weight() -> frame_support::weights::Weight {
+		use crate::WeightInfo;
+		use aicchain_primitives::VerifiedModels;
+		use frame_support::traits::Get;
+		<T as Config>::WeightInfo::submit_job()
+			.saturating_add(T::Models::relay_parent_weight())
+			.saturating_add(T::DbWeight::get().reads(2))
+	}
+
 	/// A spec that continues a parent version (relay training) names one `who` may fetch, of
 	/// an MLP of the same family and shape, trained on a dataset with as many columns.
 	pub(crate) fn ensure_relay_parent(who: &T::AccountId, spec: &TrainingSpec) -> DispatchResult {
