@@ -114,6 +114,9 @@ pub(crate) enum Change {
 	Transfer(String),
 }
 
+/// Whether a change shows in the model read back.
+type Check = Box<dyn Fn(&Value) -> bool>;
+
 /// `name-model`, `share-model`, `transfer-model`: one owner's call. Checks ownership first
 /// (the chain would refuse with `NotOwner`), and after inclusion that the change took effect.
 pub(crate) fn change(
@@ -132,7 +135,7 @@ pub(crate) fn change(
 			"model {model} belongs to {owner}: only its owner may change it (NotOwner)"
 		));
 	}
-	let (call, done, took): (Call<Runtime>, String, Box<dyn Fn(&Value) -> bool>) = match change {
+	let (call, done, took): (Call<Runtime>, String, Check) = match change {
 		Change::Name(name) => {
 			let bounded = name
 				.as_bytes()
