@@ -209,6 +209,20 @@ fn node_status(status: &NodeStatus<BlockNumber>) -> &'static str {
 	}
 }
 
+/// A training spec as JSON (`model` by its variant name; `parent` null unless relay training).
+pub(crate) fn training_json(t: &TrainingSpec) -> Value {
+	json!({
+		"dataset": hash(&t.dataset),
+		"model": format!("{:?}", t.model),
+		"hiddenUnits": t.hidden_units,
+		"hiddenLayers": t.hidden_layers,
+		"learningRateMillionths": t.learning_rate_millionths,
+		"epochs": t.epochs,
+		"seed": t.seed,
+		"parent": t.parent,
+	})
+}
+
 pub(crate) fn metrics_json(m: &QuantisedMetrics) -> Value {
 	json!({ "score": perbill(m.score), "lossMillionths": m.loss_millionths, "evalSamples": m.eval_samples })
 }
@@ -363,15 +377,7 @@ where
 				"maxLatencyMs": req.max_latency_ms,
 				"gpuHours": req.gpu_hours,
 				"sustainability": format!("{:?}", req.sustainability),
-				"training": req.training.as_ref().map(|t| json!({
-					"dataset": hash(&t.dataset),
-					"model": format!("{:?}", t.model),
-					"hiddenUnits": t.hidden_units,
-					"hiddenLayers": t.hidden_layers,
-					"learningRateMillionths": t.learning_rate_millionths,
-					"epochs": t.epochs,
-					"seed": t.seed,
-				})),
+				"training": req.training.as_ref().map(training_json),
 			},
 			"receipt": receipt,
 		}))

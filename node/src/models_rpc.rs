@@ -2,8 +2,9 @@
 //! `ModelRegistryApi` runtime API at the best block (same conventions as `compute_*`: balances
 //! as decimal strings, accounts SS58, hashes 0x-hex, bad ids are "invalid params" errors).
 
-use crate::compute_rpc::{account, balance, hash, invalid_params, metrics_json, runtime_error};
-use aicchain_primitives::{ModelKind, TrainingSpec};
+use crate::compute_rpc::{
+	account, balance, hash, invalid_params, metrics_json, runtime_error, training_json,
+};
 use aicchain_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use pallet_model_registry::{
@@ -54,27 +55,6 @@ impl<C> Models<C> {
 	pub fn new(client: Arc<C>) -> Self {
 		Self { client }
 	}
-}
-
-fn model_kind(kind: ModelKind) -> &'static str {
-	match kind {
-		ModelKind::MlpClassifier => "MlpClassifier",
-		ModelKind::MlpRegressor => "MlpRegressor",
-		ModelKind::TransformerLm => "TransformerLm",
-		ModelKind::CnnClassifier => "CnnClassifier",
-	}
-}
-
-fn training_json(spec: &TrainingSpec) -> Value {
-	json!({
-		"dataset": hash(&spec.dataset),
-		"model": model_kind(spec.model),
-		"hiddenUnits": spec.hidden_units,
-		"hiddenLayers": spec.hidden_layers,
-		"learningRateMillionths": spec.learning_rate_millionths,
-		"epochs": spec.epochs,
-		"seed": spec.seed,
-	})
 }
 
 fn model_json(m: &ModelView<AccountId, BlockNumber>) -> Value {

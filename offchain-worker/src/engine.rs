@@ -330,20 +330,16 @@ impl Engine {
 			})?),
 			None => None,
 		};
-		let not_relayed = |kind: &str| match start {
-			Some(_) => {
-				Err(EngineError::InvalidSpec(format!("relay training is for MLPs, not {kind}")))
-			},
-			None => Ok(()),
-		};
+		let mlp = matches!(spec.model, ModelKind::MlpClassifier | ModelKind::MlpRegressor);
+		if start.is_some() && !mlp {
+			return Err(EngineError::InvalidSpec("relay training is for MLPs".into()));
+		}
 		let trained = match spec.model {
 			ModelKind::TransformerLm => {
-				not_relayed("a transformer")?;
 				let text = crate::lm::replay::TextData::from_text(&bytes)?;
 				crate::lm::replay::train(spec, &text, &self.device)?
 			},
 			ModelKind::CnnClassifier => {
-				not_relayed("a CNN")?;
 				crate::cnn::train(spec, &crate::dataset::Dataset::from_csv(&bytes)?, &self.device)?
 			},
 			ModelKind::MlpClassifier | ModelKind::MlpRegressor => model::train_from(

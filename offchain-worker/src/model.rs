@@ -135,11 +135,7 @@ pub fn train_from(
 	start: Option<&[u8]>,
 	device: &Device,
 ) -> Result<TrainedModel, EngineError> {
-	let trainer = Trainer::new(spec, data, device)?;
-	let trainer = match start {
-		Some(bytes) => trainer.starting_from(bytes)?,
-		None => trainer,
-	};
+	let trainer = Trainer::new(spec, data, device)?.starting_from(start)?;
 	let schedule = proof::Schedule::new(trainer.total_steps());
 	let mut state = trainer.initial_state()?;
 	let mut checkpoints = vec![proof::encode_checkpoint(&state)?];

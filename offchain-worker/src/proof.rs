@@ -350,11 +350,7 @@ pub fn verify_segment_from(
 	opening: Opening<'_>,
 	device: &Device,
 ) -> Result<SegmentVerdict, EngineError> {
-	let trainer = Trainer::new(spec, data, device)?;
-	let trainer = match start {
-		Some(bytes) => trainer.starting_from(bytes)?,
-		None => trainer,
-	};
+	let trainer = Trainer::new(spec, data, device)?.starting_from(start)?;
 	replay_segment(&trainer, commitment, index, opening, Arithmetic::Canonical)
 }
 

@@ -163,8 +163,9 @@ impl Trainer {
 	/// Relay training: step 0 holds the layers of `model_file` (the parent version's model,
 	/// which must have this trainer's layer shapes) instead of the seed's initialisation; the
 	/// moments start at zero. The parent's input standardisation is not used: the model file
-	/// this run writes holds its own training split's.
-	pub fn starting_from(mut self, model_file: &[u8]) -> Result<Self, EngineError> {
+	/// this run writes holds its own training split's. `None`: the trainer as it is.
+	pub fn starting_from(mut self, model_file: Option<&[u8]>) -> Result<Self, EngineError> {
+		let Some(model_file) = model_file else { return Ok(self) };
 		let tensors = candle_core::safetensors::load_buffer(model_file, &self.device)
 			.map_err(|e| EngineError::BadModel(format!("parent model: {e}")))?;
 		let mut params = Vec::with_capacity(2 * self.sizes.len());

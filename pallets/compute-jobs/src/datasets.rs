@@ -130,40 +130,6 @@ impl<T: Config> Pallet<T> {
 		Ok(info)
 	}
 
-	/// Weight of a submission: the benchmarked one (no parent) plus, for a relay job, the
-	/// registry's check of the parent and the two dataset records compared.
-	pub(crate) fn submit_weight() -> frame_support::weights::Weight {
-		use crate::WeightInfo;
-		use aicchain_primitives::VerifiedModels;
-		use frame_support::traits::Get;
-		<T as Config>::WeightInfo::submit_job()
-			.saturating_add(T::Models::relay_parent_weight())
-			.saturating_add(T::DbWeight::get().reads(2))
-	}
-
-	/// A spec that continues a parent version (relay training) names one `who` may fetch, of
-	/// an MLP of the same family and shape, trained on a dataset with as many columns.
-	pub(crate) fn ensure_relay_parent(who: &T::AccountId, spec: &TrainingSpec) -> DispatchResult {
-		use aicchain_primitives::{ModelKind, RelayRefusal, VerifiedModels};
-		let Some(parent) = spec.parent else { return Ok(()) };
-		ensure!(
-			matches!(spec.model, ModelKind::MlpClassifier | ModelKind::MlpRegressor),
-			Error::<T>::RelayNotSupported
-		);
-		let parent = T::Models::relay_parent(who, parent).map_err(|refusal| match refusal {
-			RelayRefusal::UnknownParent => Error::<T>::ParentUnknown,
-			RelayRefusal::NotFetchable => Error::<T>::ParentNotAccessible,
-		})?;
-		let columns = |dataset| Datasets::<T>::get(dataset).map(|info| info.columns);
-		let same_shape = parent.spec.model == spec.model
-			&& parent.spec.hidden_units == spec.hidden_units
-			&& parent.spec.hidden_layers == spec.hidden_layers
-			&& columns(parent.spec.dataset).is_some()
-			&& columns(parent.spec.dataset) == columns(spec.dataset);
-		ensure!(same_shape, Error::<T>::ParentShapeMismatch);
-		Ok(())
-	}
-
 	/// Optimiser steps of a training run of `spec` on its registered dataset (`None` when the
 	/// dataset is no longer registered).
 	pub fn expected_steps(spec: &TrainingSpec) -> Option<u32> {

@@ -99,6 +99,7 @@ mod spec_tests;
 mod tests;
 pub mod weights;
 pub use weights::WeightInfo;
+mod relay;
 pub mod reservations;
 mod worker;
 #[cfg(test)]

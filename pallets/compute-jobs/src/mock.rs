@@ -208,10 +208,9 @@ type RewardLog = Vec<(Option<AccountId>, Vec<AccountId>, Balance)>;
 thread_local! {
 	static REWARDS: RefCell<RewardLog> =
 		const { RefCell::new(Vec::new()) };
-	static MODELS: RefCell<Vec<aicchain_primitives::VerifiedTraining<AccountId, Balance>>> =
-		const { RefCell::new(Vec::new()) };
-	static VERSIONS: RefCell<Vec<aicchain_primitives::VerifiedTraining<AccountId, Balance>>> =
-		const { RefCell::new(Vec::new()) };
+	/// Every recorded result (version ids are positions) and how many `take` returned.
+	static VERSIONS: RefCell<(Vec<aicchain_primitives::VerifiedTraining<AccountId, Balance>>, usize)> =
+		const { RefCell::new((Vec::new(), 0)) };
 }
 
 /// Records every verified training result settlement hands the model registry.
@@ -219,19 +218,27 @@ pub struct RecordingModels;
 impl RecordingModels {
 	/// The results recorded since the last call.
 	pub fn take() -> Vec<aicchain_primitives::VerifiedTraining<AccountId, Balance>> {
-		MODELS.with(|m| core::mem::take(&mut *m.borrow_mut()))
+		VERSIONS.with(|v| {
+			let (all, taken) = &mut *v.borrow_mut();
+			let new = all.get(*taken..).unwrap_or_default().to_vec();
+			*taken = all.len();
+			new
+		})
 	}
 	/// Forgets every version (version ids are positions in the record, each private to its
 	/// trainer).
 	pub fn reset() {
-		MODELS.with(|m| m.borrow_mut().clear());
-		VERSIONS.with(|v| v.borrow_mut().clear());
+		VERSIONS.with(|v| *v.borrow_mut() = (Vec::new(), 0));
+	}
+	fn version(
+		id: aicchain_primitives::VersionId,
+	) -> Option<aicchain_primitives::VerifiedTraining<AccountId, Balance>> {
+		VERSIONS.with(|v| usize::try_from(id).ok().and_then(|i| v.borrow().0.get(i).cloned()))
 	}
 }
 impl aicchain_primitives::VerifiedModels<AccountId, Balance> for RecordingModels {
 	fn record(result: aicchain_primitives::VerifiedTraining<AccountId, Balance>) {
-		VERSIONS.with(|v| v.borrow_mut().push(result.clone()));
-		MODELS.with(|m| m.borrow_mut().push(result));
+		VERSIONS.with(|v| v.borrow_mut().0.push(result));
 	}
 	fn record_weight() -> frame_support::weights::Weight {
 		frame_support::weights::Weight::zero()
@@ -240,9 +247,8 @@ impl aicchain_primitives::VerifiedModels<AccountId, Balance> for RecordingModels
 		who: &AccountId,
 		parent: aicchain_primitives::VersionId,
 	) -> Result<aicchain_primitives::RelayParent, aicchain_primitives::RelayRefusal> {
-		let version = VERSIONS
-			.with(|v| usize::try_from(parent).ok().and_then(|i| v.borrow().get(i).cloned()))
-			.ok_or(aicchain_primitives::RelayRefusal::UnknownParent)?;
+		let version =
+			Self::version(parent).ok_or(aicchain_primitives::RelayRefusal::UnknownParent)?;
 		if version.trainer != *who {
 			return Err(aicchain_primitives::RelayRefusal::NotFetchable);
 		}
@@ -252,9 +258,7 @@ impl aicchain_primitives::VerifiedModels<AccountId, Balance> for RecordingModels
 		frame_support::weights::Weight::zero()
 	}
 	fn model_hash(version: aicchain_primitives::VersionId) -> Option<H256> {
-		VERSIONS.with(|v| {
-			usize::try_from(version).ok().and_then(|i| v.borrow().get(i).map(|r| r.model_hash))
-		})
+		Self::version(version).map(|v| v.model_hash)
 	}
 }
 

@@ -28,18 +28,20 @@ use aicchain_primitives::{
 	JobId, QuantisedMetrics,
 };
 use alloc::{collections::BTreeSet, vec::Vec};
-use codec::{Decode, Encode};
+use codec::Encode;
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_core::H256;
 use sp_runtime::{
 	offchain::{
-		http,
 		storage::{MutateStorageError, StorageRetrievalError, StorageValueRef},
 		Duration,
 	},
 	traits::{Get, Saturating, UniqueSaturatedInto},
 	Perbill,
 };
+
+mod engine;
+use engine::EngineError;
 
 const LOG_TARGET: &str = "aicchain::worker";
 
@@ -48,8 +50,6 @@ pub const ENGINE_URL_KEY: &[u8] = b"aicchain::engine-url";
 /// Persistent offchain storage key of the bearer token the engine's `/ocw` endpoint expects
 /// (written by the node with the URL; absent when the engine takes loopback requests only).
 pub const ENGINE_TOKEN_KEY: &[u8] = b"aicchain::engine-token";
-/// How long one engine request may take.
-const ENGINE_TIMEOUT_MS: u64 = 3_000;
 /// Blocks to wait for a signed transaction to land before trying the same action again.
 pub(crate) const RETRY_AFTER_BLOCKS: u32 = 5;
 /// Most transactions one run signs, all local keys together, so that a run stays short; the
@@ -103,16 +103,6 @@ enum Progress {
 	Working,
 	/// Nothing left for this run (done, sent, or nothing to do).
 	Idle,
-}
-
-/// Errors talking to the engine (logged; the next block tries again).
-#[derive(Debug)]
-#[allow(dead_code)] // fields are read through `Debug` in the logs
-enum EngineError {
-	NoUrl,
-	Http,
-	Status(u16),
-	Decode,
 }
 
 impl<T: Config> Pallet<T> {
@@ -386,12 +376,6 @@ impl<T: Config> Pallet<T> {
 		Ok(Progress::Idle)
 	}
 
-	/// The model file a relay-training spec starts from: its parent version's.
-	fn start_of(spec: &aicchain_primitives::TrainingSpec) -> Option<H256> {
-		use aicchain_primitives::VerifiedModels;
-		spec.parent.and_then(T::Models::model_hash)
-	}
-
 	#[allow(clippy::too_many_arguments)]
 	fn verify(
 		now: BlockNumberFor<T>,
@@ -558,7 +542,6 @@ impl<T: Config> Pallet<T> {
 		StorageValueRef::persistent(&Self::claim_key(action, job_id)).clear();
 	}
 
-	/// Signs and submits `call`, counting it against the run's transactions.
 	/// Signs and submits `call` for the claim `(action, id)` (a job id, or a node id for
 	/// heartbeats and prunes): one transaction fewer `left` in this run, or the claim released
 	/// so that the next run tries again.
@@ -572,39 +555,5 @@ impl<T: Config> Pallet<T> {
 			log::warn!(target: LOG_TARGET, "{action:?} {id}: could not sign or submit");
 			Self::release(action, id);
 		}
-	}
-
-	/// One request to the compute engine whose URL the node put in offchain storage.
-	fn call_engine(request: &EngineRequest) -> Result<EngineResponse, EngineError> {
-		let url = StorageValueRef::persistent(ENGINE_URL_KEY)
-			.get::<Vec<u8>>()
-			.ok()
-			.flatten()
-			.ok_or(EngineError::NoUrl)?;
-		let mut url = alloc::string::String::from_utf8(url).map_err(|_| EngineError::NoUrl)?;
-		url.push_str("/ocw");
-		// The engine's write endpoint answers only its own node: the token the node gave it.
-		let token = StorageValueRef::persistent(ENGINE_TOKEN_KEY).get::<Vec<u8>>().ok().flatten();
-		let authorization = token.map(|token| {
-			let mut header = b"Bearer ".to_vec();
-			header.extend_from_slice(&token);
-			alloc::string::String::from_utf8(header).unwrap_or_default()
-		});
-		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(ENGINE_TIMEOUT_MS));
-		let mut post = http::Request::post(&url, alloc::vec![request.encode()])
-			.add_header("Content-Type", "application/octet-stream");
-		if let Some(authorization) = &authorization {
-			post = post.add_header("Authorization", authorization);
-		}
-		let pending = post.deadline(deadline).send().map_err(|_| EngineError::Http)?;
-		let response = pending
-			.try_wait(deadline)
-			.map_err(|_| EngineError::Http)?
-			.map_err(|_| EngineError::Http)?;
-		if response.code != 200 {
-			return Err(EngineError::Status(response.code));
-		}
-		let body: Vec<u8> = response.body().collect();
-		EngineResponse::decode(&mut &body[..]).map_err(|_| EngineError::Decode)
 	}
 }

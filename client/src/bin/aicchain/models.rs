@@ -171,9 +171,10 @@ pub(crate) fn change(
 			)
 		},
 		Change::Transfer(to) => {
-			let new_owner = parse_account(&to)?.to_ss58check();
+			let account = parse_account(&to)?;
+			let new_owner = account.to_ss58check();
 			(
-				Call::transfer { model, to: parse_account(&to)? },
+				Call::transfer { model, to: account },
 				format!("model {model} now belongs to {to}"),
 				Box::new(move |m: &Value| m["owner"] == new_owner.as_str()),
 			)
