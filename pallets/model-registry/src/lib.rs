@@ -32,12 +32,12 @@ pub use pallet::*;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
-#[cfg(any(test, feature = "runtime-benchmarks"))]
 pub mod fixtures;
 mod invariants;
 #[cfg(test)]
 mod mock;
 pub mod runtime_api;
+mod serving;
 #[cfg(test)]
 mod tests;
 mod types;

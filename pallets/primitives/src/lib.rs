@@ -9,10 +9,12 @@
 extern crate alloc;
 
 pub mod datasets;
+pub mod inference;
 pub mod limits;
 pub mod models;
 pub mod proof;
 pub use datasets::{DatasetInfo, DatasetName};
+pub use inference::{Channel, InferenceNodes, Listing, ServableModels, ServedVersion, Voucher};
 pub use limits::{validate_training_spec, SpecError};
 pub use models::{ModelId, RelayParent, RelayRefusal, VerifiedModels, VerifiedTraining, VersionId};
 pub use proof::TrainingCommitment;
