@@ -28,7 +28,7 @@ CARGO_TARGET_DIR="$bench_target" cargo build --release -p aicchain-runtime --fea
 wasm="$bench_target/release/wbuild/aicchain-runtime/aicchain_runtime.compact.compressed.wasm"
 
 pallets=("$@")
-[ "${#pallets[@]}" -gt 0 ] || pallets=(pallet_compute_registry pallet_compute_jobs pallet_community_fund pallet_validator_set)
+[ "${#pallets[@]}" -gt 0 ] || pallets=(pallet_compute_registry pallet_compute_jobs pallet_community_fund pallet_validator_set pallet_model_registry pallet_inference)
 for pallet in "${pallets[@]}"; do
 	dir="pallets/$(echo "${pallet#pallet_}" | tr '_' '-')"
 	"$bencher" v1 benchmark pallet \

@@ -179,6 +179,11 @@ pub fn community_fund_account() -> AccountId {
 	CommunityFundPalletId::get().into_account_truncating()
 }
 
+/// The account that keeps inference dividends until contributors claim them.
+pub fn inference_account() -> AccountId {
+	InferencePalletId::get().into_account_truncating()
+}
+
 impl pallet_compute_registry::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
@@ -281,6 +286,71 @@ impl pallet_model_registry::Config for Runtime {
 	type MaxAllowed = ConstU32<32>;
 	type MaxLineage = ConstU32<256>;
 	type WeightInfo = pallet_model_registry::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	pub const InferencePalletId: PalletId = PalletId(*b"aic/infr");
+	/// A query's price: 10% to the community fund (as for training), 30% to the lineage's
+	/// contributors, 60% to the provider.
+	pub const InferenceFundShare: Perbill = Perbill::from_percent(10);
+	pub const InferenceContributorShare: Perbill = Perbill::from_percent(30);
+}
+
+/// Paid inference reads node owners from the compute registry and slashes its bonds.
+pub struct RegistryNodes;
+impl aicchain_primitives::InferenceNodes<AccountId, Balance> for RegistryNodes {
+	fn owner(node: aicchain_primitives::NodeId) -> Option<AccountId> {
+		pallet_compute_registry::Nodes::<Runtime>::get(node).map(|n| n.owner)
+	}
+	fn slash(node: aicchain_primitives::NodeId, amount: Balance, to: &AccountId) -> Balance {
+		crate::ComputeRegistry::slash_bond(node, amount, to).unwrap_or(0)
+	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn benchmark_node(owner: AccountId) -> aicchain_primitives::NodeId {
+		let id = pallet_compute_registry::NextNodeId::<Runtime>::get();
+		let spec = aicchain_primitives::NodeSpec {
+			gpu_count: 8,
+			gpu_memory_gib: 80,
+			bandwidth_mbps: 100,
+			latency_ms: 10,
+			region: sp_runtime::BoundedVec::truncate_from(b"eu-west-1".to_vec()),
+			renewable_share: sp_runtime::Percent::from_percent(50),
+			carbon_intensity: 100,
+			price_per_gpu_hour: UNIT,
+		};
+		let worker = AccountId::new(
+			<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(&id.to_le_bytes()).0,
+		);
+		let _ = crate::ComputeRegistry::register_node(RuntimeOrigin::signed(owner), spec, worker);
+		id
+	}
+}
+
+impl pallet_inference::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Signature = crate::Signature;
+	type Signer = <crate::Signature as sp_runtime::traits::Verify>::Signer;
+	type Models = ModelRegistry;
+	type Nodes = RegistryNodes;
+	type CommunityFund = CommunityFundAccount;
+	type PalletId = InferencePalletId;
+	type FundShare = InferenceFundShare;
+	type ContributorShare = InferenceContributorShare;
+	// The served version and its 15 nearest ancestors share the contributors' part.
+	type MaxContributors = ConstU32<16>;
+	type MaxBatch = ConstU32<256>;
+	type MaxServers = ConstU32<16>;
+	type MinChannelDeposit = ConstU128<{ UNIT / 10 }>;
+	// An hour to redeem after a user closes a channel; a challenged node answers within 10
+	// minutes, or pays the query's price from its bond.
+	type CloseDelay = ConstU32<{ HOURS }>;
+	type ChallengeDeposit = ConstU128<{ UNIT / 10 }>;
+	type AnswerWindow = ConstU32<{ 10 * MINUTES }>;
+	// 256 f32 features; 256 f32 outputs.
+	type MaxQueryLen = ConstU32<1024>;
+	type MaxAnswerLen = ConstU32<1024>;
+	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
 }
 
 parameter_types! {

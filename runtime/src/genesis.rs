@@ -3,7 +3,7 @@
 //! register the compute engine's built-in datasets (credit scoring, energy load).
 
 use crate::{
-	community_fund_account, currency::UNIT, AccountId, AicgConfig, Balance, BalancesConfig,
+	community_fund_account, currency::{EXISTENTIAL_DEPOSIT, UNIT}, inference_account, AccountId, AicgConfig, Balance, BalancesConfig,
 	ComputeJobsConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig,
 	ValidatorSetConfig,
 };
@@ -53,7 +53,12 @@ fn genesis(
 				.iter()
 				.cloned()
 				.map(|a| (a, DEV_AICC_ENDOWMENT))
-				.chain([(community_fund_account(), DEV_FUND_ENDOWMENT)])
+				.chain([
+					(community_fund_account(), DEV_FUND_ENDOWMENT),
+					// The dividends' account exists from genesis, so that a redemption of a few
+					// planck of dividends can pay into it.
+					(inference_account(), EXISTENTIAL_DEPOSIT),
+				])
 				.collect::<Vec<_>>(),
 		},
 		aicg: AicgConfig {

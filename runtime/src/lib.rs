@@ -32,6 +32,7 @@ mod benches {
 		[pallet_community_fund, CommunityFund]
 		[pallet_validator_set, ValidatorSet]
 		[pallet_model_registry, ModelRegistry]
+		[pallet_inference, Inference]
 	);
 }
 
@@ -50,7 +51,7 @@ use sp_runtime::{
 };
 use sp_version::{runtime_version, RuntimeVersion};
 
-pub use configs::{community_fund_account, AicgInstance, RuntimeBlockWeights};
+pub use configs::{community_fund_account, inference_account, AicgInstance, RuntimeBlockWeights};
 pub use frame_system::Call as SystemCall;
 pub use pallet_balances::Call as BalancesCall;
 #[cfg(any(feature = "std", test))]
@@ -122,7 +123,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("aicchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("aicchain"),
 	authoring_version: 1,
-	spec_version: 111,
+	spec_version: 112,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -243,6 +244,10 @@ mod runtime {
 	/// Models: every verified training result as a version, with lineage and access control.
 	#[runtime::pallet_index(13)]
 	pub type ModelRegistry = pallet_model_registry;
+
+	/// Paid inference on model versions, and dividends to their lineages.
+	#[runtime::pallet_index(14)]
+	pub type Inference = pallet_inference;
 }
 
 #[cfg(test)]
