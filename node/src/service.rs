@@ -192,8 +192,8 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 
 	insert_worker_keys(&keystore_container.keystore(), &compute.worker_keys)?;
 	let engine_url = if config.offchain_worker.enabled {
-		let datasets = chain_datasets(client.clone());
-		let engine = start_compute_engine(&config, &compute, &task_manager, datasets)?;
+		let chain = (chain_datasets(client.clone()), chain_state(client.clone()));
+		let engine = start_compute_engine(&config, &compute, &task_manager, chain)?;
 		publish_engine(&backend, engine.as_ref());
 		engine.map(|engine| engine.url)
 	} else {
@@ -369,6 +369,16 @@ fn chain_datasets(client: Arc<FullClient>) -> aicchain_worker::dataset::ChainDat
 	}))
 }
 
+/// The chain's state at the best block, for the in-process engine's paid inference.
+fn chain_state(client: Arc<FullClient>) -> aicchain_worker::inference::ChainState {
+	use sc_client_api::StorageProvider;
+	aicchain_worker::inference::ChainState(Arc::new(move |key: &[u8]| {
+		let best = sp_blockchain::HeaderBackend::info(&*client).best_hash;
+		let data = client.storage(best, &sc_client_api::StorageKey(key.to_vec())).ok().flatten()?;
+		Some(data.0)
+	}))
+}
+
 /// Where the off-chain worker reaches its compute engine, and the token its `/ocw` endpoint
 /// expects.
 struct EngineAccess {
@@ -381,7 +391,10 @@ fn start_compute_engine(
 	config: &Configuration,
 	compute: &ComputeArgs,
 	task_manager: &TaskManager,
-	chain_datasets: aicchain_worker::dataset::ChainDatasets,
+	(chain_datasets, chain_state): (
+		aicchain_worker::dataset::ChainDatasets,
+		aicchain_worker::inference::ChainState,
+	),
 ) -> Result<Option<EngineAccess>, ServiceError> {
 	if compute.no_compute_engine {
 		log::info!("🧠 compute engine disabled (--no-compute-engine)");
@@ -409,6 +422,8 @@ fn start_compute_engine(
 				sc_service::ChainType::Development | sc_service::ChainType::Local
 			),
 		chain_datasets: Some(chain_datasets),
+		chain_state: Some(chain_state),
+		voucher_dir: root.join("vouchers"),
 	};
 	let engine = aicchain_worker::Engine::start(engine_config)
 		.map_err(|e| ServiceError::Other(format!("compute engine: {e}")))?;

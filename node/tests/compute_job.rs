@@ -4,6 +4,7 @@
 //! training (Bob's worker), verification (Alice) and settlement.
 
 mod common;
+mod paid_inference;
 
 use aicchain_client::{account_of, keys, pair_from_suri, Client};
 use aicchain_primitives::{
@@ -20,7 +21,9 @@ const UNIT: Balance = 1_000_000_000_000;
 
 #[test]
 fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
-	let mut node = RunningNode::start_dev(&[]);
+	let engine_port = common::free_port();
+	let listen = format!("127.0.0.1:{engine_port}");
+	let mut node = RunningNode::start_dev(&["--compute-engine-listen", &listen]);
 	let client = Client::new(&format!("127.0.0.1:{}", node.rpc_port));
 	node.wait_for("block 1", Duration::from_secs(120), |_| {
 		client.best_number().ok().filter(|n| *n >= 1)
@@ -248,6 +251,28 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 	let after: u64 =
 		client.storage(&keys::value("ComputeJobs", "NextJobId")).expect("readable").unwrap_or(0);
 	assert_eq!(after, next, "Eve's relay of a private model was refused ({refused:?})");
+
+	// Paid inference on the relayed version (Ferdie's model; Bob's engine holds it).
+	let child_hash: H256 = rpc("models_version", serde_json::json!([1])).expect("models_version")
+		["modelHash"]
+		.as_str()
+		.and_then(|h| h.parse().ok())
+		.expect("a model hash");
+	let child_model = std::fs::read(
+		node.base_path()
+			.join("compute/models")
+			.join(format!("{}.safetensors", hex::encode(child_hash.0))),
+	)
+	.expect("the engine stored the relayed model");
+	paid_inference::hundred_paid_queries(paid_inference::Trained {
+		node: &mut node,
+		client: &client,
+		engine_port,
+		node_id,
+		version: 1,
+		model: child_model,
+		spec: TrainingSpec { parent: Some(0), epochs: 3, seed: 7, ..training.clone() },
+	});
 
 	// The assignment came from the worker's learned policy, not the on-chain fallback.
 	let log = node.log();

@@ -2,6 +2,7 @@
 //! node-selection policy, and the bookkeeping the off-chain worker polls.
 
 mod datasets;
+pub mod inference;
 pub use datasets::UploadRefused;
 pub mod learner;
 use learner::{Counters, LearnerStore, Pending};
@@ -54,6 +55,11 @@ pub struct EngineConfig {
 	/// the engine takes no uploads and fetches no dataset from peers: it trains and verifies
 	/// only on the files in its dataset directory.
 	pub chain_datasets: Option<crate::dataset::ChainDatasets>,
+	/// The chain's state, for paid inference (`POST /infer`): without it the engine answers
+	/// no paid queries.
+	pub chain_state: Option<crate::inference::ChainState>,
+	/// Where the vouchers of answered queries are kept until (and after) they are redeemed.
+	pub voucher_dir: PathBuf,
 }
 
 impl EngineConfig {
@@ -69,6 +75,8 @@ impl EngineConfig {
 			ocw_token: None,
 			allow_private_engines: false,
 			chain_datasets: None,
+			chain_state: None,
+			voucher_dir: dir.join("vouchers"),
 		}
 	}
 }
@@ -110,6 +118,8 @@ pub struct Engine {
 	published_reach: crate::http::Reach,
 	ocw_token: Option<String>,
 	chain_datasets: Option<crate::dataset::ChainDatasets>,
+	chain_state: Option<crate::inference::ChainState>,
+	vouchers: Option<crate::inference::VoucherBook>,
 	tasks: Mutex<HashMap<TaskKey, TaskStatus>>,
 	queue: Mutex<mpsc::Sender<(TaskKey, Task)>>,
 	policy: Mutex<Policy>,
@@ -164,6 +174,10 @@ impl Engine {
 				counters
 			},
 		};
+		let vouchers = match config.chain_state {
+			Some(_) => Some(crate::inference::VoucherBook::open(&config.voucher_dir)?),
+			None => None,
+		};
 		let (sender, receiver) = mpsc::channel();
 		let engine = std::sync::Arc::new(Self {
 			datasets,
@@ -178,6 +192,8 @@ impl Engine {
 			},
 			ocw_token: config.ocw_token,
 			chain_datasets: config.chain_datasets,
+			chain_state: config.chain_state,
+			vouchers,
 			tasks: Mutex::new(HashMap::new()),
 			queue: Mutex::new(sender),
 			policy: Mutex::new(policy),

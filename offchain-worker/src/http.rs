@@ -216,6 +216,12 @@ async fn handle(
 				.unwrap_or_else(|_| Response::error(500, "handler failed"));
 		drop(permit);
 		return Ok(response.into_hyper());
+	} else if parts.method == Method::POST && path == "/infer" {
+		// A query is a feature vector and a voucher: a few KiB.
+		match read_body(body, MAX_QUERY_BODY, &limits).await {
+			Ok(body) => body,
+			Err(refusal) => return Ok(refusal.into_hyper()),
+		}
 	} else {
 		Vec::new()
 	};
@@ -227,6 +233,9 @@ async fn handle(
 			.unwrap_or_else(|_| Response::error(500, "handler failed"));
 	Ok(response.into_hyper())
 }
+
+/// The largest `POST /infer` body.
+const MAX_QUERY_BODY: usize = 64 * 1024;
 
 /// Uploads read and checked at once.
 static UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
@@ -306,6 +315,16 @@ fn route(engine: &Engine, request: Request) -> Response {
 				status: 200,
 				content_type: "application/octet-stream",
 				body: response.encode(),
+			}
+		},
+		("POST", "/infer") => match engine.infer(&request.body) {
+			Ok(answer) => Response::json(answer),
+			Err((status, why)) => Response::error(status, &why),
+		},
+		("GET", path) if path.starts_with("/vouchers/") => {
+			match engine.vouchers_json(path.trim_start_matches("/vouchers/")) {
+				Ok(vouchers) => Response::json(vouchers),
+				Err((status, why)) => Response::error(status, &why),
 			}
 		},
 		("GET", "/health") => Response::json(serde_json::json!({ "ok": true })),

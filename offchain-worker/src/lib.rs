@@ -21,6 +21,7 @@ pub mod cnn;
 pub mod dataset;
 pub mod engine;
 pub mod http;
+pub mod inference;
 pub mod lm;
 pub mod model;
 pub mod policy;

@@ -38,7 +38,8 @@ enum Command {
 		allow_private_engines: bool,
 		/// A node's JSON-RPC (`http://host:9944`) to read the chain's dataset records from:
 		/// with it the engine takes users' uploads and fetches public datasets it lacks from
-		/// peers; without it, it trains and verifies only on its directory's files.
+		/// peers, and answers paid queries (`POST /infer`); without it, it trains and verifies
+		/// only on its directory's files and answers no paid queries.
 		#[arg(long, value_name = "URL")]
 		node_rpc: Option<String>,
 	},
@@ -88,7 +89,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 				ocw_token,
 				allow_private_engines,
 				chain_datasets: node_rpc
+					.clone()
 					.map(aicchain_worker::dataset::ChainDatasets::from_node_rpc),
+				chain_state: node_rpc.map(aicchain_worker::inference::ChainState::from_node_rpc),
 				..EngineConfig::in_dir(data_dir)
 			};
 			let engine = Engine::start(config)?;

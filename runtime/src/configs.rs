@@ -319,7 +319,8 @@ impl aicchain_primitives::InferenceNodes<AccountId, Balance> for RegistryNodes {
 			price_per_gpu_hour: UNIT,
 		};
 		let worker = AccountId::new(
-			<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(&id.to_le_bytes()).0,
+			<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(&id.to_le_bytes())
+				.0,
 		);
 		let _ = crate::ComputeRegistry::register_node(RuntimeOrigin::signed(owner), spec, worker);
 		id

@@ -3,9 +3,10 @@
 //! register the compute engine's built-in datasets (credit scoring, energy load).
 
 use crate::{
-	community_fund_account, currency::{EXISTENTIAL_DEPOSIT, UNIT}, inference_account, AccountId, AicgConfig, Balance, BalancesConfig,
-	ComputeJobsConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig,
-	ValidatorSetConfig,
+	community_fund_account,
+	currency::{EXISTENTIAL_DEPOSIT, UNIT},
+	inference_account, AccountId, AicgConfig, Balance, BalancesConfig, ComputeJobsConfig,
+	RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig, ValidatorSetConfig,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;

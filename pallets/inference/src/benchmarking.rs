@@ -4,7 +4,7 @@
 
 use super::*;
 use aicchain_primitives::inference::query_hash;
-use alloc::vec;
+use alloc::{vec, vec::Vec};
 use frame_benchmarking::v2::*;
 use frame_support::traits::fungible::Mutate;
 use frame_system::RawOrigin;
@@ -49,7 +49,8 @@ fn served<T: Config>() -> Result<(VersionId, NodeId, T::AccountId), BenchmarkErr
 	let node = T::Nodes::benchmark_node(provider.clone());
 	Pallet::<T>::list(RawOrigin::Signed(owner.clone()).into(), version, price::<T>())?;
 	// Served without the fetch check (the `serve` benchmark measures that path).
-	Servers::<T>::try_mutate(version, |s| s.try_push(node)).map_err(|_| BenchmarkError::Weightless)?;
+	Servers::<T>::try_mutate(version, |s| s.try_push(node))
+		.map_err(|_| BenchmarkError::Weightless)?;
 	Ok((version, node, provider))
 }
 
@@ -65,15 +66,28 @@ fn paying_user<T: Config>(
 	input: &[u8],
 ) -> Result<(VoucherOf<T>, T::Signature), BenchmarkError> {
 	let (public, who) = user::<T>();
-	Pallet::<T>::fund_channel(RawOrigin::Signed(who.clone()).into(), node, T::MinChannelDeposit::get())?;
-	let voucher = Voucher { user: who, node, version, nonce: 1, price: price::<T>(), query: query_hash(input) };
+	Pallet::<T>::fund_channel(
+		RawOrigin::Signed(who.clone()).into(),
+		node,
+		T::MinChannelDeposit::get(),
+	)?;
+	let voucher = Voucher {
+		user: who,
+		node,
+		version,
+		nonce: 1,
+		price: price::<T>(),
+		query: query_hash(input),
+	};
 	let signature = sign::<T>(&public, &voucher);
 	Ok((voucher, signature))
 }
 
 /// An open challenge of a redeemed voucher with an `len`-byte input: (id, node owner, the
 /// challenged voucher's user key).
-fn open_challenge<T: Config>(len: u32) -> Result<(ChallengeId, T::AccountId, VoucherOf<T>), BenchmarkError> {
+fn open_challenge<T: Config>(
+	len: u32,
+) -> Result<(ChallengeId, T::AccountId, VoucherOf<T>), BenchmarkError> {
 	let (version, node, provider) = served::<T>()?;
 	let input = vec![7u8; len as usize];
 	let (voucher, signature) = paying_user::<T>(node, version, &input)?;

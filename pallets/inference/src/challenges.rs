@@ -69,9 +69,9 @@ impl<T: Config> Pallet<T> {
 		signature: T::Signature,
 	) -> DispatchResult {
 		let challenge = Self::answerable(&who, id)?;
-		let same_slot = other.user == challenge.voucher.user &&
-			other.node == challenge.voucher.node &&
-			other.nonce == challenge.voucher.nonce;
+		let same_slot = other.user == challenge.voucher.user
+			&& other.node == challenge.voucher.node
+			&& other.nonce == challenge.voucher.nonce;
 		ensure!(same_slot && other != challenge.voucher, Error::<T>::NotEquivocation);
 		ensure!(Self::verifies(&other, &signature), Error::<T>::BadSignature);
 		Self::dismiss(&who, id, &challenge)?;

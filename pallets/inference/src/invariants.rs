@@ -33,7 +33,8 @@ impl<T: Config> Pallet<T> {
 			NextChallengeId::<T>::get() >= Challenges::<T>::iter_keys().count() as u64,
 			"more challenges than ids given"
 		);
-		let owed = Owed::<T>::iter_values().fold(BalanceOf::<T>::zero(), |s, o| s.saturating_add(o));
+		let owed =
+			Owed::<T>::iter_values().fold(BalanceOf::<T>::zero(), |s, o| s.saturating_add(o));
 		let totals = Totals::<T>::get();
 		ensure!(
 			totals.claimed.saturating_add(owed) == totals.accrued,

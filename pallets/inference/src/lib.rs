@@ -60,7 +60,7 @@ pub mod weights;
 pub use weights::WeightInfo;
 
 use aicchain_primitives::{
-	Channel, InferenceNodes, Listing, ModelId, NodeId, ServableModels, Voucher, VersionId,
+	Channel, InferenceNodes, Listing, ModelId, NodeId, ServableModels, VersionId, Voucher,
 };
 use frame_support::{
 	pallet_prelude::*,
@@ -361,14 +361,17 @@ pub mod pallet {
 		/// `VersionNotFound`, `NotAllowedToList`, `ZeroPrice`.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::list())]
-		pub fn list(origin: OriginFor<T>, version: VersionId, price: BalanceOf<T>) -> DispatchResult {
+		pub fn list(
+			origin: OriginFor<T>,
+			version: VersionId,
+			price: BalanceOf<T>,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(!price.is_zero(), Error::<T>::ZeroPrice);
 			let served = T::Models::served_version(version).ok_or(Error::<T>::VersionNotFound)?;
 			let owner = served.owner == who;
 			let current = Listings::<T>::get(version);
-			let may = owner ||
-				(served.public && current.as_ref().is_none_or(|l| l.lister == who));
+			let may = owner || (served.public && current.as_ref().is_none_or(|l| l.lister == who));
 			ensure!(may, Error::<T>::NotAllowedToList);
 			let listing = Listing {
 				lister: who.clone(),
@@ -469,8 +472,8 @@ pub mod pallet {
 		pub fn close_channel(origin: OriginFor<T>, node: NodeId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut channel = Channels::<T>::get(&who, node).ok_or(Error::<T>::ChannelNotFound)?;
-			let closes_at = frame_system::Pallet::<T>::block_number()
-				.saturating_add(T::CloseDelay::get());
+			let closes_at =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::CloseDelay::get());
 			channel.closes_at = Some(closes_at);
 			Channels::<T>::insert(&who, node, channel);
 			Self::deposit_event(Event::ChannelClosing { user: who, node, closes_at });
@@ -575,7 +578,6 @@ pub mod pallet {
 		}
 	}
 }
-
 
 impl<T: Config> Pallet<T> {
 	/// The account that keeps contributors' dividends until they claim them.

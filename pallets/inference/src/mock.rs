@@ -4,7 +4,7 @@
 use crate::{self as pallet_inference, VoucherOf};
 use aicchain_primitives::{
 	inference::{features_bytes, query_hash},
-	InferenceNodes, NodeId, VerifiedModels, Voucher, VersionId,
+	InferenceNodes, NodeId, VerifiedModels, VersionId, Voucher,
 };
 use core::cell::RefCell;
 use frame_support::{
@@ -13,9 +13,7 @@ use frame_support::{
 	PalletId,
 };
 use sp_core::{sr25519, Pair};
-use sp_runtime::{
-	traits::IdentityLookup, AccountId32, BuildStorage, MultiSignature, Perbill,
-};
+use sp_runtime::{traits::IdentityLookup, AccountId32, BuildStorage, MultiSignature, Perbill};
 use std::collections::BTreeMap;
 
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -196,7 +194,9 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 		.assimilate_storage(&mut storage)
 		.unwrap();
 	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.register_extension(sp_keystore::KeystoreExt::new(sp_keystore::testing::MemoryKeystore::new()));
+	ext.register_extension(sp_keystore::KeystoreExt::new(
+		sp_keystore::testing::MemoryKeystore::new(),
+	));
 	ext.execute_with(|| {
 		System::set_block_number(1);
 		NODES.with(|n| {

@@ -82,8 +82,10 @@ impl<T: Config> Pallet<T> {
 			let mut channel =
 				Channels::<T>::get(&voucher.user, node).ok_or(Error::<T>::ChannelNotFound)?;
 			ensure!(voucher.nonce > channel.nonce, Error::<T>::Replayed);
-			channel.deposit =
-				channel.deposit.checked_sub(&voucher.price).ok_or(Error::<T>::InsufficientDeposit)?;
+			channel.deposit = channel
+				.deposit
+				.checked_sub(&voucher.price)
+				.ok_or(Error::<T>::InsufficientDeposit)?;
 			channel.nonce = voucher.nonce;
 			Channels::<T>::insert(&voucher.user, node, channel);
 			let paid = by_user.entry(voucher.user.clone()).or_insert_with(Zero::zero);

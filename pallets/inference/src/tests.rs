@@ -36,12 +36,14 @@ fn listed_relay(public: bool) -> (VersionId, VersionId) {
 
 fn batch(
 	vouchers: Vec<(crate::VoucherOf<Test>, MultiSignature)>,
-) -> BoundedVec<(crate::VoucherOf<Test>, MultiSignature), sp_runtime::traits::ConstU32<MAX_BATCH>>
-{
+) -> BoundedVec<(crate::VoucherOf<Test>, MultiSignature), sp_runtime::traits::ConstU32<MAX_BATCH>> {
 	BoundedVec::truncate_from(vouchers)
 }
 
-fn signed(n: std::ops::RangeInclusive<u64>, version: VersionId) -> Vec<(crate::VoucherOf<Test>, MultiSignature)> {
+fn signed(
+	n: std::ops::RangeInclusive<u64>,
+	version: VersionId,
+) -> Vec<(crate::VoucherOf<Test>, MultiSignature)> {
 	n.map(|nonce| voucher(&key("User"), NODE, version, nonce, PRICE)).collect()
 }
 
@@ -57,7 +59,10 @@ fn only_the_owner_lists_a_private_version_and_nobody_replaces_another_listing() 
 		// Another account cannot undercut the first lister; the owner can reprice.
 		assert_noop!(Inference::list(origin(relayer()), root, 1), Error::<Test>::NotAllowedToList);
 		assert_ok!(Inference::list(origin(trainer()), root, 7));
-		assert_eq!(crate::Listings::<Test>::get(root).map(|l| (l.lister, l.price)), Some((trainer(), 7)));
+		assert_eq!(
+			crate::Listings::<Test>::get(root).map(|l| (l.lister, l.price)),
+			Some((trainer(), 7))
+		);
 		assert_noop!(Inference::unlist(origin(user()), root), Error::<Test>::NotLister);
 		assert_ok!(Inference::unlist(origin(trainer()), root));
 		assert_noop!(Inference::unlist(origin(trainer()), root), Error::<Test>::NotListed);
@@ -75,7 +80,10 @@ fn only_a_node_owner_allowed_to_fetch_the_model_serves_it() {
 		assert_noop!(Inference::serve(origin(user()), root, 7), Error::<Test>::NodeNotFound);
 		assert_ok!(ModelRegistry::allow(origin(trainer()), 0, provider()));
 		assert_ok!(Inference::serve(origin(provider()), root, NODE));
-		assert_noop!(Inference::serve(origin(provider()), root, NODE), Error::<Test>::AlreadyServing);
+		assert_noop!(
+			Inference::serve(origin(provider()), root, NODE),
+			Error::<Test>::AlreadyServing
+		);
 		assert_ok!(Inference::serve(origin(provider()), root, 1));
 		assert_ok!(ModelRegistry::set_public(origin(trainer()), 0, true));
 		assert_noop!(
@@ -83,7 +91,10 @@ fn only_a_node_owner_allowed_to_fetch_the_model_serves_it() {
 			Error::<Test>::TooManyServers
 		);
 		assert_ok!(Inference::stop_serving(origin(provider()), root, 1));
-		assert_noop!(Inference::stop_serving(origin(provider()), root, 1), Error::<Test>::NotServing);
+		assert_noop!(
+			Inference::stop_serving(origin(provider()), root, 1),
+			Error::<Test>::NotServing
+		);
 		assert_ok!(Inference::serve(origin(other_provider()), root, OTHER_NODE));
 	});
 }
@@ -94,17 +105,25 @@ fn a_hundred_paid_queries_pay_provider_fund_and_lineage_to_the_planck() {
 		let (_, child) = listed_relay(false);
 		assert_ok!(Inference::fund_channel(origin(user()), NODE, 200_000));
 		let before = [user(), provider(), fund(), trainer(), relayer()].map(|a| free(&a));
-		assert_ok!(Inference::redeem(origin(provider()), NODE, child, batch(signed(1..=100, child))));
+		assert_ok!(Inference::redeem(
+			origin(provider()),
+			NODE,
+			child,
+			batch(signed(1..=100, child))
+		));
 		let total = 100 * PRICE; // 100,300
 		let fund_share = total / 10; // 10,030
 		let contributors = total * 3 / 10; // 30,090
 		let provider_share = total - fund_share - contributors; // 60,180
-		// Lineage: the relayer paid 3,000 of 4,000, the trainer 1,000.
+														  // Lineage: the relayer paid 3,000 of 4,000, the trainer 1,000.
 		let relayer_share = contributors * 3_000 / 4_000; // 22,567 (rounded down)
 		let trainer_share = contributors * 1_000 / 4_000; // 7,522
 		let remainder = contributors - relayer_share - trainer_share; // 1, to the served version's
 		assert_eq!(remainder, 1);
-		assert_eq!(Balances::balance_on_hold(&crate::HoldReason::Channel.into(), &user()), 200_000 - total);
+		assert_eq!(
+			Balances::balance_on_hold(&crate::HoldReason::Channel.into(), &user()),
+			200_000 - total
+		);
 		assert_eq!(free(&user()), before[0]);
 		assert_eq!(free(&provider()), before[1] + provider_share);
 		assert_eq!(free(&fund()), before[2] + fund_share);
@@ -175,7 +194,9 @@ fn a_voucher_the_user_did_not_sign_charges_nothing() {
 		);
 		// A voucher signed for another chain (another genesis hash).
 		let (v, _) = voucher(&key("User"), NODE, child, 1, PRICE);
-		let other_chain = MultiSignature::from(key("User").sign(&v.signing_payload(&sp_core::H256::repeat_byte(9))));
+		let other_chain = MultiSignature::from(
+			key("User").sign(&v.signing_payload(&sp_core::H256::repeat_byte(9))),
+		);
 		assert_noop!(
 			Inference::redeem(origin(provider()), NODE, child, batch(vec![(v, other_chain)])),
 			Error::<Test>::BadSignature
@@ -193,7 +214,10 @@ fn a_voucher_is_redeemed_once() {
 			Inference::redeem(origin(provider()), NODE, child, batch(signed(3..=4, child))),
 			Error::<Test>::Replayed
 		);
-		let twice = vec![voucher(&key("User"), NODE, child, 5, PRICE), voucher(&key("User"), NODE, child, 5, PRICE)];
+		let twice = vec![
+			voucher(&key("User"), NODE, child, 5, PRICE),
+			voucher(&key("User"), NODE, child, 5, PRICE),
+		];
 		assert_noop!(
 			Inference::redeem(origin(provider()), NODE, child, batch(twice)),
 			Error::<Test>::Replayed
@@ -276,7 +300,10 @@ fn an_unanswered_paid_query_refunds_the_user_from_the_bond() {
 		let (_, child) = listed_relay(true);
 		let id = challenged(child);
 		let user_before = free(&user());
-		assert_noop!(Inference::expire_challenge(origin(fund()), id), Error::<Test>::AnswerWindowOpen);
+		assert_noop!(
+			Inference::expire_challenge(origin(fund()), id),
+			Error::<Test>::AnswerWindowOpen
+		);
 		run_to_block(1 + ANSWER_WINDOW + 1);
 		assert_noop!(
 			Inference::answer(origin(provider()), id, BoundedVec::truncate_from(vec![1])),
@@ -285,7 +312,10 @@ fn an_unanswered_paid_query_refunds_the_user_from_the_bond() {
 		assert_ok!(Inference::expire_challenge(origin(fund()), id));
 		assert_eq!(free(&user()), user_before + CHALLENGE_DEPOSIT + PRICE);
 		assert_eq!(MockNodes::bond(NODE), BOND - PRICE);
-		assert_noop!(Inference::expire_challenge(origin(fund()), id), Error::<Test>::ChallengeNotFound);
+		assert_noop!(
+			Inference::expire_challenge(origin(fund()), id),
+			Error::<Test>::ChallengeNotFound
+		);
 	});
 }
 
@@ -299,13 +329,21 @@ fn an_answered_or_refuted_challenge_pays_its_deposit_to_the_provider() {
 			Inference::answer(origin(other_provider()), id, BoundedVec::truncate_from(vec![1])),
 			Error::<Test>::NotNodeOwner
 		);
-		assert_ok!(Inference::answer(origin(provider()), id, BoundedVec::truncate_from(vec![1, 2])));
+		assert_ok!(Inference::answer(
+			origin(provider()),
+			id,
+			BoundedVec::truncate_from(vec![1, 2])
+		));
 		assert_eq!(free(&provider()), provider_before + CHALLENGE_DEPOSIT);
 		// The user challenges nonce 1 with a query it never sent: the provider shows the voucher
 		// the user really signed for nonce 1.
 		let (mut fake, _) = voucher(&key("User"), NODE, child, 1, PRICE);
 		fake.query = aicchain_primitives::inference::query_hash(&input(77));
-		assert_ok!(Inference::challenge(origin(user()), fake, BoundedVec::truncate_from(input(77))));
+		assert_ok!(Inference::challenge(
+			origin(user()),
+			fake,
+			BoundedVec::truncate_from(input(77))
+		));
 		let (real, real_sig) = voucher(&key("User"), NODE, child, 1, PRICE);
 		let (same_as_challenged, sig) = voucher(&key("User"), NODE, child, 2, PRICE);
 		assert_noop!(
@@ -325,12 +363,20 @@ fn only_a_paid_voucher_of_ones_own_with_its_input_is_challenged() {
 		assert_ok!(Inference::fund_channel(origin(user()), NODE, 5_000));
 		let (unpaid, _) = voucher(&key("User"), NODE, child, 1, PRICE);
 		assert_noop!(
-			Inference::challenge(origin(user()), unpaid.clone(), BoundedVec::truncate_from(input(1))),
+			Inference::challenge(
+				origin(user()),
+				unpaid.clone(),
+				BoundedVec::truncate_from(input(1))
+			),
 			Error::<Test>::NotRedeemed
 		);
 		assert_ok!(Inference::redeem(origin(provider()), NODE, child, batch(signed(1..=1, child))));
 		assert_noop!(
-			Inference::challenge(origin(user()), unpaid.clone(), BoundedVec::truncate_from(input(2))),
+			Inference::challenge(
+				origin(user()),
+				unpaid.clone(),
+				BoundedVec::truncate_from(input(2))
+			),
 			Error::<Test>::QueryMismatch
 		);
 		assert_noop!(

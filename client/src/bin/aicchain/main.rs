@@ -7,6 +7,7 @@ mod common;
 mod datasets;
 mod demo;
 mod governance;
+mod inference;
 mod jobs;
 mod models;
 mod provider;
@@ -153,6 +154,54 @@ enum Command {
 	},
 	/// Give a model to another account (its owner signs); its allow list is cleared.
 	TransferModel { model: u64, to: String },
+	/// List a model version for paid inference at a price per query (the model's owner, or
+	/// anyone for a public model).
+	ListInference {
+		version: u64,
+		/// AICC per query (decimals allowed).
+		#[arg(long)]
+		price: String,
+	},
+	/// Announce that your node's engine serves a listed version.
+	Serve {
+		version: u64,
+		#[arg(long)]
+		node: u32,
+	},
+	/// Ask a listed version, paying each query with a signed voucher.
+	///
+	/// One query per `--input` (comma-separated features) or per row of `--input-file` (CSV;
+	/// a header is skipped and a last `target` column dropped).
+	Infer {
+		version: u64,
+		#[arg(long)]
+		input: Option<String>,
+		#[arg(long)]
+		input_file: Option<std::path::PathBuf>,
+		/// The serving node (default: the first).
+		#[arg(long)]
+		node: Option<u32>,
+		/// AICC to add to your channel to the node first.
+		#[arg(long)]
+		deposit: Option<String>,
+	},
+	/// Redeem the vouchers your node's engine holds (one transaction per version and 256
+	/// vouchers).
+	Redeem {
+		#[arg(long)]
+		node: u32,
+		/// The engine to read vouchers from (default: the node's published address).
+		#[arg(long)]
+		engine: Option<String>,
+	},
+	/// Dividends an account earned from its models' inference, and what it may claim.
+	Earnings { account: Option<String> },
+	/// Claim your dividends.
+	Claim,
+	/// Start closing your channel to a node (withdraw after an hour).
+	CloseChannel { node: u32 },
+	/// Withdraw what your closed channel to a node holds.
+	WithdrawChannel { node: u32 },
 	/// Propose a subsidy paid by the community fund (AICG holders vote).
 	ProposeSubsidy {
 		/// Share of each covered job's cost, percent.
@@ -278,6 +327,19 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 		Command::TransferModel { model, to } => {
 			models::change(client, suri, *model, models::Change::Transfer(to.clone()))
 		},
+		Command::ListInference { version, price } => inference::list(client, suri, *version, price),
+		Command::Serve { version, node } => inference::serve(client, suri, *version, *node),
+		Command::Infer { version, input, input_file, node, deposit } => {
+			let rows = inference::queries(input.as_deref(), input_file.as_deref())?;
+			inference::infer(client, suri, *version, rows, *node, deposit.as_deref())
+		},
+		Command::Redeem { node, engine } => {
+			inference::redeem(client, suri, *node, engine.as_deref())
+		},
+		Command::Earnings { account } => inference::earnings(client, suri, account.as_deref()),
+		Command::Claim => inference::claim(client, suri),
+		Command::CloseChannel { node } => inference::close(client, suri, *node, false),
+		Command::WithdrawChannel { node } => inference::close(client, suri, *node, true),
 		Command::ProposeSubsidy { share, scope, per_job_cap, budget, duration } => {
 			governance::propose_subsidy(client, suri, *share, scope, per_job_cap, budget, *duration)
 		},
