@@ -7,6 +7,7 @@ use crate::compute_rpc::{
 };
 use aicchain_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
+use pallet_inference::runtime_api::InferenceApi;
 use pallet_model_registry::{
 	runtime_api::{ModelRegistryApi, ModelView},
 	ModelVersion,
@@ -45,6 +46,25 @@ pub trait ModelsRpc {
 	/// Whether an account (SS58) may fetch a model's weights.
 	#[method(name = "canFetch")]
 	fn can_fetch(&self, model: u64, who: String) -> RpcResult<bool>;
+
+	/// A version's inference listing: lister, price per query, model, model hash, and the
+	/// nodes serving it; null if not listed.
+	#[method(name = "listing")]
+	fn listing(&self, version: u64) -> RpcResult<Value>;
+
+	/// A user's (SS58) prepaid channel to a node: deposit, last redeemed nonce, closing block;
+	/// null if none.
+	#[method(name = "channel")]
+	fn channel(&self, user: String, node: u32) -> RpcResult<Value>;
+
+	/// An account's (SS58) inference dividends: `{ "claimable", "earned" }`.
+	#[method(name = "earnings")]
+	fn earnings(&self, who: String) -> RpcResult<Value>;
+}
+
+fn parse_ss58(who: &str) -> RpcResult<AccountId> {
+	AccountId::from_ss58check(who)
+		.map_err(|_| invalid_params(format!("`{who}` is not an SS58 account")))
 }
 
 pub struct Models<C> {
@@ -92,7 +112,8 @@ fn version_json(id: u64, v: &ModelVersion<AccountId, Balance, BlockNumber>) -> V
 impl<C> ModelsRpcServer for Models<C>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
-	C::Api: ModelRegistryApi<Block, AccountId, Balance, BlockNumber>,
+	C::Api: ModelRegistryApi<Block, AccountId, Balance, BlockNumber>
+		+ InferenceApi<Block, AccountId, Balance, BlockNumber>,
 {
 	fn list(&self, from: Option<u64>) -> RpcResult<Value> {
 		let best = self.client.info().best_hash;
@@ -155,5 +176,38 @@ where
 			.map_err(|_| invalid_params(format!("`{who}` is not an SS58 account")))?;
 		let best = self.client.info().best_hash;
 		self.client.runtime_api().can_fetch(best, model, who).map_err(runtime_error)
+	}
+
+	fn listing(&self, version: u64) -> RpcResult<Value> {
+		let best = self.client.info().best_hash;
+		let listing = self.client.runtime_api().listing(best, version).map_err(runtime_error)?;
+		Ok(listing.map_or(Value::Null, |(l, servers)| {
+			json!({
+				"version": version,
+				"lister": account(&l.lister),
+				"price": balance(l.price),
+				"model": l.model,
+				"modelHash": hash(&l.model_hash),
+				"servers": servers,
+			})
+		}))
+	}
+
+	fn channel(&self, user: String, node: u32) -> RpcResult<Value> {
+		let user = parse_ss58(&user)?;
+		let best = self.client.info().best_hash;
+		let channel = self.client.runtime_api().channel(best, user, node).map_err(runtime_error)?;
+		Ok(channel.map_or(
+			Value::Null,
+			|c| json!({ "deposit": balance(c.deposit), "nonce": c.nonce, "closesAt": c.closes_at }),
+		))
+	}
+
+	fn earnings(&self, who: String) -> RpcResult<Value> {
+		let who = parse_ss58(&who)?;
+		let best = self.client.info().best_hash;
+		let (claimable, earned) =
+			self.client.runtime_api().earnings(best, who).map_err(runtime_error)?;
+		Ok(json!({ "claimable": balance(claimable), "earned": balance(earned) }))
 	}
 }

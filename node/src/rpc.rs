@@ -36,6 +36,7 @@ where
 		Balance,
 		BlockNumber,
 	>,
+	C::Api: pallet_inference::runtime_api::InferenceApi<Block, AccountId, Balance, BlockNumber>,
 	P: TransactionPool + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};

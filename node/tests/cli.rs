@@ -25,7 +25,9 @@ fn aicchain(url: &str, args: &[&str]) -> (bool, String) {
 
 #[test]
 fn cli_registers_a_node_and_follows_a_training_job_to_settlement() {
-	let mut node = RunningNode::start_dev(&[]);
+	let engine_port = common::free_port();
+	let listen = format!("127.0.0.1:{engine_port}");
+	let mut node = RunningNode::start_dev(&["--compute-engine-listen", &listen]);
 	node.wait_for("block 1", Duration::from_secs(120), |n| {
 		n.rpc("chain_getHeader", serde_json::json!([]))
 			.ok()
@@ -99,6 +101,44 @@ fn cli_registers_a_node_and_follows_a_training_job_to_settlement() {
 	assert!(!ok && out.contains("NotOwner"), "{out}");
 	let (ok, out) = aicchain(&url, &["model", "9"]);
 	assert!(!ok && out.contains("no model with id 9"), "{out}");
+
+	// Paid inference: Ferdie lists version 1, Charlie's node serves it, Eve pays for five
+	// queries (rows of a CSV), Charlie redeems them, Ferdie claims his dividends.
+	let engine = format!("http://127.0.0.1:{engine_port}");
+	let (ok, out) =
+		aicchain(&url, &["--suri", "//Charlie", "set-engine-url", "--node", "0", "--url", &engine]);
+	assert!(ok, "{out}");
+	let (ok, out) = aicchain(&url, &["--suri", "//Eve", "list-inference", "1", "--price", "0.01"]);
+	assert!(!ok && out.contains("refused"), "Ferdie's listing is his to make: {out}");
+	let (ok, out) =
+		aicchain(&url, &["--suri", "//Ferdie", "list-inference", "1", "--price", "0.01"]);
+	assert!(ok && out.contains("version 1 listed at 0.01 AICC per query"), "{out}");
+	let (ok, out) = aicchain(&url, &["--suri", "//Charlie", "serve", "1", "--node", "0"]);
+	assert!(ok && out.contains("node 0 serves version 1"), "{out}");
+	let queries =
+		std::env::temp_dir().join(format!("aicchain-cli-queries-{}.csv", std::process::id()));
+	let csv = String::from_utf8(aicchain_worker::dataset::credit_scoring_csv()).expect("UTF-8");
+	std::fs::write(&queries, csv.lines().take(6).collect::<Vec<_>>().join("\n")).expect("written");
+	let queries = queries.to_string_lossy().into_owned();
+	let (ok, out) = aicchain(
+		&url,
+		&["--suri", "//Eve", "infer", "1", "--input-file", &queries, "--deposit", "1"],
+	);
+	assert!(
+		ok && out.contains("5 queries answered by node 0") && out.contains("paid 0.05 AICC"),
+		"{out}"
+	);
+	let (ok, out) = aicchain(&url, &["--suri", "//Charlie", "redeem", "--node", "0"]);
+	assert!(ok && out.contains("redeemed 5 vouchers of version 1: 0.05 AICC"), "{out}");
+	let (ok, out) = aicchain(&url, &["--suri", "//Charlie", "redeem", "--node", "0"]);
+	assert!(ok && out.contains("nothing to redeem"), "{out}");
+	// 30% of 0.05 AICC to the lineage: Ferdie paid for both versions.
+	let (ok, out) = aicchain(&url, &["--suri", "//Ferdie", "earnings"]);
+	assert!(ok && out.contains("claimable: 0.015 AICC"), "{out}");
+	let (ok, out) = aicchain(&url, &["--suri", "//Ferdie", "claim"]);
+	assert!(ok && out.contains("claimed 0.015 AICC"), "{out}");
+	let (ok, out) = aicchain(&url, &["--suri", "//Ferdie", "claim"]);
+	assert!(!ok && out.contains("nothing to claim"), "{out}");
 
 	let (ok, out) = aicchain(&url, &["leaderboard"]);
 	assert!(ok && out.contains("5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"), "{out}");

@@ -254,6 +254,21 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl pallet_inference::runtime_api::InferenceApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn listing(version: u64) -> Option<(aicchain_primitives::Listing<AccountId, Balance>, Vec<u32>)> {
+			crate::Inference::api_listing(version)
+		}
+		fn channel(user: AccountId, node: u32) -> Option<aicchain_primitives::Channel<Balance, BlockNumber>> {
+			pallet_inference::Channels::<Runtime>::get(user, node)
+		}
+		fn earnings(who: AccountId) -> (Balance, Balance) {
+			crate::Inference::api_earnings(&who)
+		}
+		fn model_revenue(model: u64) -> Balance {
+			pallet_inference::ModelRevenue::<Runtime>::get(model)
+		}
+	}
+
 	impl pallet_compute_jobs::runtime_api::ComputeApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn quote(
 			requirements: aicchain_primitives::JobRequirements,

@@ -233,6 +233,22 @@ pub fn hundred_paid_queries(t: Trained<'_>) {
 			if *vouchers == QUERIES as u32 && *t == total
 	)));
 
+	let ferdie_ss58 = sp_core::crypto::Ss58Codec::to_ss58check(&ferdie_id);
+	let earnings = node.rpc("models_earnings", serde_json::json!([ferdie_ss58])).expect("RPC");
+	assert_eq!(earnings["claimable"], contributors.to_string());
+	let listing = node.rpc("models_listing", serde_json::json!([version])).expect("RPC");
+	assert_eq!(
+		(&listing["price"], &listing["servers"]),
+		(&serde_json::json!(PRICE.to_string()), &serde_json::json!([t.node_id]))
+	);
+	let eve_ss58 = sp_core::crypto::Ss58Codec::to_ss58check(&eve_id);
+	let channel =
+		node.rpc("models_channel", serde_json::json!([eve_ss58, t.node_id])).expect("RPC");
+	assert_eq!(
+		(&channel["deposit"], &channel["nonce"]),
+		(&serde_json::json!("0"), &serde_json::json!(QUERIES))
+	);
+
 	// Ferdie claims his dividends: the pallet's account is back to what it held.
 	let from_block = client.best_number().expect("best");
 	submit_until(node, client, &ferdie, pallet_inference::Call::claim {}, "the claim", || {

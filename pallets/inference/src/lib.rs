@@ -53,6 +53,7 @@ mod invariants;
 #[cfg(test)]
 mod mock;
 mod redeem;
+pub mod runtime_api;
 #[cfg(test)]
 mod tests;
 pub mod weights;

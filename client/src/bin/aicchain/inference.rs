@@ -100,7 +100,7 @@ pub(crate) fn serve(
 }
 
 /// The features of each query: `--input 1,2,3` or one CSV row per query (a header line, if
-/// any, is skipped; a last column named `target` is dropped).
+/// any, is skipped).
 pub(crate) fn queries(input: Option<&str>, file: Option<&Path>) -> Result<Vec<Vec<f32>>, String> {
 	let parse = |line: &str| -> Option<Vec<f32>> {
 		line.split(',').map(|x| x.trim().parse::<f32>().ok()).collect()
@@ -113,25 +113,34 @@ pub(crate) fn queries(input: Option<&str>, file: Option<&Path>) -> Result<Vec<Ve
 			let text =
 				std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
 			let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
-			let mut drop_last = false;
-			if let Some(first) = lines.peek() {
-				if parse(first).is_none() {
-					drop_last = first.rsplit(',').next().is_some_and(|c| c.trim() == "target");
-					lines.next();
-				}
+			if lines.peek().is_some_and(|first| parse(first).is_none()) {
+				lines.next();
 			}
-			lines
-				.map(|l| {
-					let mut row = parse(l).ok_or_else(|| format!("`{l}` is not numbers"))?;
-					if drop_last {
-						row.pop();
-					}
-					Ok(row)
-				})
-				.collect()
+			lines.map(|l| parse(l).ok_or_else(|| format!("`{l}` is not numbers"))).collect()
 		},
 		_ => Err("give --input or --input-file".into()),
 	}
+}
+
+/// Rows of the version's dataset's width with the target (the last column) are cut to the
+/// features.
+fn features_only(
+	client: &Client,
+	dataset: sp_core::H256,
+	rows: Vec<Vec<f32>>,
+) -> Result<Vec<Vec<f32>>, String> {
+	let info: Option<aicchain_primitives::DatasetInfo> =
+		client.storage(&keys::blake2_map("ComputeJobs", "Datasets", &dataset)).map_err(explain)?;
+	let columns = info.map_or(0, |i| i.columns as usize);
+	Ok(rows
+		.into_iter()
+		.map(|mut row| {
+			if columns > 1 && row.len() == columns {
+				row.pop();
+			}
+			row
+		})
+		.collect())
 }
 
 /// `infer`: pays for and asks one query per row, each with its own voucher.
@@ -147,6 +156,7 @@ pub(crate) fn infer(
 	let me = account_of(&pair);
 	let listing =
 		listing(client, version)?.ok_or_else(|| format!("version {version} is not listed"))?;
+	let rows = features_only(client, listing.spec.dataset, rows)?;
 	let servers = servers(client, version)?;
 	let node = match node {
 		Some(n) if servers.contains(&n) => n,

@@ -171,7 +171,8 @@ enum Command {
 	/// Ask a listed version, paying each query with a signed voucher.
 	///
 	/// One query per `--input` (comma-separated features) or per row of `--input-file` (CSV;
-	/// a header is skipped and a last `target` column dropped).
+	/// a header is skipped, and a row as wide as the version's dataset loses its last column,
+	/// the target).
 	Infer {
 		version: u64,
 		#[arg(long)]
