@@ -9,7 +9,7 @@ ZOMBIENET := AICCHAIN_NODE=$(NODE) AICCHAIN_WORKER=$(WORKER) zombienet/node_modu
 # Benchmarks build with `runtime-benchmarks`; their own target dir keeps the node's build intact.
 BENCH_TARGET_DIR ?= $(HOME)/.cache/aicchain-bench-target
 BENCHMARKED_PALLETS := -p pallet-compute-registry -p pallet-compute-jobs -p pallet-community-fund \
-	-p pallet-validator-set
+	-p pallet-validator-set -p pallet-model-registry -p pallet-inference
 
 .PHONY: setup build test-binaries run test lint fmt bench perf testnet zombienet-test js-test demo
 

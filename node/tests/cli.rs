@@ -108,11 +108,12 @@ fn cli_registers_a_node_and_follows_a_training_job_to_settlement() {
 	let (ok, out) =
 		aicchain(&url, &["--suri", "//Charlie", "set-engine-url", "--node", "0", "--url", &engine]);
 	assert!(ok, "{out}");
-	let (ok, out) = aicchain(&url, &["--suri", "//Eve", "list-inference", "1", "--price", "0.01"]);
-	assert!(!ok && out.contains("refused"), "Ferdie's listing is his to make: {out}");
 	let (ok, out) =
 		aicchain(&url, &["--suri", "//Ferdie", "list-inference", "1", "--price", "0.01"]);
 	assert!(ok && out.contains("version 1 listed at 0.01 AICC per query"), "{out}");
+	// The model is public, but only its owner replaces Ferdie's listing (at another price).
+	let (ok, out) = aicchain(&url, &["--suri", "//Eve", "list-inference", "1", "--price", "0.001"]);
+	assert!(!ok && out.contains("refused"), "{out}");
 	let (ok, out) = aicchain(&url, &["--suri", "//Charlie", "serve", "1", "--node", "0"]);
 	assert!(ok && out.contains("node 0 serves version 1"), "{out}");
 	let queries =

@@ -47,11 +47,11 @@ fn submit_until(
 	node: &mut RunningNode,
 	client: &Client,
 	signer: &sr25519::Pair,
-	call: pallet_inference::Call<Runtime>,
+	call: impl Into<RuntimeCall>,
 	what: &str,
 	done: impl Fn() -> bool,
 ) {
-	client.submit(signer, RuntimeCall::Inference(call)).expect("submitted");
+	client.submit(signer, call.into()).expect("submitted");
 	node.wait_for(what, Duration::from_secs(60), |_| done().then_some(()));
 }
 
@@ -135,6 +135,22 @@ pub fn hundred_paid_queries(t: Trained<'_>) {
 		pallet_inference::Call::list { version, price: PRICE },
 		"the listing",
 		|| client.storage_raw(&ikeys::listing(version)).ok().flatten().is_some(),
+	);
+	// The model is Ferdie's and private: Bob's node may serve it once Ferdie allows Bob.
+	let allow = pallet_model_registry::Call::<Runtime>::allow { model: 0, who: bob_id.clone() };
+	let bob_ss58 = sp_core::crypto::Ss58Codec::to_ss58check(&bob_id);
+	let fetchable = || {
+		client.rpc("models_canFetch", serde_json::json!([0, bob_ss58])).ok()
+			== Some(serde_json::json!(true))
+	};
+	assert!(!fetchable());
+	submit_until(
+		node,
+		client,
+		&ferdie,
+		RuntimeCall::ModelRegistry(allow),
+		"Bob allowed",
+		fetchable,
 	);
 	let served = pallet_inference::Call::serve { version, node: t.node_id };
 	submit_until(node, client, &bob, served, "Bob's node to serve", || {
