@@ -105,8 +105,10 @@ fn cli_registers_a_node_and_follows_a_training_job_to_settlement() {
 	// Paid inference: Ferdie lists version 1, Charlie's node serves it, Eve pays for five
 	// queries (rows of a CSV), Charlie redeems them, Ferdie claims his dividends.
 	let engine = format!("http://127.0.0.1:{engine_port}");
-	let (ok, out) =
-		aicchain(&url, &["--suri", "//Charlie", "set-engine-url", "--node", "0", "--url", &engine]);
+	let (ok, out) = aicchain(
+		&url,
+		&["--suri", "//Charlie", "set-engine-url", "--node", "0", "--engine", &engine],
+	);
 	assert!(ok, "{out}");
 	let (ok, out) =
 		aicchain(&url, &["--suri", "//Ferdie", "list-inference", "1", "--price", "0.01"]);

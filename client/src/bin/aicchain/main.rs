@@ -85,9 +85,10 @@ enum Command {
 		/// The node's id.
 		#[arg(long)]
 		node: u32,
-		/// `http://host:port` (the node's `--compute-engine-listen`, as peers reach it).
-		#[arg(long)]
-		url: Option<String>,
+		/// `http://host:port` (the node's `--compute-engine-listen`, as peers reach it). Not
+		/// `--url`: that is the node's JSON-RPC endpoint.
+		#[arg(long, value_name = "URL")]
+		engine: Option<String>,
 	},
 	/// Give an assigned job back, without a slash (the node's owner or worker signs).
 	///
@@ -291,8 +292,8 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 		},
 		Command::AcceptWorker { node } => provider::accept_worker(client, suri, *node),
 		Command::TopUpBond { node, amount } => provider::top_up_bond(client, suri, *node, amount),
-		Command::SetEngineUrl { node, url } => {
-			provider::set_engine_url(client, suri, *node, url.as_deref())
+		Command::SetEngineUrl { node, engine } => {
+			provider::set_engine_url(client, suri, *node, engine.as_deref())
 		},
 		Command::DeclineJob { job } => provider::decline_job(client, suri, *job),
 		Command::UpdateNode { id, node } => provider::update_node(client, suri, *id, node),
