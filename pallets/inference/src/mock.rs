@@ -111,7 +111,7 @@ pub fn fund() -> AccountId {
 
 thread_local! {
 	/// Node id -> (owner, bond).
-	static NODES: RefCell<BTreeMap<NodeId, (AccountId, Balance)>> = RefCell::new(BTreeMap::new());
+	static NODES: RefCell<BTreeMap<NodeId, (AccountId, Balance)>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 /// Nodes of the mock: owners and bonds; a slash moves bond (kept in the owner's free balance
