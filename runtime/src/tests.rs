@@ -85,9 +85,13 @@ fn development_preset_has_alice_alone_and_funds_dev_accounts() {
 			assert_eq!(Balances::balance(who), DEV_AICC_ENDOWMENT);
 			assert_eq!(Aicg::balance(who), DEV_AICG_ENDOWMENT);
 		}
+		// The inference dividends' account holds the existential deposit from genesis.
+		assert_eq!(Balances::balance(&crate::inference_account()), EXISTENTIAL_DEPOSIT);
 		assert_eq!(
 			Balances::total_issuance(),
-			DEV_AICC_ENDOWMENT * accounts.len() as u128 + genesis::DEV_FUND_ENDOWMENT
+			DEV_AICC_ENDOWMENT * accounts.len() as u128
+				+ genesis::DEV_FUND_ENDOWMENT
+				+ EXISTENTIAL_DEPOSIT
 		);
 		assert_eq!(
 			Balances::balance(&crate::community_fund_account()),
