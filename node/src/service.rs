@@ -192,7 +192,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 
 	insert_worker_keys(&keystore_container.keystore(), &compute.worker_keys)?;
 	let engine_url = if config.offchain_worker.enabled {
-		let chain = (chain_datasets(client.clone()), chain_state(client.clone()));
+		let chain = chain_state(client.clone());
 		let engine = start_compute_engine(&config, &compute, &task_manager, chain)?;
 		publish_engine(&backend, engine.as_ref());
 		engine.map(|engine| engine.url)
@@ -354,29 +354,16 @@ fn insert_worker_keys(
 	Ok(())
 }
 
-/// The chain's dataset records at the best block, for the in-process engine: it checks users'
-/// uploads against them and fetches public datasets it lacks from peers.
-fn chain_datasets(client: Arc<FullClient>) -> aicchain_worker::dataset::ChainDatasets {
-	use codec::Decode;
-	use sc_client_api::StorageProvider;
-	aicchain_worker::dataset::ChainDatasets(Arc::new(move |hash: &[u8; 32]| {
-		let key = pallet_compute_jobs::Datasets::<aicchain_runtime::Runtime>::hashed_key_for(
-			sp_core::H256(*hash),
-		);
-		let best = sp_blockchain::HeaderBackend::info(&*client).best_hash;
-		let data = client.storage(best, &sc_client_api::StorageKey(key)).ok().flatten()?;
-		aicchain_primitives::DatasetInfo::decode(&mut &data.0[..]).ok()
-	}))
-}
-
-/// The chain's state at the best block, for the in-process engine's paid inference.
+/// The chain's state at the best block, for the in-process engine: users' uploads are checked
+/// against the dataset records, public datasets it lacks fetched from peers, and paid queries'
+/// vouchers checked.
 fn chain_state(client: Arc<FullClient>) -> aicchain_worker::inference::ChainState {
 	use sc_client_api::StorageProvider;
-	aicchain_worker::inference::ChainState(Arc::new(move |key: &[u8]| {
+	aicchain_worker::inference::ChainState::new(move |key: &[u8]| {
 		let best = sp_blockchain::HeaderBackend::info(&*client).best_hash;
 		let data = client.storage(best, &sc_client_api::StorageKey(key.to_vec())).ok().flatten()?;
 		Some(data.0)
-	}))
+	})
 }
 
 /// Where the off-chain worker reaches its compute engine, and the token its `/ocw` endpoint
@@ -391,10 +378,7 @@ fn start_compute_engine(
 	config: &Configuration,
 	compute: &ComputeArgs,
 	task_manager: &TaskManager,
-	(chain_datasets, chain_state): (
-		aicchain_worker::dataset::ChainDatasets,
-		aicchain_worker::inference::ChainState,
-	),
+	chain_state: aicchain_worker::inference::ChainState,
 ) -> Result<Option<EngineAccess>, ServiceError> {
 	if compute.no_compute_engine {
 		log::info!("🧠 compute engine disabled (--no-compute-engine)");
@@ -421,7 +405,9 @@ fn start_compute_engine(
 				config.chain_spec.chain_type(),
 				sc_service::ChainType::Development | sc_service::ChainType::Local
 			),
-		chain_datasets: Some(chain_datasets),
+		chain_datasets: Some(aicchain_worker::dataset::ChainDatasets::from_state(
+			chain_state.clone(),
+		)),
 		chain_state: Some(chain_state),
 		voucher_dir: root.join("vouchers"),
 	};

@@ -5,13 +5,12 @@
 //! The chain is a fixed in-memory state (a listed, served version and funded channels).
 
 use aicchain_primitives::{
-	inference::{features_bytes, query_hash},
-	Channel, Listing, ModelKind, TrainingSpec, Voucher,
+	inference::query_hash, Channel, Listing, ModelKind, TrainingSpec, Voucher,
 };
 use aicchain_worker::{
 	dataset::{blake2_256, credit_scoring_csv, Dataset},
 	engine::inference::query_body,
-	inference::{keys, AccountId, ChainState, SignedVoucher},
+	inference::{features_bytes, keys, AccountId, ChainState, SignedVoucher},
 	model, Engine, EngineConfig,
 };
 use codec::Encode;
@@ -60,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 	let state = Arc::new(state);
 	let dir = tempfile_dir()?;
 	let config = EngineConfig {
-		chain_state: Some(ChainState(Arc::new(move |key| state.get(key).cloned()))),
+		chain_state: Some(ChainState::new(move |key| state.get(key).cloned())),
 		..EngineConfig::in_dir(&dir)
 	};
 	let engine = Engine::start(config)?;

@@ -15,7 +15,7 @@ use sp_runtime::{AccountId32, MultiSignature};
 use std::{
 	collections::BTreeMap,
 	path::PathBuf,
-	sync::{Arc, Mutex},
+	sync::{Arc, Mutex, OnceLock},
 };
 
 /// The runtime's account, balance and block number types.
@@ -25,10 +25,20 @@ pub type BlockNumber = u32;
 /// A voucher and its user's signature, as `redeem` takes them.
 pub type SignedVoucher = (Voucher<AccountId, Balance>, MultiSignature);
 
+/// The input bytes of a tabular query (what its voucher's `query` hashes): each feature as a
+/// little-endian `f32`.
+pub fn features_bytes(features: &[f32]) -> Vec<u8> {
+	features.iter().flat_map(|f| f.to_le_bytes()).collect()
+}
+
 /// Raw storage at the node's best block: the node's own state for its in-process engine, a
 /// node's `state_getStorage` for a standalone one.
 #[derive(Clone)]
-pub struct ChainState(pub Arc<StorageLookup>);
+pub struct ChainState {
+	lookup: Arc<StorageLookup>,
+	/// The genesis hash, read once (every voucher is checked against it).
+	genesis: Arc<OnceLock<H256>>,
+}
 
 /// Reads one storage value by its full key.
 pub type StorageLookup = dyn Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync;
@@ -53,7 +63,7 @@ fn twox64_concat(key: &[u8]) -> Vec<u8> {
 	out
 }
 
-fn blake2_128_concat(key: &[u8]) -> Vec<u8> {
+pub(crate) fn blake2_128_concat(key: &[u8]) -> Vec<u8> {
 	let mut out = sp_crypto_hashing::blake2_128(key).to_vec();
 	out.extend(key);
 	out
@@ -89,24 +99,33 @@ pub mod keys {
 }
 
 impl ChainState {
+	/// The state `lookup` reads.
+	pub fn new(lookup: impl Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync + 'static) -> Self {
+		Self { lookup: Arc::new(lookup), genesis: Arc::new(OnceLock::new()) }
+	}
+
 	/// The state at the best block of the node whose JSON-RPC is at `url`. A node that does not
 	/// answer reads as empty storage.
 	pub fn from_node_rpc(url: String) -> Self {
-		Self(Arc::new(move |key| {
+		Self::new(move |key| {
 			let key = format!("0x{}", hex::encode(key));
 			let value = crate::http::json_rpc(&url, "state_getStorage", serde_json::json!([key]))
 				.map_err(|e| log::warn!(target: "aicchain-worker", "reading the chain: {e}"))
 				.ok()?;
 			hex::decode(value.as_str()?.trim_start_matches("0x")).ok()
-		}))
+		})
 	}
 
-	fn get<T: Decode>(&self, key: &[u8]) -> Option<T> {
-		(self.0)(key).and_then(|bytes| T::decode(&mut &bytes[..]).ok())
+	pub(crate) fn get<T: Decode>(&self, key: &[u8]) -> Option<T> {
+		(self.lookup)(key).and_then(|bytes| T::decode(&mut &bytes[..]).ok())
 	}
 
 	pub fn genesis(&self) -> Option<H256> {
-		self.get(&keys::genesis())
+		if let Some(genesis) = self.genesis.get() {
+			return Some(*genesis);
+		}
+		let genesis = self.get(&keys::genesis())?;
+		Some(*self.genesis.get_or_init(|| genesis))
 	}
 	pub fn listing(&self, version: VersionId) -> Option<Listing<AccountId, Balance>> {
 		self.get(&keys::listing(version))

@@ -83,15 +83,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 			allow_private_engines,
 			node_rpc,
 		} => {
+			let chain = node_rpc.map(aicchain_worker::inference::ChainState::from_node_rpc);
 			let config = EngineConfig {
 				device,
 				peers,
 				ocw_token,
 				allow_private_engines,
-				chain_datasets: node_rpc
+				chain_datasets: chain
 					.clone()
-					.map(aicchain_worker::dataset::ChainDatasets::from_node_rpc),
-				chain_state: node_rpc.map(aicchain_worker::inference::ChainState::from_node_rpc),
+					.map(aicchain_worker::dataset::ChainDatasets::from_state),
+				chain_state: chain,
 				..EngineConfig::in_dir(data_dir)
 			};
 			let engine = Engine::start(config)?;

@@ -4,12 +4,9 @@
 //! fund, the provider and the lineage (Ferdie paid for both versions) are paid to the planck.
 
 use aicchain_client::{account_of, keys, Client};
-use aicchain_primitives::{
-	inference::{features_bytes, query_hash},
-	Channel, NodeId, VersionId, Voucher,
-};
+use aicchain_primitives::{inference::query_hash, Channel, NodeId, VersionId, Voucher};
 use aicchain_runtime::{AccountId, Balance, BlockNumber, Runtime, RuntimeCall, RuntimeEvent};
-use aicchain_worker::inference::{keys as ikeys, SignedVoucher};
+use aicchain_worker::inference::{features_bytes, keys as ikeys, SignedVoucher};
 use codec::Decode;
 use sp_core::{sr25519, Pair, H256};
 use std::time::Duration;

@@ -32,19 +32,11 @@ impl ChainDatasets {
 		(self.0)(hash)
 	}
 
-	/// The records at the best block of the node whose JSON-RPC is at `url` (`http://host:port`),
-	/// read with `state_getStorage`: for a standalone engine (`aicchain-worker serve
-	/// --node-rpc`). A node that does not answer reads as "no such dataset".
-	pub fn from_node_rpc(url: String) -> Self {
-		use codec::Decode;
-		Self(Arc::new(move |hash| {
-			let key = format!("0x{}", hex::encode(datasets_key(hash)));
-			let value = crate::http::json_rpc(&url, "state_getStorage", serde_json::json!([key]))
-				.map_err(|e| log::warn!(target: "aicchain-worker", "reading the chain: {e}"))
-				.ok()?;
-			let bytes = hex::decode(value.as_str()?.trim_start_matches("0x")).ok()?;
-			DatasetInfo::decode(&mut &bytes[..]).ok()
-		}))
+	/// The records in `state` (a node's state for its in-process engine; `state_getStorage`
+	/// for a standalone one, `aicchain-worker serve --node-rpc`). Unreadable state reads as
+	/// "no such dataset".
+	pub fn from_state(state: crate::inference::ChainState) -> Self {
+		Self(Arc::new(move |hash| state.get(&datasets_key(hash))))
 	}
 }
 
@@ -64,12 +56,8 @@ pub fn shape_of(bytes: &[u8], text: bool) -> Result<(usize, usize), EngineError>
 /// The storage key of the chain's record of the dataset `hash`
 /// (`ComputeJobs::Datasets`, a `Blake2_128Concat` map).
 pub fn datasets_key(hash: &[u8; 32]) -> Vec<u8> {
-	use sp_crypto_hashing::{blake2_128, twox_128};
-	let mut key = twox_128(b"ComputeJobs").to_vec();
-	key.extend(twox_128(b"Datasets"));
-	key.extend(blake2_128(hash));
-	key.extend(hash);
-	key
+	use crate::inference::{blake2_128_concat, prefix};
+	[prefix("ComputeJobs", "Datasets"), blake2_128_concat(hash)].concat()
 }
 
 impl std::fmt::Debug for ChainDatasets {

@@ -4,12 +4,9 @@
 use super::Engine;
 use crate::{
 	dataset::Dataset,
-	inference::{AccountId, SignedVoucher},
+	inference::{features_bytes, AccountId, SignedVoucher},
 };
-use aicchain_primitives::{
-	inference::{features_bytes, query_hash},
-	ModelKind, NodeId,
-};
+use aicchain_primitives::{inference::query_hash, ModelKind, NodeId};
 use codec::{Decode, Encode};
 use serde_json::{json, Value};
 use sp_runtime::traits::Verify;

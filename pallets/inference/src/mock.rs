@@ -3,8 +3,7 @@
 
 use crate::{self as pallet_inference, VoucherOf};
 use aicchain_primitives::{
-	inference::{features_bytes, query_hash},
-	InferenceNodes, NodeId, VerifiedModels, VersionId, Voucher,
+	inference::query_hash, InferenceNodes, NodeId, VerifiedModels, VersionId, Voucher,
 };
 use core::cell::RefCell;
 use frame_support::{
@@ -234,9 +233,9 @@ pub fn train(job: u64, who: AccountId, cost: Balance, parent: Option<VersionId>)
 	next
 }
 
-/// The input of query `i` and its bytes.
+/// The input bytes of query `i`.
 pub fn input(i: u32) -> Vec<u8> {
-	features_bytes(&[i as f32, 0.5, -1.0])
+	[&i.to_le_bytes()[..], b"features"].concat()
 }
 
 /// A voucher `signer` signs for query `i` at `nonce`, for `node` and `version`.

@@ -2,7 +2,10 @@
 //! and contributors' claims.
 
 use crate::*;
-use alloc::{collections::BTreeMap, vec::Vec};
+use alloc::{
+	collections::{btree_map::Entry, BTreeMap},
+	vec::Vec,
+};
 use frame_support::traits::tokens::{Fortitude, Preservation, Restriction};
 use sp_runtime::{
 	helpers_128bit::multiply_by_rational_with_rounding,
@@ -73,36 +76,43 @@ impl<T: Config> Pallet<T> {
 		Self::ensure_node_owner(&who, node)?;
 		let listing = Listings::<T>::get(version).ok_or(Error::<T>::NotListed)?;
 		let count = vouchers.len() as u32;
-		let mut by_user: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		let genesis = Self::genesis();
+		// Each user's channel is read once and written once, with what its vouchers pay.
+		let mut channels: BTreeMap<T::AccountId, (ChannelOf<T>, BalanceOf<T>)> = BTreeMap::new();
 		let mut total = BalanceOf::<T>::zero();
 		for (voucher, signature) in &vouchers {
 			ensure!(voucher.node == node && voucher.version == version, Error::<T>::WrongVoucher);
 			ensure!(voucher.price >= listing.price, Error::<T>::PriceBelowListing);
-			ensure!(Self::verifies(voucher, signature), Error::<T>::BadSignature);
-			let mut channel =
-				Channels::<T>::get(&voucher.user, node).ok_or(Error::<T>::ChannelNotFound)?;
+			ensure!(Self::verifies_on(&genesis, voucher, signature), Error::<T>::BadSignature);
+			let (channel, paid) = match channels.entry(voucher.user.clone()) {
+				Entry::Occupied(entry) => entry.into_mut(),
+				Entry::Vacant(entry) => {
+					let channel = Channels::<T>::get(&voucher.user, node)
+						.ok_or(Error::<T>::ChannelNotFound)?;
+					entry.insert((channel, Zero::zero()))
+				},
+			};
 			ensure!(voucher.nonce > channel.nonce, Error::<T>::Replayed);
 			channel.deposit = channel
 				.deposit
 				.checked_sub(&voucher.price)
 				.ok_or(Error::<T>::InsufficientDeposit)?;
 			channel.nonce = voucher.nonce;
-			Channels::<T>::insert(&voucher.user, node, channel);
-			let paid = by_user.entry(voucher.user.clone()).or_insert_with(Zero::zero);
 			*paid = paid.checked_add(&voucher.price).ok_or(Error::<T>::Overflow)?;
 			total = total.checked_add(&voucher.price).ok_or(Error::<T>::Overflow)?;
 		}
 		let pot = Self::account_id();
-		for (user, amount) in &by_user {
+		for (user, (channel, paid)) in channels {
 			T::Currency::transfer_on_hold(
 				&HoldReason::Channel.into(),
-				user,
+				&user,
 				&pot,
-				*amount,
+				paid,
 				Precision::Exact,
 				Restriction::Free,
 				Fortitude::Polite,
 			)?;
+			Channels::<T>::insert(&user, node, channel);
 		}
 		let split = Self::split(total);
 		T::Currency::transfer(&pot, &who, split.provider, Preservation::Preserve)?;

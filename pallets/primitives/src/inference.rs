@@ -42,14 +42,9 @@ impl<AccountId: Encode, Balance: Encode> Voucher<AccountId, Balance> {
 }
 
 /// The hash a voucher names its query by: blake2-256 of the input bytes (for the MLPs, the
-/// features as little-endian `f32`s, [`features_bytes`]).
+/// features as little-endian `f32`s: the engine's `inference::features_bytes`).
 pub fn query_hash(input: &[u8]) -> H256 {
 	<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(input)
-}
-
-/// The input bytes of a tabular query: each feature as a little-endian `f32`.
-pub fn features_bytes(features: &[f32]) -> Vec<u8> {
-	features.iter().flat_map(|f| f.to_le_bytes()).collect()
 }
 
 /// A version offered for paid inference.

@@ -98,6 +98,14 @@ pub(crate) fn submit_and_wait(
 	}
 }
 
+/// The engine address node `node` published on chain.
+pub(crate) fn engine_url(client: &Client, node: u32) -> Result<String, String> {
+	let key = keys::twox64_map("ComputeRegistry", "EngineUrls", &node);
+	let url: Option<Vec<u8>> = client.storage(&key).map_err(explain)?;
+	let url = url.ok_or_else(|| format!("node {node} has published no engine address"))?;
+	Ok(String::from_utf8_lossy(&url).trim_end_matches('/').to_string())
+}
+
 pub(crate) fn balances(
 	client: &Client,
 	who: &AccountId,

@@ -45,10 +45,7 @@ pub(crate) fn record_of(name: &str, bytes: &[u8], public: bool) -> Result<Datase
 fn engines(client: &Client, urls: &[String], nodes: &[u32]) -> Result<Vec<String>, String> {
 	let mut out = urls.to_vec();
 	for node in nodes {
-		let key = keys::twox64_map("ComputeRegistry", "EngineUrls", node);
-		let url: Option<Vec<u8>> = client.storage(&key).map_err(explain)?;
-		let url = url.ok_or_else(|| format!("node {node} has published no engine address"))?;
-		out.push(String::from_utf8_lossy(&url).into_owned());
+		out.push(crate::common::engine_url(client, *node)?);
 	}
 	Ok(out)
 }

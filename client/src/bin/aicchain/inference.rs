@@ -2,21 +2,15 @@
 //! vouchers, redeem them, and claim dividends. Every transaction's effect is read back from
 //! the chain after inclusion, and a refusal is named.
 
-use crate::common::{explain, parse_account, parse_amount, show, submit_and_wait};
+use crate::common::{engine_url, explain, parse_account, parse_amount, show, submit_and_wait};
 use aicchain_client::{account_of, keys, pair_from_suri, Client};
-use aicchain_primitives::{
-	inference::{features_bytes, query_hash},
-	Channel, Listing, NodeId, VersionId, Voucher,
-};
+use aicchain_primitives::{inference::query_hash, Channel, Listing, NodeId, VersionId, Voucher};
 use aicchain_runtime::{AccountId, Balance, BlockNumber, Runtime, RuntimeCall};
-use aicchain_worker::inference::{keys as engine_keys, SignedVoucher};
+use aicchain_worker::inference::{features_bytes, keys as engine_keys, SignedVoucher};
 use codec::Decode;
 use serde_json::Value;
 use sp_core::Pair;
 use std::{collections::BTreeMap, path::Path, time::Instant};
-
-/// The most vouchers `redeem` takes at once (the runtime's `MaxBatch`).
-const MAX_BATCH: usize = 256;
 
 fn listing(
 	client: &Client,
@@ -37,13 +31,6 @@ fn channel(
 	node: NodeId,
 ) -> Result<Option<Channel<Balance, BlockNumber>>, String> {
 	client.storage(&engine_keys::channel(user, node)).map_err(explain)
-}
-
-fn engine_url(client: &Client, node: NodeId) -> Result<String, String> {
-	let key = keys::twox64_map("ComputeRegistry", "EngineUrls", &node);
-	let url: Option<Vec<u8>> = client.storage(&key).map_err(explain)?;
-	let url = url.ok_or_else(|| format!("node {node} has published no engine address"))?;
-	Ok(String::from_utf8_lossy(&url).trim_end_matches('/').to_string())
 }
 
 fn submit(
@@ -254,7 +241,10 @@ pub(crate) fn redeem(
 		return Ok(());
 	}
 	for (version, vouchers) in by_version {
-		for batch in vouchers.chunks(MAX_BATCH) {
+		// The most `redeem` takes at once.
+		let max_batch =
+			<<Runtime as pallet_inference::Config>::MaxBatch as sp_core::Get<u32>>::get();
+		for batch in vouchers.chunks(max_batch as usize) {
 			let total: Balance = batch.iter().map(|(v, _)| v.price).sum();
 			let last: BTreeMap<AccountId, u64> =
 				batch.iter().map(|(v, _)| (v.user.clone(), v.nonce)).collect();
