@@ -193,7 +193,8 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	insert_worker_keys(&keystore_container.keystore(), &compute.worker_keys)?;
 	let engine_url = if config.offchain_worker.enabled {
 		let chain = chain_state(client.clone());
-		let engine = start_compute_engine(&config, &compute, &task_manager, chain)?;
+		let signer = worker_key_signer(keystore_container.keystore());
+		let engine = start_compute_engine(&config, &compute, &task_manager, chain, signer)?;
 		publish_engine(&backend, engine.as_ref());
 		engine.map(|engine| engine.url)
 	} else {
@@ -354,6 +355,18 @@ fn insert_worker_keys(
 	Ok(())
 }
 
+/// Signs the engine's fetches from peers with the keystore's compute worker key (the first
+/// one, looked up at each signature: a key inserted later over RPC counts). Validators' worker
+/// keys may fetch any weights ([`aicchain_worker::access`]).
+fn worker_key_signer(keystore: sp_keystore::KeystorePtr) -> aicchain_worker::access::Signer {
+	use aicchain_primitives::worker_key::KEY_TYPE;
+	aicchain_worker::access::Signer::new(move |message| {
+		let public = *keystore.sr25519_public_keys(KEY_TYPE).first()?;
+		let signature = keystore.sr25519_sign(KEY_TYPE, &public, message).ok()??;
+		Some((public.0, signature.0))
+	})
+}
+
 /// The chain's state at the best block, for the in-process engine: users' uploads are checked
 /// against the dataset records, public datasets it lacks fetched from peers, and paid queries'
 /// vouchers checked.
@@ -379,6 +392,7 @@ fn start_compute_engine(
 	compute: &ComputeArgs,
 	task_manager: &TaskManager,
 	chain_state: aicchain_worker::inference::ChainState,
+	signer: aicchain_worker::access::Signer,
 ) -> Result<Option<EngineAccess>, ServiceError> {
 	if compute.no_compute_engine {
 		log::info!("🧠 compute engine disabled (--no-compute-engine)");
@@ -410,6 +424,7 @@ fn start_compute_engine(
 		)),
 		chain_state: Some(chain_state),
 		voucher_dir: root.join("vouchers"),
+		signer: Some(signer),
 	};
 	let engine = aicchain_worker::Engine::start(engine_config)
 		.map_err(|e| ServiceError::Other(format!("compute engine: {e}")))?;
@@ -482,5 +497,43 @@ mod tests {
 				)
 			);
 		}
+	}
+
+	/// Engines read who may fetch weights under the runtime's keys, and decode its records.
+	#[test]
+	fn engines_read_the_runtimes_model_records_and_worker_keys() {
+		use aicchain_runtime::Runtime;
+		use aicchain_worker::access::keys;
+		let who = sp_runtime::AccountId32::new([5; 32]);
+		assert_eq!(keys::model(3), pallet_model_registry::Models::<Runtime>::hashed_key_for(3));
+		assert_eq!(keys::version(4), pallet_model_registry::Versions::<Runtime>::hashed_key_for(4));
+		assert_eq!(
+			keys::allowed(3, &who),
+			pallet_model_registry::Allowed::<Runtime>::hashed_key_for(3, &who)
+		);
+		assert_eq!(
+			keys::active_workers(),
+			frame_support::storage::storage_prefix(
+				<aicchain_runtime::ValidatorSet as frame_support::traits::PalletInfoAccess>::name()
+					.as_bytes(),
+				b"ActiveWorkers"
+			)
+			.to_vec()
+		);
+		let model: pallet_model_registry::ModelOf<Runtime> = pallet_model_registry::Model {
+			owner: who.clone(),
+			name: b"credit".to_vec().try_into().expect("short"),
+			public: false,
+			root: 1,
+			latest: 2,
+			versions: 2,
+			allowed: 1,
+			created_at: 9,
+		};
+		let decoded = <aicchain_worker::access::ModelRecord as codec::Decode>::decode(
+			&mut &codec::Encode::encode(&model)[..],
+		)
+		.expect("decodes");
+		assert_eq!((decoded.owner, decoded.public, decoded.latest), (who, false, 2));
 	}
 }

@@ -72,6 +72,20 @@ fn cli_registers_a_node_and_follows_a_training_job_to_settlement() {
 	let (ok, out) = aicchain(&url, &["model", "0"]);
 	assert!(ok && out.contains("model 0 (unnamed)") && out.contains("private"), "{out}");
 	assert!(out.contains("version 0 (#1)") && out.contains("MlpClassifier"), "{out}");
+	// Its weights are private: the engine serves them to Ferdie's signed request, not Eve's.
+	let engine = format!("http://127.0.0.1:{engine_port}");
+	let weights =
+		std::env::temp_dir().join(format!("aicchain-cli-model-{}.safetensors", std::process::id()));
+	let weights = weights.to_string_lossy().into_owned();
+	let fetch = ["fetch-model", "0", "--engine", &engine, "--out", &weights];
+	let (ok, out) = aicchain(&url, &[&["--suri", "//Eve"], &fetch[..]].concat());
+	assert!(!ok && out.contains("403") && out.contains("does not allow"), "{out}");
+	let (ok, out) = aicchain(&url, &[&["--suri", "//Ferdie"], &fetch[..]].concat());
+	assert!(ok && out.contains("written to"), "{out}");
+	let bytes = std::fs::read(&weights).expect("written");
+	let tensors = candle_core::safetensors::load_buffer(&bytes, &candle_core::Device::Cpu);
+	assert!(tensors.is_ok_and(|t| !t.is_empty()), "a safetensors model");
+	let _ = std::fs::remove_file(&weights);
 	let (ok, out) = aicchain(&url, &["--suri", "//Ferdie", "name-model", "0", "credit-v1"]);
 	assert!(ok && out.contains("model 0 named credit-v1"), "{out}");
 	let (ok, out) = aicchain(&url, &["--suri", "//Ferdie", "share-model", "0", "--public"]);
@@ -104,7 +118,6 @@ fn cli_registers_a_node_and_follows_a_training_job_to_settlement() {
 
 	// Paid inference: Ferdie lists version 1, Charlie's node serves it, Eve pays for five
 	// queries (rows of a CSV), Charlie redeems them, Ferdie claims his dividends.
-	let engine = format!("http://127.0.0.1:{engine_port}");
 	let (ok, out) = aicchain(
 		&url,
 		&["--suri", "//Charlie", "set-engine-url", "--node", "0", "--engine", &engine],

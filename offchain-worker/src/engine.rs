@@ -60,6 +60,10 @@ pub struct EngineConfig {
 	pub chain_state: Option<crate::inference::ChainState>,
 	/// Where the vouchers of answered queries are kept until (and after) they are redeemed.
 	pub voucher_dir: PathBuf,
+	/// The key this engine signs its fetches from peers with ([`crate::access`]): a private
+	/// model's weights and training checkpoints are served only on a signed request. The node
+	/// signs with its compute worker key.
+	pub signer: Option<crate::access::Signer>,
 }
 
 impl EngineConfig {
@@ -77,6 +81,7 @@ impl EngineConfig {
 			chain_datasets: None,
 			chain_state: None,
 			voucher_dir: dir.join("vouchers"),
+			signer: None,
 		}
 	}
 }
@@ -119,6 +124,7 @@ pub struct Engine {
 	ocw_token: Option<String>,
 	chain_datasets: Option<crate::dataset::ChainDatasets>,
 	chain_state: Option<crate::inference::ChainState>,
+	signer: Option<crate::access::Signer>,
 	vouchers: Option<crate::inference::VoucherBook>,
 	tasks: Mutex<HashMap<TaskKey, TaskStatus>>,
 	queue: Mutex<mpsc::Sender<(TaskKey, Task)>>,
@@ -193,6 +199,7 @@ impl Engine {
 			ocw_token: config.ocw_token,
 			chain_datasets: config.chain_datasets,
 			chain_state: config.chain_state,
+			signer: config.signer,
 			vouchers,
 			tasks: Mutex::new(HashMap::new()),
 			queue: Mutex::new(sender),
@@ -434,6 +441,30 @@ impl Engine {
 				.map(|(node, p)| serde_json::json!({ "node": node, "probability": p }))
 				.collect::<Vec<_>>(),
 		}))
+	}
+
+	/// Whether a `GET` of weights (`path` with its query, asking for `resource`) presenting
+	/// the fetch header `header` may be served ([`crate::access::authorize`]). Without a view
+	/// of the chain an engine cannot tell who may, and serves.
+	pub fn authorize_fetch(
+		&self,
+		resource: crate::access::Resource,
+		path: &str,
+		header: Option<&str>,
+	) -> Result<(), crate::access::Refusal> {
+		match &self.chain_state {
+			Some(chain) => {
+				crate::access::authorize(chain, resource, path, header, crate::access::unix_now())
+			},
+			None => Ok(()),
+		}
+	}
+
+	/// The fetch header this engine signs a `GET` of `path` with, if it has a key and knows
+	/// the chain.
+	pub(crate) fn fetch_header(&self, path: &str) -> Option<String> {
+		let genesis = self.chain_state.as_ref()?.genesis()?;
+		crate::access::sign_fetch(self.signer.as_ref()?, &genesis, path)
 	}
 
 	/// The token `POST /ocw` requires, if one is configured ([`EngineConfig::ocw_token`]).

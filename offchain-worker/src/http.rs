@@ -1,5 +1,7 @@
-//! The engine's HTTP API on hyper. Reads (models, checkpoints, public datasets, status) are
-//! public: verifiers fetch from providers' engines. `PUT /datasets/0x<hash>` takes a dataset's
+//! The engine's HTTP API on hyper. Status, public datasets and checkpoint leaf hashes are
+//! public; weights (`GET /models/0x<hash>`, `GET /checkpoints/0x<root>/<i>`) go to whom the
+//! model registry allows, on a signed request ([`crate::access`]): verifiers sign with their
+//! validator's worker key. `PUT /datasets/0x<hash>` takes a dataset's
 //! file from anyone, but only for a hash the chain registered, only up to the size it records,
 //! and keeps it only if it matches the record. The write endpoint `POST /ocw` answers only the
 //! engine's own node ([`ocw_allowed`]): the bearer token the node gave it, or, without one,
@@ -68,6 +70,12 @@ const MAX_HEAD: usize = 64 << 10;
 struct Request {
 	method: String,
 	path: String,
+	/// The path with its query: what a signed fetch signs.
+	path_and_query: String,
+	/// The query string, if any.
+	query: Option<String>,
+	/// The signed fetch header ([`crate::access::FETCH_HEADER`]), if any.
+	fetch: Option<String>,
 	body: Vec<u8>,
 }
 
@@ -170,6 +178,13 @@ async fn handle(
 	let (parts, body) = request.into_parts();
 	let method = parts.method.as_str().to_owned();
 	let path = parts.uri.path().to_owned();
+	let path_and_query = parts.uri.path_and_query().map_or_else(|| path.clone(), |p| p.to_string());
+	let query = parts.uri.query().map(str::to_owned);
+	let fetch = parts
+		.headers
+		.get(crate::access::FETCH_HEADER)
+		.and_then(|value| value.to_str().ok())
+		.map(str::to_owned);
 	let body = if parts.method == Method::POST && path == "/ocw" {
 		let presented = parts
 			.headers
@@ -227,10 +242,11 @@ async fn handle(
 	};
 	// Selection and status are quick, but policy updates, training and model reads touch the
 	// disk or the CPU for a while: off the async threads.
-	let response =
-		tokio::task::spawn_blocking(move || route(&engine, Request { method, path, body }))
-			.await
-			.unwrap_or_else(|_| Response::error(500, "handler failed"));
+	let response = tokio::task::spawn_blocking(move || {
+		route(&engine, Request { method, path, path_and_query, query, fetch, body })
+	})
+	.await
+	.unwrap_or_else(|_| Response::error(500, "handler failed"));
 	Ok(response.into_hyper())
 }
 
@@ -356,17 +372,8 @@ fn route(engine: &Engine, request: Request) -> Response {
 				None => Response::error(404, "this engine made no selection for that job"),
 			}
 		},
-		("GET", path) if path.starts_with("/checkpoints/") => checkpoint_route(engine, path),
-		("GET", path) if path.starts_with("/models/") => {
-			let hex_hash = path.trim_start_matches("/models/").trim_start_matches("0x");
-			let hash = hex::decode(hex_hash).ok().and_then(|h| <[u8; 32]>::try_from(h).ok());
-			match hash.and_then(|h| engine.models.get(&h)) {
-				Some(bytes) => {
-					Response { status: 200, content_type: "application/octet-stream", body: bytes }
-				},
-				None => Response::error(404, "no such model"),
-			}
-		},
+		("GET", path) if path.starts_with("/checkpoints/") => checkpoint_route(engine, &request),
+		("GET", path) if path.starts_with("/models/") => model_route(engine, &request),
 		_ => Response::error(404, "no such route"),
 	}
 }
@@ -377,10 +384,32 @@ fn parse_hash(text: &str) -> Option<[u8; 32]> {
 	hex::decode(hex_hash).ok().and_then(|h| <[u8; 32]>::try_from(h).ok())
 }
 
-/// `GET /checkpoints/0x<root>/<i>` (checkpoint `i`'s bytes) and
-/// `GET /checkpoints/0x<root>/leaves` (the leaf hashes, n × 32 bytes).
-fn checkpoint_route(engine: &Engine, path: &str) -> Response {
-	let rest = path.trim_start_matches("/checkpoints/");
+/// `GET /models/0x<hash>[?version=<id>]`: the model file, to whom [`crate::access`] allows.
+fn model_route(engine: &Engine, request: &Request) -> Response {
+	let Some(hash) = parse_hash(request.path.trim_start_matches("/models/")) else {
+		return Response::error(400, "expected /models/0x<64 hex>[?version=<id>]");
+	};
+	let version = match crate::access::version_param(request.query.as_deref()) {
+		Ok(version) => version,
+		Err((status, why)) => return Response::error(status, &why),
+	};
+	let resource = crate::access::Resource::Model { hash, version };
+	if let Err((status, why)) =
+		engine.authorize_fetch(resource, &request.path_and_query, request.fetch.as_deref())
+	{
+		return Response::error(status, &why);
+	}
+	match engine.models.get(&hash) {
+		Some(body) => Response { status: 200, content_type: "application/octet-stream", body },
+		None => Response::error(404, "no such model"),
+	}
+}
+
+/// `GET /checkpoints/0x<root>/<i>` (checkpoint `i`'s bytes: weights, so only to whom
+/// [`crate::access`] allows) and `GET /checkpoints/0x<root>/leaves` (the leaf hashes,
+/// n × 32 bytes, public).
+fn checkpoint_route(engine: &Engine, request: &Request) -> Response {
+	let rest = request.path.trim_start_matches("/checkpoints/");
 	let Some((root, item)) = rest.split_once('/') else {
 		return Response::error(400, "expected /checkpoints/0x<root>/<index|leaves>");
 	};
@@ -391,7 +420,16 @@ fn checkpoint_route(engine: &Engine, path: &str) -> Response {
 		engine.models.leaves(&root).map(|leaves| leaves.concat())
 	} else {
 		match item.parse::<u32>() {
-			Ok(index) => engine.models.checkpoint(&root, index),
+			Ok(index) => {
+				let (resource, path) =
+					(crate::access::Resource::Checkpoint, &request.path_and_query);
+				if let Err((status, why)) =
+					engine.authorize_fetch(resource, path, request.fetch.as_deref())
+				{
+					return Response::error(status, &why);
+				}
+				engine.models.checkpoint(&root, index)
+			},
 			Err(_) => return Response::error(400, "expected a checkpoint index or `leaves`"),
 		}
 	};

@@ -57,7 +57,7 @@ pub fn prefix(pallet: &str, item: &str) -> Vec<u8> {
 	key
 }
 
-fn twox64_concat(key: &[u8]) -> Vec<u8> {
+pub(crate) fn twox64_concat(key: &[u8]) -> Vec<u8> {
 	let mut out = sp_crypto_hashing::twox_64(key).to_vec();
 	out.extend(key);
 	out

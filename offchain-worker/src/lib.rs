@@ -16,10 +16,12 @@
 //!   `engine_api` messages) and that serves models by hash (`GET /models/0x…`) and training
 //!   checkpoints by commitment root (`GET /checkpoints/0x<root>/<i>`, `…/leaves`).
 
+pub mod access;
 pub mod autograd;
 pub mod cnn;
 pub mod dataset;
 pub mod engine;
+pub mod federated;
 pub mod http;
 pub mod inference;
 pub mod lm;

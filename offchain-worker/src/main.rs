@@ -42,6 +42,12 @@ enum Command {
 		/// only on its directory's files and answers no paid queries.
 		#[arg(long, value_name = "URL")]
 		node_rpc: Option<String>,
+		/// The sr25519 key (a secret URI such as `//Alice` or a mnemonic) this engine signs its
+		/// fetches from peers with: a private model's weights and training checkpoints are
+		/// served only to the model's owner, the accounts it allows and the validators' worker
+		/// keys. Without one, it fetches only public models.
+		#[arg(long, value_name = "SURI")]
+		key: Option<String>,
 	},
 	/// Write the built-in datasets and print every dataset's content hash.
 	Datasets {
@@ -82,7 +88,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 			ocw_token,
 			allow_private_engines,
 			node_rpc,
+			key,
 		} => {
+			let signer = match key {
+				Some(suri) => Some(aicchain_worker::access::signer_from_pair(
+					<sp_core::sr25519::Pair as sp_core::Pair>::from_string(&suri, None)
+						.map_err(|e| format!("--key: {e:?}"))?,
+				)),
+				None => None,
+			};
 			let chain = node_rpc.map(aicchain_worker::inference::ChainState::from_node_rpc);
 			let config = EngineConfig {
 				device,
@@ -93,6 +107,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 					.clone()
 					.map(aicchain_worker::dataset::ChainDatasets::from_state),
 				chain_state: chain,
+				signer,
 				..EngineConfig::in_dir(data_dir)
 			};
 			let engine = Engine::start(config)?;

@@ -94,7 +94,7 @@ fn forward(params: &[Tensor], x: &Tensor, elementwise: bool) -> candle_core::Res
 }
 
 /// Column means and standard deviations of `data` (std floored to avoid division by zero).
-fn standardisation(data: &Dataset) -> (Vec<f32>, Vec<f32>) {
+pub(crate) fn standardisation(data: &Dataset) -> (Vec<f32>, Vec<f32>) {
 	let n = data.rows().max(1) as f64;
 	let f = data.n_features.max(1);
 	let mut mean = vec![0f64; data.n_features];

@@ -301,9 +301,11 @@ impl Engine {
 		// The provider's address is anyone's say; the peers are the operator's.
 		let published = provider.map(|peer| (peer, self.published_reach));
 		let configured = self.peers.iter().map(|peer| (peer.as_str(), http::Reach::Any));
+		// Weights are served only on a signed request (see `crate::access`).
+		let header = self.fetch_header(path);
 		for (peer, reach) in published.into_iter().chain(configured) {
 			let url = format!("{}{path}", peer.trim_end_matches('/'));
-			match http::request_reaching(&url, max, reach) {
+			match http::request_reaching(&url, max, reach, header.as_deref()) {
 				Ok(Some(bytes)) if valid(&bytes) => return Some(bytes),
 				Ok(Some(_)) => {
 					log::info!(target: "aicchain-worker", "peer {peer} served a wrong {path}")

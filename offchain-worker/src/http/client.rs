@@ -87,13 +87,15 @@ pub fn request_limited(
 	exchange(url, body, max_body, Extra::None, Reach::Any)
 }
 
-/// A `GET` of `url` reading at most `max_body` bytes, connecting only where `reach` allows.
+/// A `GET` of `url` reading at most `max_body` bytes, connecting only where `reach` allows,
+/// with the signed fetch header `fetch` ([`crate::access`]) when given.
 pub fn request_reaching(
 	url: &str,
 	max_body: usize,
 	reach: Reach,
+	fetch: Option<&str>,
 ) -> Result<Option<Vec<u8>>, EngineError> {
-	exchange(url, None, max_body, Extra::None, reach)
+	exchange(url, None, max_body, fetch.map_or(Extra::None, Extra::Fetch), reach)
 }
 
 /// `POST` `body` to an engine's `/ocw` at `url`, with the bearer `token` when given.
@@ -143,6 +145,8 @@ enum Extra<'a> {
 	Bearer(&'a str),
 	/// `Content-Type: application/json`.
 	Json,
+	/// `X-AICChain-Fetch: <signed grant>`.
+	Fetch(&'a str),
 }
 
 fn exchange(
@@ -220,6 +224,7 @@ async fn send(
 		Extra::None => {},
 		Extra::Bearer(token) => request = request.header(AUTHORIZATION, format!("Bearer {token}")),
 		Extra::Json => request = request.header(CONTENT_TYPE, "application/json"),
+		Extra::Fetch(grant) => request = request.header(crate::access::FETCH_HEADER, grant),
 	}
 	let payload = Full::new(Bytes::copy_from_slice(body.unwrap_or_default()));
 	let response = sender.send_request(request.body(payload).map_err(text)?).await.map_err(text)?;

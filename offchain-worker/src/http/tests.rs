@@ -190,9 +190,9 @@ fn a_request_for_public_addresses_never_reaches_this_host() {
 	let (_dir, _runtime, _engine, addr) = served(|c| c, ServerLimits::default());
 	for host in [addr.to_string(), format!("localhost:{}", addr.port())] {
 		let url = format!("http://{host}/health");
-		let err = request_reaching(&url, 1024, Reach::PublicOnly).expect_err("refused");
+		let err = request_reaching(&url, 1024, Reach::PublicOnly, None).expect_err("refused");
 		assert!(err.to_string().contains("non-public"), "{err}");
-		assert!(request_reaching(&url, 1024, Reach::Any).expect("200").is_some());
+		assert!(request_reaching(&url, 1024, Reach::Any, None).expect("200").is_some());
 	}
 }
 

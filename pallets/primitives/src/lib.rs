@@ -16,7 +16,10 @@ pub mod proof;
 pub use datasets::{DatasetInfo, DatasetName};
 pub use inference::{Channel, InferenceNodes, Listing, ServableModels, ServedVersion, Voucher};
 pub use limits::{validate_training_spec, SpecError};
-pub use models::{ModelId, RelayParent, RelayRefusal, VerifiedModels, VerifiedTraining, VersionId};
+pub use models::{
+	fetch_payload, Model, ModelId, ModelVersion, RelayParent, RelayRefusal, VerifiedModels,
+	VerifiedTraining, VersionId, FETCH_DOMAIN, MAX_FETCH_VALIDITY_SECS,
+};
 pub use proof::TrainingCommitment;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};

@@ -155,6 +155,17 @@ enum Command {
 	},
 	/// Give a model to another account (its owner signs); its allow list is cleared.
 	TransferModel { model: u64, to: String },
+	/// Download a version's weights (signed with your key: a private model's engine serves
+	/// only its owner and the accounts it allows) and check them against the chain's hash.
+	FetchModel {
+		version: u64,
+		/// Where to write the file (default `model-<version>.safetensors`).
+		#[arg(long)]
+		out: Option<std::path::PathBuf>,
+		/// The engine to ask (default: the published address of the node that trained it).
+		#[arg(long)]
+		engine: Option<String>,
+	},
 	/// List a model version for paid inference at a price per query (the model's owner, or
 	/// anyone for a public model).
 	ListInference {
@@ -328,6 +339,9 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 		},
 		Command::TransferModel { model, to } => {
 			models::change(client, suri, *model, models::Change::Transfer(to.clone()))
+		},
+		Command::FetchModel { version, out, engine } => {
+			models::fetch(client, suri, *version, out.as_deref(), engine.as_deref())
 		},
 		Command::ListInference { version, price } => inference::list(client, suri, *version, price),
 		Command::Serve { version, node } => inference::serve(client, suri, *version, *node),

@@ -192,6 +192,54 @@ pub(crate) fn change(
 	Ok(())
 }
 
+/// `fetch-model <version>`: the version's weights from the engine of the node that trained it
+/// (or `--engine`), on a request signed with the caller's key (an engine serves a private
+/// model only to its owner and the accounts it allows), checked against the hash on chain and
+/// written to `out` (default `model-<version>.safetensors`).
+pub(crate) fn fetch(
+	client: &Client,
+	suri: &str,
+	version: u64,
+	out: Option<&std::path::Path>,
+	engine: Option<&str>,
+) -> Result<(), String> {
+	use aicchain_worker::access::{keys, sign_fetch, signer_from_pair, VersionRecord};
+	let record: VersionRecord = client
+		.storage(&keys::version(version))
+		.map_err(explain)?
+		.ok_or_else(|| format!("version {version} is not registered"))?;
+	let url = match engine {
+		Some(url) => url.trim_end_matches('/').to_string(),
+		None => crate::common::engine_url(client, record.node)?,
+	};
+	let path = format!("/models/0x{}?version={version}", hex::encode(record.model_hash));
+	let genesis = client.genesis_hash().map_err(explain)?;
+	let header = sign_fetch(&signer_from_pair(pair_from_suri(suri)?), &genesis, &path)
+		.ok_or("could not sign the request")?;
+	let reach = aicchain_worker::http::Reach::Any;
+	let max = aicchain_worker::http::MAX_DOWNLOAD;
+	let bytes =
+		aicchain_worker::http::request_reaching(&format!("{url}{path}"), max, reach, Some(&header))
+			.map_err(|e| format!("the engine refused: {e}"))?
+			.ok_or_else(|| {
+				format!("the engine at {url} does not hold version {version}'s model")
+			})?;
+	if aicchain_worker::dataset::blake2_256(&bytes) != record.model_hash.0 {
+		return Err(format!("the engine at {url} served another file than version {version}'s"));
+	}
+	let default = std::path::PathBuf::from(format!("model-{version}.safetensors"));
+	let out = out.unwrap_or(&default);
+	std::fs::write(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+	println!(
+		"version {version} (model {}): {} bytes, hash 0x{}, written to {}",
+		record.model,
+		bytes.len(),
+		hex::encode(record.model_hash),
+		out.display()
+	);
+	Ok(())
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
