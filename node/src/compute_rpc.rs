@@ -50,6 +50,11 @@ pub trait ComputeRpc {
 	#[method(name = "fund")]
 	fn fund(&self) -> RpcResult<Value>;
 
+	/// An account's contribution points in the reward period (AICC of verified work), whether
+	/// they reached the threshold, the AICG it may claim, and the period's pool.
+	#[method(name = "contribution")]
+	fn contribution(&self, who: String) -> RpcResult<Value>;
+
 	/// This node's compute engine's selection for a job: the chosen node and every candidate's
 	/// probability under the learned policy (not chain state: each validator has its own).
 	#[method(name = "selection", blocking)]
@@ -438,6 +443,24 @@ where
 				"paid": balance(s.paid),
 				"endsAt": s.ends_at,
 			})).collect::<Vec<_>>(),
+		}))
+	}
+
+	fn contribution(&self, who: String) -> RpcResult<Value> {
+		let who = AccountId::from_ss58check(&who)
+			.map_err(|e| invalid_params(format!("not an SS58 account: {e:?}")))?;
+		let best = self.client.info().best_hash;
+		let c = self.client.runtime_api().contribution(best, who).map_err(runtime_error)?;
+		Ok(json!({
+			"period": c.current_period,
+			"periodEndsAt": c.period_ends_at,
+			"threshold": balance(c.threshold),
+			"points": balance(c.points),
+			"pointsPeriod": c.points_period,
+			"qualified": c.qualified,
+			"claimable": balance(c.claimable),
+			"periodPool": balance(c.period_pool),
+			"periodQualifiedPoints": balance(c.period_qualified_points),
 		}))
 	}
 }

@@ -355,13 +355,15 @@ fn insert_worker_keys(
 	Ok(())
 }
 
-/// Signs the engine's fetches from peers with the keystore's compute worker key (the first
-/// one, looked up at each signature: a key inserted later over RPC counts). Validators' worker
-/// keys may fetch any weights ([`aicchain_worker::access`]).
+/// Signs the engine's fetches from peers with a compute worker key of the keystore: an active
+/// validator's if it holds one (it may hold several, and only those open any weights:
+/// [`aicchain_worker::access`]), else the first. Looked up at each signature, so a key
+/// inserted later over RPC counts.
 fn worker_key_signer(keystore: sp_keystore::KeystorePtr) -> aicchain_worker::access::Signer {
 	use aicchain_primitives::worker_key::KEY_TYPE;
-	aicchain_worker::access::Signer::new(move |message| {
-		let public = *keystore.sr25519_public_keys(KEY_TYPE).first()?;
+	aicchain_worker::access::Signer::new(move |message, preferred| {
+		let keys = keystore.sr25519_public_keys(KEY_TYPE);
+		let public = *keys.iter().find(|k| preferred.contains(&k.0)).or(keys.first())?;
 		let signature = keystore.sr25519_sign(KEY_TYPE, &public, message).ok()??;
 		Some((public.0, signature.0))
 	})
@@ -496,6 +498,29 @@ mod tests {
 					sp_core::H256(hash)
 				)
 			);
+		}
+	}
+
+	/// A node whose keystore holds several worker keys (zombienet's hold the validator's and a
+	/// provider's) signs its fetches with the active validator's: signing with the first one
+	/// found had every verifier refused the weights it had to check.
+	#[test]
+	fn the_engine_signs_with_the_active_worker_key_among_several() {
+		use aicchain_primitives::worker_key::KEY_TYPE;
+		let keystore: sp_keystore::KeystorePtr =
+			std::sync::Arc::new(sp_keystore::testing::MemoryKeystore::new());
+		let alice = keystore.sr25519_generate_new(KEY_TYPE, Some("//Alice")).expect("key");
+		let bob = keystore.sr25519_generate_new(KEY_TYPE, Some("//Bob")).expect("key");
+		let signer = super::worker_key_signer(keystore);
+		for wanted in [alice, bob] {
+			let header = aicchain_worker::access::sign_fetch(
+				&signer,
+				&sp_core::H256::zero(),
+				"/models/0x00",
+				&[wanted.0],
+			)
+			.expect("signs");
+			assert!(header.starts_with(&format!("0x{}.", hex::encode(wanted.0))), "{header}");
 		}
 	}
 

@@ -36,17 +36,19 @@ pub const FETCH_HEADER: &str = "x-aicchain-fetch";
 #[derive(Clone)]
 pub struct Signer(Arc<SignFn>);
 
-/// Signs a message: the public key and the signature, or `None` (no key at hand).
-pub type SignFn = dyn Fn(&[u8]) -> Option<([u8; 32], [u8; 64])> + Send + Sync;
+/// Signs a message with one of its keys, preferring one of the given public keys (a node's
+/// keystore may hold several worker keys, of which only the active validator's opens weights):
+/// the public key and the signature, or `None` (no key at hand).
+pub type SignFn = dyn Fn(&[u8], &[[u8; 32]]) -> Option<([u8; 32], [u8; 64])> + Send + Sync;
 
 impl Signer {
 	pub fn new(
-		sign: impl Fn(&[u8]) -> Option<([u8; 32], [u8; 64])> + Send + Sync + 'static,
+		sign: impl Fn(&[u8], &[[u8; 32]]) -> Option<([u8; 32], [u8; 64])> + Send + Sync + 'static,
 	) -> Self {
 		Self(Arc::new(sign))
 	}
-	fn sign(&self, message: &[u8]) -> Option<([u8; 32], [u8; 64])> {
-		(self.0)(message)
+	fn sign(&self, message: &[u8], preferred: &[[u8; 32]]) -> Option<([u8; 32], [u8; 64])> {
+		(self.0)(message, preferred)
 	}
 }
 
@@ -58,7 +60,7 @@ impl std::fmt::Debug for Signer {
 
 /// A [`Signer`] holding `pair`.
 pub fn signer_from_pair(pair: sr25519::Pair) -> Signer {
-	Signer::new(move |message| Some((pair.public().0, pair.sign(message).0)))
+	Signer::new(move |message, _| Some((pair.public().0, pair.sign(message).0)))
 }
 
 /// Seconds since the Unix epoch by this machine's clock.
@@ -70,10 +72,16 @@ pub fn unix_now() -> u64 {
 }
 
 /// The header value that signs a `GET` of `path` (with its query) on the chain with genesis
-/// `genesis`, valid for half the longest validity (room for the server's clock to be behind).
-pub fn sign_fetch(signer: &Signer, genesis: &H256, path: &str) -> Option<String> {
+/// `genesis`, valid for half the longest validity (room for the server's clock to be behind),
+/// with one of `preferred`'s keys if the signer holds one.
+pub fn sign_fetch(
+	signer: &Signer,
+	genesis: &H256,
+	path: &str,
+	preferred: &[[u8; 32]],
+) -> Option<String> {
 	let expires = unix_now().saturating_add(MAX_FETCH_VALIDITY_SECS / 2);
-	let (public, signature) = signer.sign(&fetch_payload(genesis, expires, path))?;
+	let (public, signature) = signer.sign(&fetch_payload(genesis, expires, path), preferred)?;
 	Some(format!("0x{}.{expires}.0x{}", hex::encode(public), hex::encode(signature)))
 }
 

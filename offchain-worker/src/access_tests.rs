@@ -170,7 +170,8 @@ fn a_signature_opens_one_path_on_one_chain_for_a_few_minutes() {
 #[test]
 fn the_signed_header_comes_from_sign_fetch() {
 	let path = model_path(PRIVATE_HASH, Some(PRIVATE_VERSION));
-	let header = sign_fetch(&signer_from_pair(pair("Friend")), &GENESIS, &path).expect("signs");
+	let header =
+		sign_fetch(&signer_from_pair(pair("Friend")), &GENESIS, &path, &[]).expect("signs");
 	let resource = Resource::Model { hash: PRIVATE_HASH, version: Some(PRIVATE_VERSION) };
 	assert_eq!(authorize(&chain(), resource, &path, Some(&header), unix_now()), Ok(()));
 }
@@ -211,10 +212,10 @@ fn engines_serve_private_weights_only_on_a_signed_request() {
 	};
 	let refused = get(None).expect_err("unsigned");
 	assert!(refused.to_string().contains("401"), "{refused}");
-	let header = sign_fetch(&signer_from_pair(pair("Stranger")), &GENESIS, &path);
+	let header = sign_fetch(&signer_from_pair(pair("Stranger")), &GENESIS, &path, &[]);
 	let refused = get(header.as_deref()).expect_err("a stranger");
 	assert!(refused.to_string().contains("403"), "{refused}");
-	let header = sign_fetch(&signer_from_pair(pair("Owner")), &GENESIS, &path);
+	let header = sign_fetch(&signer_from_pair(pair("Owner")), &GENESIS, &path, &[]);
 	assert_eq!(get(header.as_deref()).expect("200"), Some(b"private weights".to_vec()));
 
 	// A verifier's engine, signing with its worker key, fetches the file by hash alone.

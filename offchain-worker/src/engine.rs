@@ -463,8 +463,14 @@ impl Engine {
 	/// The fetch header this engine signs a `GET` of `path` with, if it has a key and knows
 	/// the chain.
 	pub(crate) fn fetch_header(&self, path: &str) -> Option<String> {
-		let genesis = self.chain_state.as_ref()?.genesis()?;
-		crate::access::sign_fetch(self.signer.as_ref()?, &genesis, path)
+		let chain = self.chain_state.as_ref()?;
+		let genesis = chain.genesis()?;
+		crate::access::sign_fetch(
+			self.signer.as_ref()?,
+			&genesis,
+			path,
+			&chain.active_worker_keys(),
+		)
 	}
 
 	/// The token `POST /ocw` requires, if one is configured ([`EngineConfig::ocw_token`]).

@@ -228,6 +228,9 @@ impl_runtime_apis! {
 		fn fund_status() -> pallet_community_fund::FundStatus<AccountId, Balance, BlockNumber> {
 			CommunityFund::status()
 		}
+		fn contribution(who: AccountId) -> pallet_community_fund::ContributionView<Balance, BlockNumber> {
+			CommunityFund::contribution_view(&who)
+		}
 	}
 
 	impl pallet_model_registry::runtime_api::ModelRegistryApi<Block, AccountId, Balance, BlockNumber> for Runtime {

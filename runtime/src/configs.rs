@@ -437,6 +437,11 @@ parameter_types! {
 	/// The smallest vote: 1 AICG.
 	pub const MinVote: Balance = UNIT;
 	pub const MaxAicgSupply: Balance = 1_000_000_000 * UNIT;
+	/// Providers' AICG rewards are pooled per hour and paid after it ...
+	pub const RewardPeriod: BlockNumber = HOURS;
+	/// ... to those whose verified jobs left the fund at least 5 AICC in it (about 50 AICC of
+	/// work); less rolls over.
+	pub const ContributionThreshold: Balance = 5 * UNIT;
 }
 
 impl pallet_community_fund::Config for Runtime {
@@ -458,5 +463,7 @@ impl pallet_community_fund::Config for Runtime {
 	type VerifierRewardShare = VerifierRewardShare;
 	type MinVote = MinVote;
 	type MaxAicgSupply = MaxAicgSupply;
+	type RewardPeriod = RewardPeriod;
+	type ContributionThreshold = ContributionThreshold;
 	type WeightInfo = pallet_community_fund::weights::SubstrateWeight<Runtime>;
 }

@@ -133,5 +133,24 @@ mod benchmarks {
 		assert!(ActiveSubsidies::<T>::get().iter().any(|s| s.id == id));
 	}
 
+	/// Claiming a share of a closed period's pool (what a provider's next contribution also
+	/// does at settlement).
+	#[benchmark]
+	fn claim_period_reward() {
+		let provider = holder::<T>("provider", 0);
+		let work = T::ContributionThreshold::get();
+		let pool = GovBalanceOf::<T>::max_value() / 2_000_000u32.into();
+		Pallet::<T>::record_contribution(&provider, work, pool);
+		let next = T::RewardPeriod::get().saturating_mul(2u32.into());
+		frame_system::Pallet::<T>::set_block_number(next);
+		let before = T::GovernanceCurrency::balance(&provider);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(provider.clone()));
+
+		assert!(T::GovernanceCurrency::balance(&provider) > before);
+		assert!(!Contributions::<T>::contains_key(&provider));
+	}
+
 	impl_benchmark_test_suite!(Pallet, crate::mock::ExtBuilder.build(), crate::mock::Test);
 }

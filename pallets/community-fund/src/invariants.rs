@@ -16,7 +16,9 @@ impl<T: Config> Pallet<T> {
 	/// - the fund holds at least what active subsidies may still pay out;
 	/// - every open vote is counted in its proposal's tally and listed under its voter;
 	/// - each voter's AICG freeze equals its largest open vote;
-	/// - the AICG supply is within `MaxAicgSupply`.
+	/// - the AICG supply is within `MaxAicgSupply`;
+	/// - reward periods pay no more than their pools, and qualified points add up
+	///   ([`Self::check_periods`]).
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		ensure!(
 			T::GovernanceCurrency::total_issuance() <= T::MaxAicgSupply::get(),
@@ -55,6 +57,6 @@ impl<T: Config> Pallet<T> {
 				"vote freeze differs from the largest open vote"
 			);
 		}
-		Ok(())
+		Self::check_periods()
 	}
 }

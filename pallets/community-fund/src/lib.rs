@@ -38,14 +38,21 @@ mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
+mod period_tests;
+#[cfg(test)]
 mod tests;
 pub mod weights;
 pub use weights::WeightInfo;
 mod invariants;
 mod payouts;
+mod periods;
+mod types;
 mod voting;
 
-use aicchain_primitives::{SubsidyId, SubsidyScope};
+pub use periods::{Contribution, ContributionView, PeriodTotals};
+pub use types::*;
+
+use aicchain_primitives::SubsidyId;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::traits::fungible;
 use scale_info::TypeInfo;
@@ -66,84 +73,6 @@ pub type ProposalOf<T> = SubsidyProposal<
 	BlockNumberOf<T>,
 >;
 pub type SubsidyOf<T> = Subsidy<BalanceOf<T>, BlockNumberOf<T>>;
-
-/// What a subsidy proposal asks the fund to pay.
-#[derive(
-	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
-)]
-pub struct SubsidyTerms<Balance, BlockNumber> {
-	/// Share of each covered job's cost the fund pays (the seed demo votes 50%).
-	pub share: Perbill,
-	/// Which jobs are covered.
-	pub scope: SubsidyScope,
-	/// Most the fund pays for one job.
-	pub per_job_cap: Balance,
-	/// Most the fund pays in all.
-	pub total_budget: Balance,
-	/// Blocks the subsidy stays active once approved.
-	pub duration: BlockNumber,
-}
-
-/// What the fund holds and has promised, for clients (see [`CommunityFundApi`]).
-#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
-pub struct FundStatus<AccountId, Balance, BlockNumber> {
-	/// The fund's account.
-	pub account: AccountId,
-	/// Its AICC balance.
-	pub balance: Balance,
-	/// What active subsidies may still pay out.
-	pub committed: Balance,
-	/// What it can spend beyond its commitments.
-	pub uncommitted: Balance,
-	/// The subsidies paying out.
-	pub active_subsidies: alloc::vec::Vec<Subsidy<Balance, BlockNumber>>,
-}
-
-sp_api::decl_runtime_apis! {
-	/// Reads of the community fund for RPC clients.
-	pub trait CommunityFundApi<AccountId, Balance, BlockNumber>
-	where
-		AccountId: codec::Codec,
-		Balance: codec::Codec,
-		BlockNumber: codec::Codec,
-	{
-		/// Balance, commitments and active subsidies of the fund.
-		fn fund_status() -> FundStatus<AccountId, Balance, BlockNumber>;
-	}
-}
-
-/// A proposal being voted on.
-#[derive(
-	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
-)]
-pub struct SubsidyProposal<AccountId, Balance, GovBalance, BlockNumber> {
-	pub proposer: AccountId,
-	/// AICG held from the proposer until the vote closes.
-	pub deposit: GovBalance,
-	pub terms: SubsidyTerms<Balance, BlockNumber>,
-	/// AICG voting for and against.
-	pub ayes: GovBalance,
-	pub nays: GovBalance,
-	/// Block at which voting closes.
-	pub ends_at: BlockNumber,
-}
-
-/// An approved subsidy, paying out.
-#[derive(
-	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
-)]
-pub struct Subsidy<Balance, BlockNumber> {
-	pub id: SubsidyId,
-	pub share: Perbill,
-	pub scope: SubsidyScope,
-	pub per_job_cap: Balance,
-	/// Budget not yet paid out: committed by the fund.
-	pub remaining: Balance,
-	/// Paid out so far.
-	pub paid: Balance,
-	/// Last block the subsidy covers.
-	pub ends_at: BlockNumber,
-}
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -216,6 +145,14 @@ pub mod pallet {
 		/// AICG supply that rewards never exceed.
 		#[pallet::constant]
 		type MaxAicgSupply: Get<GovBalanceOf<Self>>;
+		/// Blocks per reward period: providers' AICG rewards are pooled per period and paid
+		/// after it ends ([`periods`]).
+		#[pallet::constant]
+		type RewardPeriod: Get<BlockNumberFor<Self>>;
+		/// Contribution points (AICC the fund kept from a provider's verified jobs) a provider
+		/// needs in a period to share its pool; fewer roll over to the next period.
+		#[pallet::constant]
+		type ContributionThreshold: Get<BalanceOf<Self>>;
 
 		type WeightInfo: WeightInfo;
 	}
@@ -279,6 +216,21 @@ pub mod pallet {
 	pub type ActiveSubsidies<T: Config> =
 		StorageValue<_, BoundedVec<SubsidyOf<T>, T::MaxActiveSubsidies>, ValueQuery>;
 
+	/// Each provider's contribution points: the period they were last added in, and whether
+	/// they reached the threshold there ([`periods`]).
+	#[pallet::storage]
+	pub type Contributions<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, Contribution<BalanceOf<T>>, OptionQuery>;
+
+	/// Each reward period's pool, points and payouts.
+	#[pallet::storage]
+	pub type Periods<T: Config> =
+		StorageMap<_, Twox64Concat, u32, PeriodTotals<BalanceOf<T>, GovBalanceOf<T>>, ValueQuery>;
+
+	/// The latest period any contribution was recorded in.
+	#[pallet::storage]
+	pub type LastPeriod<T> = StorageValue<_, u32, ValueQuery>;
+
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
@@ -330,6 +282,19 @@ pub mod pallet {
 		DepositBurnt { proposal_id: SubsidyId, who: T::AccountId, amount: GovBalanceOf<T> },
 		/// A larger vote replaced the smallest one on a full proposal.
 		VoteDisplaced { proposal_id: SubsidyId, who: T::AccountId, amount: GovBalanceOf<T> },
+		/// A provider's verified work added contribution points (`total` in the period, carried
+		/// points included) and its AICG reward to the period's pool.
+		ContributionRecorded {
+			who: T::AccountId,
+			period: u32,
+			points: BalanceOf<T>,
+			total: BalanceOf<T>,
+			qualified: bool,
+		},
+		/// A provider's share of a closed period's pool was minted to it.
+		PeriodRewardPaid { who: T::AccountId, period: u32, amount: GovBalanceOf<T> },
+		/// A period closed with nobody above the threshold: its pool joins a later period's.
+		PoolRolledOver { from: u32, to: u32, amount: GovBalanceOf<T> },
 	}
 
 	/// Why a proposal was not approved.
@@ -378,6 +343,9 @@ pub mod pallet {
 		TooManyVoters,
 		/// This account has not voted on this proposal.
 		NotVoted,
+		/// No closed period owes this account a reward: its period is still open, or its points
+		/// were below the threshold (they roll over), or it has none.
+		NothingToClaim,
 	}
 
 	#[pallet::hooks]
@@ -542,6 +510,19 @@ pub mod pallet {
 			Self::store_votes_of(&who, votes_of);
 			Proposals::<T>::insert(proposal_id, proposal);
 			Self::deposit_event(Event::VoteRemoved { proposal_id, who });
+			Ok(())
+		}
+
+		/// Claim your share of a closed reward period's pool (also paid when your next
+		/// contribution is recorded).
+		///
+		/// Origin: the provider. Errors: `NothingToClaim`.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::claim_period_reward())]
+		pub fn claim_period_reward(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let period = Self::current_period();
+			Self::settle_contribution(&who, period).ok_or(Error::<T>::NothingToClaim)?;
 			Ok(())
 		}
 	}

@@ -4,7 +4,7 @@
 use crate as pallet_community_fund;
 use frame_support::{
 	derive_impl, parameter_types,
-	traits::{ConstU128, ConstU32, StorageMapShim},
+	traits::{ConstU128, ConstU32, ConstU64, StorageMapShim},
 	PalletId,
 };
 use sp_runtime::{BuildStorage, Perbill};
@@ -25,6 +25,10 @@ pub const MIN_VOTE: Balance = UNIT / 2;
 /// AICG minted per AICC the fund keeps.
 pub const REWARD_RATE: u32 = 2;
 pub const VOTING_PERIOD: u64 = 10;
+/// Blocks per reward period.
+pub const REWARD_PERIOD: u64 = 20;
+/// Points (AICC the fund kept) to qualify for a period's pool.
+pub const THRESHOLD: Balance = 10 * UNIT;
 pub const FUND_START: Balance = 1_000 * UNIT;
 
 #[frame_support::runtime]
@@ -116,6 +120,8 @@ impl pallet_community_fund::Config for Test {
 	type VerifierRewardShare = VerifierRewardShare;
 	type MinVote = MinVote;
 	type MaxAicgSupply = MaxAicgSupply;
+	type RewardPeriod = ConstU64<REWARD_PERIOD>;
+	type ContributionThreshold = ConstU128<THRESHOLD>;
 	type WeightInfo = ();
 }
 

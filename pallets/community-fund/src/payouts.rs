@@ -1,5 +1,6 @@
 //! What the fund pays out: subsidies claimed at settlement ([`SubsidyHandler`]) and AICG minted
-//! to contributors against what the fund kept ([`ContributionRewards`]).
+//! to contributors against what the fund kept ([`ContributionRewards`]): verifiers at once,
+//! providers through the period pools of [`crate::periods`].
 
 use crate::{pallet::*, BalanceOf, GovBalanceOf};
 use aicchain_primitives::{ContributionRewards, ModelKind, SubsidyHandler, SubsidyId};
@@ -13,15 +14,19 @@ use sp_runtime::{
 };
 
 impl<T: Config> Pallet<T> {
-	/// Mints up to `amount` AICG to `who`, never beyond `MaxAicgSupply`.
-	fn mint_reward(who: &T::AccountId, amount: GovBalanceOf<T>) {
+	/// Mints up to `amount` AICG to `who`, never beyond `MaxAicgSupply`: what it minted.
+	pub(crate) fn mint_reward(who: &T::AccountId, amount: GovBalanceOf<T>) -> GovBalanceOf<T> {
 		let room = T::MaxAicgSupply::get().saturating_sub(T::GovernanceCurrency::total_issuance());
 		let amount = amount.min(room);
 		if amount.is_zero() {
-			return;
+			return amount;
 		}
-		if T::GovernanceCurrency::mint_into(who, amount).is_ok() {
-			Self::deposit_event(Event::ContributorRewarded { who: who.clone(), amount });
+		match T::GovernanceCurrency::mint_into(who, amount) {
+			Ok(_) => {
+				Self::deposit_event(Event::ContributorRewarded { who: who.clone(), amount });
+				amount
+			},
+			Err(_) => Zero::zero(),
 		}
 	}
 }
@@ -94,8 +99,10 @@ impl<T: Config> ContributionRewards<T::AccountId, BalanceOf<T>> for Pallet<T> {
 				Self::mint_reward(verifier, each);
 			}
 		}
+		// The provider's part waits in the period's pool, and what the fund kept counts as its
+		// contribution points (`periods`).
 		if let Some(provider) = provider {
-			Self::mint_reward(provider, total.saturating_sub(verifier_pool));
+			Self::record_contribution(provider, kept_by_fund, total.saturating_sub(verifier_pool));
 		}
 	}
 }

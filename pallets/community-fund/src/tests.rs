@@ -1,5 +1,5 @@
 use crate::{mock::*, *};
-use aicchain_primitives::{ContributionRewards, ModelKind, SubsidyHandler, SubsidyScope};
+use aicchain_primitives::{ModelKind, SubsidyHandler, SubsidyScope};
 use frame_support::{
 	assert_noop, assert_ok,
 	traits::fungible::{Inspect, InspectFreeze, InspectHold},
@@ -349,35 +349,6 @@ fn claims_respect_scope_and_duration() {
 }
 
 // ---- AICG rewards ----
-
-#[test]
-fn contributors_earn_aicg_up_to_the_max_supply() {
-	ExtBuilder.build().execute_with(|| {
-		let supply = Aicg::total_issuance();
-		// The fund kept 20 AICC: 2 AICG per AICC is 40 AICG, 10% of it shared by the verifiers.
-		Fund::reward(Some(&ALICE), &[BOB, CHARLIE], 20 * UNIT);
-		assert_eq!(Aicg::balance(&ALICE), AICG_EACH + 36 * UNIT);
-		assert_eq!(Aicg::balance(&BOB), AICG_EACH + 2 * UNIT);
-		assert_eq!(Aicg::balance(&CHARLIE), AICG_EACH + 2 * UNIT);
-		assert_eq!(Aicg::total_issuance(), supply + 40 * UNIT);
-		System::assert_has_event(
-			Event::ContributorRewarded { who: ALICE, amount: 36 * UNIT }.into(),
-		);
-		// Nothing kept, nothing minted.
-		Fund::reward(Some(&ALICE), &[BOB], 0);
-		assert_eq!(Aicg::total_issuance(), supply + 40 * UNIT);
-		// A rejection rewards only the verifiers' share (against the slashed bond).
-		Fund::reward(None, &[BOB], 5 * UNIT);
-		assert_eq!(Aicg::balance(&BOB), AICG_EACH + 3 * UNIT);
-		assert_eq!(Aicg::balance(&ALICE), AICG_EACH + 36 * UNIT);
-		// 100 UNIT of room in all: the next reward only gets what is left.
-		Fund::reward(Some(&ALICE), &[], 40 * UNIT);
-		assert_eq!(Aicg::total_issuance(), MaxAicgSupply::get());
-		Fund::reward(Some(&ALICE), &[BOB], 10 * UNIT);
-		assert_eq!(Aicg::total_issuance(), MaxAicgSupply::get());
-		assert_ok!(Fund::do_try_state());
-	});
-}
 
 #[test]
 fn try_state_catches_a_tally_that_differs_from_the_votes() {

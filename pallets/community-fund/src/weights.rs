@@ -41,6 +41,7 @@ pub trait WeightInfo {
 	fn vote() -> Weight;
 	fn remove_vote() -> Weight;
 	fn close_proposal(v: u32, ) -> Weight;
+	fn claim_period_reward() -> Weight;
 }
 
 /// Weights for `pallet_community_fund` measured on the machine named above, with the runtime's database
@@ -155,6 +156,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 3774).saturating_mul(v.into()))
 	}
+	fn claim_period_reward() -> Weight {
+		Weight::from_parts(60_000_000, 4000)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
 }
 
 /// The same figures with RocksDB's database weights, for mocks and tests.
@@ -266,5 +272,10 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 3774).saturating_mul(v.into()))
+	}
+	fn claim_period_reward() -> Weight {
+		Weight::from_parts(60_000_000, 4000)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 }

@@ -67,3 +67,25 @@ pub(crate) fn vote(
 	println!("voted {side} on proposal {proposal} with {amount} AICG");
 	Ok(())
 }
+
+/// `claim-rewards`: mints the caller's share of a closed reward period's pool.
+pub(crate) fn claim_rewards(client: &Client, suri: &str) -> Result<(), String> {
+	use sp_core::crypto::Ss58Codec;
+	let signer = pair_from_suri(suri)?;
+	let me = aicchain_client::account_of(&signer).to_ss58check();
+	let before = client.rpc("compute_contribution", serde_json::json!([me])).map_err(explain)?;
+	if before["claimable"].as_str().is_none_or(|c| c == "0") {
+		return Err(format!(
+			"nothing to claim (NothingToClaim): {} AICC of points in period {}, {}; the period \
+			 ends at block {}",
+			crate::common::show_str(&before["points"]),
+			before["pointsPeriod"],
+			if before["qualified"] == true { "qualified" } else { "below the threshold" },
+			before["periodEndsAt"]
+		));
+	}
+	let call = pallet_community_fund::Call::<Runtime>::claim_period_reward {};
+	submit_and_wait(client, &signer, RuntimeCall::CommunityFund(call))?;
+	println!("claimed {} AICG", crate::common::show_str(&before["claimable"]));
+	Ok(())
+}

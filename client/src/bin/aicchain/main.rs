@@ -239,8 +239,12 @@ enum Command {
 		/// AICG to vote with.
 		amount: String,
 	},
-	/// Providers ranked by completed jobs and reputation.
+	/// Providers ranked by completed jobs and reputation, with their contribution points in
+	/// the reward period and the AICG they may claim.
 	Leaderboard,
+	/// Claim your share of a closed reward period's AICG pool (providers whose verified work
+	/// reached the threshold).
+	ClaimRewards,
 	/// Network and market statistics, and the community fund.
 	Stats,
 	/// Replay the seed's end-to-end demo against the chain.
@@ -363,6 +367,7 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 			governance::vote(client, suri, *proposal, side, amount)
 		},
 		Command::Leaderboard => queries::leaderboard(client),
+		Command::ClaimRewards => governance::claim_rewards(client, suri),
 		Command::Stats => queries::stats(client),
 		Command::Demo { yes, gpus, bandwidth, latency } => {
 			demo::demo(client, *yes, *gpus, *bandwidth, *latency)

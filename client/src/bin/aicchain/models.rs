@@ -214,7 +214,7 @@ pub(crate) fn fetch(
 	};
 	let path = format!("/models/0x{}?version={version}", hex::encode(record.model_hash));
 	let genesis = client.genesis_hash().map_err(explain)?;
-	let header = sign_fetch(&signer_from_pair(pair_from_suri(suri)?), &genesis, &path)
+	let header = sign_fetch(&signer_from_pair(pair_from_suri(suri)?), &genesis, &path, &[])
 		.ok_or("could not sign the request")?;
 	let reach = aicchain_worker::http::Reach::Any;
 	let max = aicchain_worker::http::MAX_DOWNLOAD;

@@ -41,19 +41,36 @@ pub(crate) fn leaderboard(client: &Client) -> Result<(), String> {
 				.unwrap_or(std::cmp::Ordering::Equal),
 		)
 	});
+	let mut period = None;
 	println!(
-		"{:<4} {:<50} {:>9} {:>6} {:>11} {:>10}",
-		"rank", "provider", "completed", "failed", "reputation", "renewable"
+		"{:<4} {:<50} {:>9} {:>6} {:>11} {:>10} {:>14} {:>12}",
+		"rank", "provider", "completed", "failed", "reputation", "renewable", "points", "claimable"
 	);
 	for (i, n) in rows.iter().enumerate() {
+		let owner = n["owner"].as_str().unwrap_or("?");
+		let c = client.rpc("compute_contribution", json!([owner])).map_err(explain)?;
+		let mark = if c["qualified"] == true { "*" } else { " " };
 		println!(
-			"{:<4} {:<50} {:>9} {:>6} {:>10.1}% {:>9}%",
+			"{:<4} {:<50} {:>9} {:>6} {:>10.1}% {:>9}% {:>13}{mark} {:>12}",
 			i + 1,
-			n["owner"].as_str().unwrap_or("?"),
+			owner,
 			n["completedJobs"],
 			n["failedJobs"],
 			n["reputation"].as_f64().unwrap_or(0.0),
-			n["spec"]["renewableShare"]
+			n["spec"]["renewableShare"],
+			show_str(&c["points"]),
+			show_str(&c["claimable"]),
+		);
+		period.get_or_insert(c);
+	}
+	if let Some(c) = period {
+		println!(
+			"reward period {} ends at block {}: pool {} AICG; {} AICC of verified work qualifies \
+			 (*), less rolls over",
+			c["period"],
+			c["periodEndsAt"],
+			show_str(&c["periodPool"]),
+			show_str(&c["threshold"]),
 		);
 	}
 	Ok(())
