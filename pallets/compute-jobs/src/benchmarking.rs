@@ -378,9 +378,22 @@ mod benchmarks {
 	/// `n` pending jobs reach their proposal deadline with no proposals while every node is
 	/// busy: each runs the fallback over `MaxFallbackCandidates` nodes, finds no room, reads
 	/// them again to tell "busy" from "never", and is queued (the costlier path than an
-	/// assignment, which reads the candidates once).
+	/// assignment, which reads the candidates once) into a full wait queue, displacing the
+	/// lowest bid there (which expires refunded).
 	#[benchmark]
 	fn on_initialize(n: Linear<0, { T::MaxDeadlinesPerBlock::get() }>) {
+		// A full queue of jobs bidding nothing, each a copy of a real submission.
+		let (_, template_id) = submitted::<T>();
+		let template = Jobs::<T>::take(template_id).expect("submitted");
+		Pallet::<T>::unschedule(template_id, template.deadline);
+		let mut queue = alloc::vec::Vec::new();
+		for i in 0..u64::from(T::MaxQueuedJobs::get()) {
+			let id = JobId::MAX - i;
+			let job = Job { status: JobStatus::Queued, budget: Zero::zero(), ..template.clone() };
+			Jobs::<T>::insert(id, job);
+			queue.push((id, BalanceOf::<T>::zero()));
+		}
+		WaitQueue::<T>::put(BoundedVec::truncate_from(queue));
 		for i in 0..T::MaxFallbackCandidates::get() {
 			let (id, _) = node::<T>(i);
 			pallet_compute_registry::Nodes::<T>::mutate(id, |n| {
@@ -424,7 +437,8 @@ mod benchmarks {
 					job.status = JobStatus::Queued;
 				}
 			});
-			assert!(WaitQueue::<T>::try_append(id).is_ok());
+			let bid = Jobs::<T>::get(id).map(|j| Pallet::<T>::bid(&j)).unwrap_or_default();
+			assert!(WaitQueue::<T>::try_append((id, bid)).is_ok());
 			ids.push(id);
 		}
 		let now = frame_system::Pallet::<T>::block_number();

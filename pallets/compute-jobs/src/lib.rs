@@ -375,10 +375,12 @@ pub mod pallet {
 	pub type Declined<T: Config> =
 		StorageMap<_, Twox64Concat, JobId, BoundedVec<NodeId, T::MaxDeclines>, ValueQuery>;
 
-	/// Jobs waiting for capacity, in the order they entered the queue (see `queue.rs`).
+	/// Jobs waiting for capacity, in the order they entered the queue, each with its bid (its
+	/// budget per GPU-hour): when the queue is full, a higher bid displaces the lowest (see
+	/// `queue.rs`).
 	#[pallet::storage]
 	pub type WaitQueue<T: Config> =
-		StorageValue<_, BoundedVec<JobId, T::MaxQueuedJobs>, ValueQuery>;
+		StorageValue<_, BoundedVec<(JobId, BalanceOf<T>), T::MaxQueuedJobs>, ValueQuery>;
 
 	/// Jobs assigned from the wait queue so far, and the blocks they waited in it, summed
 	/// (from the end of their proposal window): the mean is the expected wait the RPC shows.

@@ -12,8 +12,12 @@
 //! - **How long**: until `wait_until` (submission + `ProposalWindow` + the wait the user asked
 //!   for, `DefaultQueueWait` unless given, at most `MaxQueueWait`); then it expires refunded
 //!   (`ExpiryReason::QueueTimeout`). The owner may cancel a queued job at any time.
-//! - **Bounds**: at most `MaxQueuedJobs` wait at once (beyond: `ExpiryReason::QueueFull`), and a
-//!   queued job holds a deadline slot like any open job.
+//! - **Bounds**: at most `MaxQueuedJobs` wait at once, and a queued job holds a deadline slot
+//!   like any open job. When the queue is full, a job whose bid (budget per GPU-hour) is higher
+//!   than the lowest queued bid takes its place: that job (the newest among equal lowest bids)
+//!   expires refunded (`ExpiryReason::Displaced`). Otherwise the newcomer expires
+//!   (`ExpiryReason::QueueFull`). Filling the queue with cheap jobs therefore holds it only
+//!   against users who bid less: anyone who needs the capacity more outbids the filler.
 
 use crate::{pallet::*, AssignmentRule, BalanceOf, ExpiryReason, Job, JobOf, JobStatus};
 use aicchain_primitives::{spec_meets_requirements, JobId, JobRequirements};
@@ -94,8 +98,27 @@ impl<T: Config> Pallet<T> {
 		let Ok(deadline) = Self::free_deadline(job.wait_until) else {
 			return Self::expire(job_id, job, ExpiryReason::QueueFull);
 		};
+		let bid = Self::bid(&job);
 		let mut queue = WaitQueue::<T>::get();
-		if queue.try_push(job_id).is_err() {
+		if queue.is_full() {
+			// The lowest bid, the newest of equals: `max_by` keeps the last maximum.
+			let lowest = queue
+				.iter()
+				.enumerate()
+				.max_by(|(_, a), (_, b)| b.1.cmp(&a.1))
+				.map(|(index, (id, low))| (index, *id, *low));
+			let Some((index, displaced, _)) = lowest.filter(|(_, _, low)| *low < bid) else {
+				return Self::expire(job_id, job, ExpiryReason::QueueFull);
+			};
+			queue.remove(index);
+			WaitQueue::<T>::put(&queue);
+			if let Some(other) = Jobs::<T>::get(displaced) {
+				// It ends before its deadline: free the slot it held.
+				Self::unschedule(displaced, other.deadline);
+				Self::expire(displaced, other, ExpiryReason::Displaced)?;
+			}
+		}
+		if queue.try_push((job_id, bid)).is_err() {
 			return Self::expire(job_id, job, ExpiryReason::QueueFull);
 		}
 		let position = u32::try_from(queue.len()).unwrap_or(u32::MAX);
@@ -112,7 +135,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Takes `job_id` out of the wait queue (it was assigned, cancelled or expired).
 	pub(crate) fn dequeue(job_id: JobId) {
-		WaitQueue::<T>::mutate(|queue| queue.retain(|id| *id != job_id));
+		WaitQueue::<T>::mutate(|queue| queue.retain(|(id, _)| *id != job_id));
 	}
 
 	/// A queued job's place in the queue, from 1 at the head.
@@ -120,12 +143,19 @@ impl<T: Config> Pallet<T> {
 		place_in(&WaitQueue::<T>::get(), job_id)
 	}
 
+	/// What `job` offers per GPU-hour: its budget over its GPU-hours (at least one).
+	pub fn bid(job: &JobOf<T>) -> BalanceOf<T> {
+		let gpu_hours =
+			u64::from(job.requirements.gpus).saturating_mul(u64::from(job.requirements.gpu_hours));
+		job.budget / BalanceOf::<T>::saturated_from(gpu_hours.max(1))
+	}
+
 	/// Assigns queued jobs that fit now, in queue order, looking at most at `MaxQueueScan` of
 	/// them. Returns how many it looked at (for the weight).
 	pub(crate) fn match_queue(now: BlockNumberFor<T>) -> u32 {
 		let queue = WaitQueue::<T>::get();
 		let mut examined = 0u32;
-		for job_id in queue.iter().copied() {
+		for job_id in queue.iter().map(|(id, _)| *id) {
 			if examined >= T::MaxQueueScan::get() {
 				break;
 			}
@@ -156,17 +186,18 @@ impl<T: Config> Pallet<T> {
 	/// every `Queued` job is in it.
 	pub fn check_queue() -> Result<(), sp_runtime::TryRuntimeError> {
 		let queue = WaitQueue::<T>::get();
-		let mut ids = queue.to_vec();
+		let mut ids: alloc::vec::Vec<JobId> = queue.iter().map(|(id, _)| *id).collect();
 		ids.sort();
 		ids.dedup();
 		ensure!(ids.len() == queue.len(), "a job is queued twice");
-		for job_id in queue.iter() {
+		for (job_id, bid) in queue.iter() {
 			let job = Jobs::<T>::get(job_id).ok_or("a queued job is not stored")?;
 			ensure!(job.status == JobStatus::Queued, "a job in the queue is not Queued");
+			ensure!(*bid == Self::bid(&job), "a queued bid is not its job's");
 		}
 		for (job_id, job) in Jobs::<T>::iter() {
 			if job.status == JobStatus::Queued {
-				ensure!(queue.contains(&job_id), "a Queued job is not in the queue");
+				ensure!(ids.binary_search(&job_id).is_ok(), "a Queued job is not in the queue");
 			}
 		}
 		Ok(())
@@ -174,7 +205,7 @@ impl<T: Config> Pallet<T> {
 }
 
 /// `job_id`'s place in `queue`, from 1 at the head.
-pub(crate) fn place_in(queue: &[JobId], job_id: JobId) -> Option<u32> {
-	let index = queue.iter().position(|id| *id == job_id)?;
+pub(crate) fn place_in<B>(queue: &[(JobId, B)], job_id: JobId) -> Option<u32> {
+	let index = queue.iter().position(|(id, _)| *id == job_id)?;
 	u32::try_from(index).ok()?.checked_add(1)
 }

@@ -233,3 +233,53 @@ fn a_job_that_does_not_fit_does_not_block_those_behind_it() {
 		assert!(matches!(status(waiting_big), JobStatus::Assigned { node, .. } if node == big));
 	});
 }
+
+/// Attack (queue griefing): an outsider filled the wait queue with the cheapest jobs it could
+/// afford, and every later job expired `QueueFull` while the filler only waited for its
+/// refunds. Now a job that bids more per GPU-hour takes the place of the lowest bid (the
+/// newest of equals), which is refunded; a job that bids no more than the lowest still finds
+/// the queue full.
+#[test]
+fn a_higher_bid_displaces_the_cheapest_job_from_a_full_queue() {
+	ExtBuilder.build_and_execute(|| {
+		let a = node(SOLAR_A, SOLAR_A_WORKER, 8);
+		let first = submit(job_of(8));
+		run_to_block(1 + PROPOSAL_WINDOW);
+		assert!(matches!(status(first), JobStatus::Assigned { node, .. } if node == a));
+		// The filler: 16 jobs at the node's own price (160 AICC for 80 GPU-hours), four a block.
+		let cheap = 160 * UNIT;
+		let mut fillers = Vec::new();
+		for _ in 0..4 {
+			for _ in 0..4 {
+				fillers.push(NextJobId::<Test>::get());
+				assert_ok!(ComputeJobs::submit_job(
+					RuntimeOrigin::signed(OUTSIDER),
+					job_of(8),
+					cheap
+				));
+			}
+			next_block();
+		}
+		let honest = submit(job_of(8));
+		let equal = NextJobId::<Test>::get();
+		assert_ok!(ComputeJobs::submit_job(RuntimeOrigin::signed(USER), job_of(8), cheap));
+		run_to_block(System::block_number() + PROPOSAL_WINDOW);
+		assert!(fillers[..15].iter().all(|job| status(*job) == JobStatus::Queued));
+		assert_eq!(status(honest), JobStatus::Queued);
+		// The newest of the lowest bids made room and was refunded in full.
+		let displaced = fillers[15];
+		assert_eq!(status(displaced), JobStatus::Expired);
+		System::assert_has_event(
+			Event::JobExpired { job_id: displaced, refund: cheap, reason: ExpiryReason::Displaced }
+				.into(),
+		);
+		// The same bid as the queue's lowest does not displace it.
+		assert_eq!(status(equal), JobStatus::Expired);
+		System::assert_has_event(
+			Event::JobExpired { job_id: equal, refund: cheap, reason: ExpiryReason::QueueFull }
+				.into(),
+		);
+		assert_eq!(WaitQueue::<Test>::get().len(), 16);
+		assert_eq!(Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &OUTSIDER), 15 * cheap);
+	});
+}

@@ -176,6 +176,8 @@ pub enum ExpiryReason {
 	Declined,
 	/// A stage could not complete (a defensive path): refunded.
 	Aborted,
+	/// The wait queue was full and a job bidding more per GPU-hour took its place.
+	Displaced,
 }
 
 /// The record of a settled job.

@@ -125,7 +125,8 @@ impl<T: Config> Pallet<T> {
 		// A job can sit in several blocks' queues (a stage ended early); visit it once. Jobs
 		// waiting in the queue for capacity need no worker: skip them without reading them, so
 		// that a long queue costs a run one read.
-		let waiting: BTreeSet<JobId> = WaitQueue::<T>::get().into_iter().collect();
+		let waiting: BTreeSet<JobId> =
+			WaitQueue::<T>::get().into_iter().map(|(id, _)| id).collect();
 		let open: BTreeSet<JobId> =
 			Deadlines::<T>::iter_values().flatten().filter(|id| !waiting.contains(id)).collect();
 		// Jobs the engine is still training or verifying: a tiny job finishes in milliseconds,
