@@ -158,6 +158,11 @@ fn cli_registers_a_node_and_follows_a_training_job_to_settlement() {
 
 	let (ok, out) = aicchain(&url, &["leaderboard"]);
 	assert!(ok && out.contains("5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"), "{out}");
+	// Charlie's settled jobs earned contribution points in the first reward period (an hour),
+	// not yet enough to qualify, and the period is open: nothing to claim.
+	assert!(out.contains("reward period 0 ends at block 600") && out.contains("points"), "{out}");
+	let (ok, out) = aicchain(&url, &["--suri", "//Charlie", "claim-rewards"]);
+	assert!(!ok && out.contains("NothingToClaim") && out.contains("period 0"), "{out}");
 	let (ok, out) = aicchain(&url, &["--suri", "//Ferdie", "balance"]);
 	assert!(ok && out.contains("AICC") && out.contains("AICG"), "{out}");
 

@@ -2,9 +2,13 @@
 //! most open votes (so releasing its freeze rewrites the longest list).
 
 use super::*;
+use aicchain_primitives::SubsidyScope;
 use frame_benchmarking::v2::*;
 use frame_support::{
-	traits::{fungible::Mutate, Get},
+	traits::{
+		fungible::{Inspect, Mutate},
+		Get,
+	},
 	BoundedVec,
 };
 use frame_system::RawOrigin;
@@ -137,9 +141,10 @@ mod benchmarks {
 	/// does at settlement).
 	#[benchmark]
 	fn claim_period_reward() {
-		let provider = holder::<T>("provider", 0);
+		// A new account (its AICG account is created by the mint), with room under the cap.
+		let provider: T::AccountId = account("provider", 0, 0);
 		let work = T::ContributionThreshold::get();
-		let pool = GovBalanceOf::<T>::max_value() / 2_000_000u32.into();
+		let pool = T::GovernanceCurrency::minimum_balance().saturating_mul(10u32.into());
 		Pallet::<T>::record_contribution(&provider, work, pool);
 		let next = T::RewardPeriod::get().saturating_mul(2u32.into());
 		frame_system::Pallet::<T>::set_block_number(next);

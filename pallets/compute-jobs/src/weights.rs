@@ -68,26 +68,26 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::DatasetJobs` (r:1 w:1)
 	/// Proof: `ComputeJobs::DatasetJobs` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:0 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	fn submit_job() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2211`
+		//  Measured:  `2281`
 		//  Estimated: `86054`
-		// Minimum execution time: 140_275_000 picoseconds.
-		Weight::from_parts(176_183_000, 86054)
+		// Minimum execution time: 139_746_000 picoseconds.
+		Weight::from_parts(174_706_000, 86054)
 			.saturating_add(T::DbWeight::get().reads(37_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Deadlines` (r:1 w:1)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::DatasetJobs` (r:1 w:1)
@@ -104,17 +104,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `685`
+		//  Measured:  `756`
 		//  Estimated: `3734`
-		// Minimum execution time: 54_258_000 picoseconds.
-		Weight::from_parts(72_024_000, 3734)
+		// Minimum execution time: 55_227_000 picoseconds.
+		Weight::from_parts(72_568_000, 3734)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
 	/// Proof: `ValidatorSet::ActiveWorkers` (`max_values`: Some(1), `max_size`: Some(2049), added: 2544, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Proposals` (r:1 w:1)
 	/// Proof: `ComputeJobs::Proposals` (`max_values`: None, `max_size`: Some(1169), added: 3644, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Declined` (r:1 w:0)
@@ -125,15 +125,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	fn propose_assignment() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5144`
+		//  Measured:  `5182`
 		//  Estimated: `88798`
-		// Minimum execution time: 153_411_000 picoseconds.
-		Weight::from_parts(196_447_000, 88798)
+		// Minimum execution time: 148_230_000 picoseconds.
+		Weight::from_parts(192_557_000, 88798)
 			.saturating_add(T::DbWeight::get().reads(37_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:0)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Datasets` (r:1 w:0)
@@ -144,17 +144,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ComputeJobs::Commitments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn submit_result() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2589`
+		//  Measured:  `2660`
 		//  Estimated: `88798`
-		// Minimum execution time: 107_309_000 picoseconds.
-		Weight::from_parts(133_210_000, 88798)
+		// Minimum execution time: 103_788_000 picoseconds.
+		Weight::from_parts(138_459_000, 88798)
 			.saturating_add(T::DbWeight::get().reads(35_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
 	/// Proof: `ValidatorSet::ActiveWorkers` (`max_values`: Some(1), `max_size`: Some(2049), added: 2544, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Attestations` (r:1 w:1)
@@ -166,7 +166,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:3 w:3)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::NextVersionId` (r:1 w:1)
+	/// Proof: `ModelRegistry::NextVersionId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::NextModelId` (r:1 w:1)
+	/// Proof: `ModelRegistry::NextModelId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `CommunityFund::LastPeriod` (r:1 w:0)
+	/// Proof: `CommunityFund::LastPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `CommunityFund::Contributions` (r:1 w:1)
+	/// Proof: `CommunityFund::Contributions` (`max_values`: None, `max_size`: Some(69), added: 2544, mode: `MaxEncodedLen`)
+	/// Storage: `CommunityFund::Periods` (r:1 w:1)
+	/// Proof: `CommunityFund::Periods` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::DatasetJobs` (r:1 w:1)
 	/// Proof: `ComputeJobs::DatasetJobs` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Totals` (r:1 w:1)
@@ -179,17 +189,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ComputeJobs::Declined` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Retired` (r:0 w:1)
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::VersionOfJob` (r:0 w:1)
+	/// Proof: `ModelRegistry::VersionOfJob` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Versions` (r:0 w:1)
+	/// Proof: `ModelRegistry::Versions` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Models` (r:0 w:1)
+	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(143), added: 2618, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelVersions` (r:0 w:1)
+	/// Proof: `ModelRegistry::ModelVersions` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn attest() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4439`
+		//  Measured:  `4547`
 		//  Estimated: `8799`
-		// Minimum execution time: 243_927_000 picoseconds.
-		Weight::from_parts(302_552_000, 8799)
-			.saturating_add(T::DbWeight::get().reads(13_u64))
-			.saturating_add(T::DbWeight::get().writes(15_u64))
+		// Minimum execution time: 260_076_000 picoseconds.
+		Weight::from_parts(337_023_000, 8799)
+			.saturating_add(T::DbWeight::get().reads(18_u64))
+			.saturating_add(T::DbWeight::get().writes(23_u64))
 	}
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::DatasetOwners` (r:1 w:0)
@@ -200,10 +218,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ComputeJobs::Declined` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn decline_job() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2486`
+		//  Measured:  `2524`
 		//  Estimated: `88798`
-		// Minimum execution time: 109_806_000 picoseconds.
-		Weight::from_parts(133_832_000, 88798)
+		// Minimum execution time: 109_852_000 picoseconds.
+		Weight::from_parts(140_756_000, 88798)
 			.saturating_add(T::DbWeight::get().reads(36_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -215,10 +233,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ComputeJobs::PrivateDatasetOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn register_dataset() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `182`
+		//  Measured:  `252`
 		//  Estimated: `3563`
-		// Minimum execution time: 13_515_000 picoseconds.
-		Weight::from_parts(19_996_000, 3563)
+		// Minimum execution time: 13_911_000 picoseconds.
+		Weight::from_parts(21_150_000, 3563)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -229,13 +247,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	fn remove_dataset() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `531`
-		//  Estimated: `3604`
-		// Minimum execution time: 43_280_000 picoseconds.
-		Weight::from_parts(56_013_000, 3604)
+		//  Measured:  `601`
+		//  Estimated: `3640`
+		// Minimum execution time: 43_482_000 picoseconds.
+		Weight::from_parts(59_708_000, 3640)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -248,15 +266,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::DatasetOwners` (r:0 w:1)
 	/// Proof: `ComputeJobs::DatasetOwners` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
 	fn add_dataset() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `285`
-		//  Estimated: `3604`
-		// Minimum execution time: 51_000_000 picoseconds.
-		Weight::from_parts(65_466_000, 3604)
+		//  Measured:  `355`
+		//  Estimated: `3640`
+		// Minimum execution time: 51_416_000 picoseconds.
+		Weight::from_parts(67_263_000, 3640)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -269,25 +287,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	fn withdraw_dataset() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `531`
-		//  Estimated: `3604`
-		// Minimum execution time: 47_165_000 picoseconds.
-		Weight::from_parts(63_675_000, 3604)
+		//  Measured:  `601`
+		//  Estimated: `3640`
+		// Minimum execution time: 47_387_000 picoseconds.
+		Weight::from_parts(62_601_000, 3640)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `ComputeJobs::Deadlines` (r:2 w:2)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
-	/// Storage: `ComputeJobs::Jobs` (r:32 w:32)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::Jobs` (r:64 w:64)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Proposals` (r:32 w:32)
 	/// Proof: `ComputeJobs::Proposals` (`max_values`: None, `max_size`: Some(1169), added: 3644, mode: `MaxEncodedLen`)
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
 	/// Proof: `ValidatorSet::ActiveWorkers` (`max_values`: Some(1), `max_size`: Some(2049), added: 2544, mode: `MaxEncodedLen`)
-	/// Storage: `ComputeJobs::Declined` (r:32 w:0)
+	/// Storage: `ComputeJobs::Declined` (r:32 w:32)
 	/// Proof: `ComputeJobs::Declined` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
@@ -296,30 +314,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ComputeRegistry::Nodes` (r:32 w:0)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::WaitQueue` (r:1 w:1)
-	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
-	/// Storage: `ComputeJobs::RetiredTail` (r:1 w:0)
+	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(24578), added: 25073, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::DatasetJobs` (r:1 w:1)
+	/// Proof: `ComputeJobs::DatasetJobs` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::Totals` (r:1 w:1)
+	/// Proof: `ComputeJobs::Totals` (`max_values`: Some(1), `max_size`: Some(136), added: 631, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::RetiredTail` (r:1 w:1)
 	/// Proof: `ComputeJobs::RetiredTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `ComputeJobs::RetiredHead` (r:1 w:0)
-	/// Proof: `ComputeJobs::RetiredHead` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::Retired` (r:0 w:32)
+	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 32]`.
 	fn on_initialize(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `8211 + n * (60 ±0)`
-		//  Estimated: `86334 + n * (3644 ±5)`
-		// Minimum execution time: 7_918_000 picoseconds.
-		Weight::from_parts(79_699_799, 86334)
-			// Standard Error: 369_169
-			.saturating_add(Weight::from_parts(169_603_548, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(39_u64))
-			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3644).saturating_mul(n.into()))
+		//  Measured:  `37559 + n * (498 ±0)`
+		//  Estimated: `86334 + n * (5464 ±7)`
+		// Minimum execution time: 8_357_000 picoseconds.
+		Weight::from_parts(199_751_695, 86334)
+			// Standard Error: 623_363
+			.saturating_add(Weight::from_parts(172_630_744, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(40_u64))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 5464).saturating_mul(n.into()))
 	}
 	/// Storage: `ComputeJobs::WaitQueue` (r:1 w:1)
-	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(24578), added: 25073, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:32 w:32)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Declined` (r:32 w:0)
 	/// Proof: `ComputeJobs::Declined` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
@@ -337,22 +363,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[0, 32]`.
 	fn on_initialize_queue(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `8046 + n * (60 ±0)`
-		//  Estimated: `86334 + n * (2723 ±0)`
-		// Minimum execution time: 3_599_000 picoseconds.
-		Weight::from_parts(129_551_440, 86334)
-			// Standard Error: 233_006
-			.saturating_add(Weight::from_parts(92_447_331, 0).saturating_mul(n.into()))
+		//  Measured:  `8058 + n * (84 ±0)`
+		//  Estimated: `86334 + n * (2732 ±0)`
+		// Minimum execution time: 4_183_000 picoseconds.
+		Weight::from_parts(128_921_238, 86334)
+			// Standard Error: 210_281
+			.saturating_add(Weight::from_parts(84_488_221, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(37_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2723).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2732).saturating_mul(n.into()))
 	}
 	/// Storage: `ComputeJobs::Deadlines` (r:1 w:1)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:32 w:32)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Attestations` (r:32 w:32)
 	/// Proof: `ComputeJobs::Attestations` (`max_values`: None, `max_size`: Some(1073), added: 3548, mode: `MaxEncodedLen`)
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
@@ -364,7 +390,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:34 w:34)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::NextVersionId` (r:1 w:1)
+	/// Proof: `ModelRegistry::NextVersionId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::NextModelId` (r:1 w:1)
+	/// Proof: `ModelRegistry::NextModelId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `CommunityFund::LastPeriod` (r:1 w:0)
+	/// Proof: `CommunityFund::LastPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `CommunityFund::Contributions` (r:32 w:32)
+	/// Proof: `CommunityFund::Contributions` (`max_values`: None, `max_size`: Some(69), added: 2544, mode: `MaxEncodedLen`)
+	/// Storage: `CommunityFund::Periods` (r:1 w:1)
+	/// Proof: `CommunityFund::Periods` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::DatasetJobs` (r:1 w:1)
 	/// Proof: `ComputeJobs::DatasetJobs` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Totals` (r:1 w:1)
@@ -372,7 +408,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ComputeJobs::RetiredTail` (r:1 w:1)
 	/// Proof: `ComputeJobs::RetiredTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::WaitQueue` (r:1 w:0)
-	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(24578), added: 25073, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::RetiredHead` (r:1 w:0)
 	/// Proof: `ComputeJobs::RetiredHead` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Receipts` (r:0 w:32)
@@ -381,25 +417,33 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ComputeJobs::Declined` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Retired` (r:0 w:32)
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::VersionOfJob` (r:0 w:32)
+	/// Proof: `ModelRegistry::VersionOfJob` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Versions` (r:0 w:32)
+	/// Proof: `ModelRegistry::Versions` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Models` (r:0 w:32)
+	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(143), added: 2618, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelVersions` (r:0 w:32)
+	/// Proof: `ModelRegistry::ModelVersions` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 32]`.
 	fn on_initialize_settle(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3947 + n * (603 ±0)`
-		//  Estimated: `9679 + n * (3548 ±0)`
-		// Minimum execution time: 6_997_000 picoseconds.
-		Weight::from_parts(64_672_228, 9679)
-			// Standard Error: 753_992
-			.saturating_add(Weight::from_parts(259_077_313, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(10_u64))
-			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
-			.saturating_add(T::DbWeight::get().writes((7_u64).saturating_mul(n.into())))
+		//  Measured:  `4054 + n * (604 ±0)`
+		//  Estimated: `26063 + n * (3548 ±0)`
+		// Minimum execution time: 7_691_000 picoseconds.
+		Weight::from_parts(22_012_873, 26063)
+			// Standard Error: 805_398
+			.saturating_add(Weight::from_parts(252_608_298, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(13_u64))
+			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
+			.saturating_add(T::DbWeight::get().writes((12_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3548).saturating_mul(n.into()))
 	}
 	/// Storage: `ComputeJobs::Deadlines` (r:1 w:0)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::WaitQueue` (r:1 w:0)
-	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(24578), added: 25073, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::RetiredTail` (r:1 w:0)
 	/// Proof: `ComputeJobs::RetiredTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::RetiredHead` (r:1 w:1)
@@ -407,7 +451,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ComputeJobs::Retired` (r:16 w:16)
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:0 w:16)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Receipts` (r:0 w:16)
 	/// Proof: `ComputeJobs::Receipts` (`max_values`: None, `max_size`: Some(241), added: 2716, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Proposals` (r:0 w:16)
@@ -419,12 +463,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[0, 16]`.
 	fn on_initialize_prune(p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `233 + p * (54 ±0)`
-		//  Estimated: `9679 + p * (2485 ±5)`
-		// Minimum execution time: 8_664_000 picoseconds.
-		Weight::from_parts(15_538_921, 9679)
-			// Standard Error: 11_402
-			.saturating_add(Weight::from_parts(9_868_278, 0).saturating_mul(p.into()))
+		//  Measured:  `270 + p * (54 ±0)`
+		//  Estimated: `26063 + p * (2485 ±5)`
+		// Minimum execution time: 8_290_000 picoseconds.
+		Weight::from_parts(14_825_254, 26063)
+			// Standard Error: 12_610
+			.saturating_add(Weight::from_parts(8_929_938, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -446,26 +490,26 @@ impl WeightInfo for () {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::DatasetJobs` (r:1 w:1)
 	/// Proof: `ComputeJobs::DatasetJobs` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:0 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	fn submit_job() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2211`
+		//  Measured:  `2281`
 		//  Estimated: `86054`
-		// Minimum execution time: 140_275_000 picoseconds.
-		Weight::from_parts(176_183_000, 86054)
+		// Minimum execution time: 139_746_000 picoseconds.
+		Weight::from_parts(174_706_000, 86054)
 			.saturating_add(RocksDbWeight::get().reads(37_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Deadlines` (r:1 w:1)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::DatasetJobs` (r:1 w:1)
@@ -482,17 +526,17 @@ impl WeightInfo for () {
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `685`
+		//  Measured:  `756`
 		//  Estimated: `3734`
-		// Minimum execution time: 54_258_000 picoseconds.
-		Weight::from_parts(72_024_000, 3734)
+		// Minimum execution time: 55_227_000 picoseconds.
+		Weight::from_parts(72_568_000, 3734)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
 	/// Proof: `ValidatorSet::ActiveWorkers` (`max_values`: Some(1), `max_size`: Some(2049), added: 2544, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Proposals` (r:1 w:1)
 	/// Proof: `ComputeJobs::Proposals` (`max_values`: None, `max_size`: Some(1169), added: 3644, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Declined` (r:1 w:0)
@@ -503,15 +547,15 @@ impl WeightInfo for () {
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	fn propose_assignment() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5144`
+		//  Measured:  `5182`
 		//  Estimated: `88798`
-		// Minimum execution time: 153_411_000 picoseconds.
-		Weight::from_parts(196_447_000, 88798)
+		// Minimum execution time: 148_230_000 picoseconds.
+		Weight::from_parts(192_557_000, 88798)
 			.saturating_add(RocksDbWeight::get().reads(37_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:0)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Datasets` (r:1 w:0)
@@ -522,17 +566,17 @@ impl WeightInfo for () {
 	/// Proof: `ComputeJobs::Commitments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn submit_result() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2589`
+		//  Measured:  `2660`
 		//  Estimated: `88798`
-		// Minimum execution time: 107_309_000 picoseconds.
-		Weight::from_parts(133_210_000, 88798)
+		// Minimum execution time: 103_788_000 picoseconds.
+		Weight::from_parts(138_459_000, 88798)
 			.saturating_add(RocksDbWeight::get().reads(35_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
 	/// Proof: `ValidatorSet::ActiveWorkers` (`max_values`: Some(1), `max_size`: Some(2049), added: 2544, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Attestations` (r:1 w:1)
@@ -544,7 +588,17 @@ impl WeightInfo for () {
 	/// Storage: `System::Account` (r:3 w:3)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::NextVersionId` (r:1 w:1)
+	/// Proof: `ModelRegistry::NextVersionId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::NextModelId` (r:1 w:1)
+	/// Proof: `ModelRegistry::NextModelId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `CommunityFund::LastPeriod` (r:1 w:0)
+	/// Proof: `CommunityFund::LastPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `CommunityFund::Contributions` (r:1 w:1)
+	/// Proof: `CommunityFund::Contributions` (`max_values`: None, `max_size`: Some(69), added: 2544, mode: `MaxEncodedLen`)
+	/// Storage: `CommunityFund::Periods` (r:1 w:1)
+	/// Proof: `CommunityFund::Periods` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::DatasetJobs` (r:1 w:1)
 	/// Proof: `ComputeJobs::DatasetJobs` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Totals` (r:1 w:1)
@@ -557,17 +611,25 @@ impl WeightInfo for () {
 	/// Proof: `ComputeJobs::Declined` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Retired` (r:0 w:1)
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::VersionOfJob` (r:0 w:1)
+	/// Proof: `ModelRegistry::VersionOfJob` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Versions` (r:0 w:1)
+	/// Proof: `ModelRegistry::Versions` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Models` (r:0 w:1)
+	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(143), added: 2618, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelVersions` (r:0 w:1)
+	/// Proof: `ModelRegistry::ModelVersions` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn attest() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4439`
+		//  Measured:  `4547`
 		//  Estimated: `8799`
-		// Minimum execution time: 243_927_000 picoseconds.
-		Weight::from_parts(302_552_000, 8799)
-			.saturating_add(RocksDbWeight::get().reads(13_u64))
-			.saturating_add(RocksDbWeight::get().writes(15_u64))
+		// Minimum execution time: 260_076_000 picoseconds.
+		Weight::from_parts(337_023_000, 8799)
+			.saturating_add(RocksDbWeight::get().reads(18_u64))
+			.saturating_add(RocksDbWeight::get().writes(23_u64))
 	}
 	/// Storage: `ComputeJobs::Jobs` (r:1 w:1)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::DatasetOwners` (r:1 w:0)
@@ -578,10 +640,10 @@ impl WeightInfo for () {
 	/// Proof: `ComputeJobs::Declined` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn decline_job() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2486`
+		//  Measured:  `2524`
 		//  Estimated: `88798`
-		// Minimum execution time: 109_806_000 picoseconds.
-		Weight::from_parts(133_832_000, 88798)
+		// Minimum execution time: 109_852_000 picoseconds.
+		Weight::from_parts(140_756_000, 88798)
 			.saturating_add(RocksDbWeight::get().reads(36_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
@@ -593,10 +655,10 @@ impl WeightInfo for () {
 	/// Proof: `ComputeJobs::PrivateDatasetOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn register_dataset() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `182`
+		//  Measured:  `252`
 		//  Estimated: `3563`
-		// Minimum execution time: 13_515_000 picoseconds.
-		Weight::from_parts(19_996_000, 3563)
+		// Minimum execution time: 13_911_000 picoseconds.
+		Weight::from_parts(21_150_000, 3563)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
@@ -607,13 +669,13 @@ impl WeightInfo for () {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	fn remove_dataset() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `531`
-		//  Estimated: `3604`
-		// Minimum execution time: 43_280_000 picoseconds.
-		Weight::from_parts(56_013_000, 3604)
+		//  Measured:  `601`
+		//  Estimated: `3640`
+		// Minimum execution time: 43_482_000 picoseconds.
+		Weight::from_parts(59_708_000, 3640)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
@@ -626,15 +688,15 @@ impl WeightInfo for () {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::DatasetOwners` (r:0 w:1)
 	/// Proof: `ComputeJobs::DatasetOwners` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
 	fn add_dataset() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `285`
-		//  Estimated: `3604`
-		// Minimum execution time: 51_000_000 picoseconds.
-		Weight::from_parts(65_466_000, 3604)
+		//  Measured:  `355`
+		//  Estimated: `3640`
+		// Minimum execution time: 51_416_000 picoseconds.
+		Weight::from_parts(67_263_000, 3640)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
@@ -647,25 +709,25 @@ impl WeightInfo for () {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	fn withdraw_dataset() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `531`
-		//  Estimated: `3604`
-		// Minimum execution time: 47_165_000 picoseconds.
-		Weight::from_parts(63_675_000, 3604)
+		//  Measured:  `601`
+		//  Estimated: `3640`
+		// Minimum execution time: 47_387_000 picoseconds.
+		Weight::from_parts(62_601_000, 3640)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	/// Storage: `ComputeJobs::Deadlines` (r:2 w:2)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
-	/// Storage: `ComputeJobs::Jobs` (r:32 w:32)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::Jobs` (r:64 w:64)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Proposals` (r:32 w:32)
 	/// Proof: `ComputeJobs::Proposals` (`max_values`: None, `max_size`: Some(1169), added: 3644, mode: `MaxEncodedLen`)
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
 	/// Proof: `ValidatorSet::ActiveWorkers` (`max_values`: Some(1), `max_size`: Some(2049), added: 2544, mode: `MaxEncodedLen`)
-	/// Storage: `ComputeJobs::Declined` (r:32 w:0)
+	/// Storage: `ComputeJobs::Declined` (r:32 w:32)
 	/// Proof: `ComputeJobs::Declined` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
@@ -674,30 +736,38 @@ impl WeightInfo for () {
 	/// Storage: `ComputeRegistry::Nodes` (r:32 w:0)
 	/// Proof: `ComputeRegistry::Nodes` (`max_values`: None, `max_size`: Some(192), added: 2667, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::WaitQueue` (r:1 w:1)
-	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
-	/// Storage: `ComputeJobs::RetiredTail` (r:1 w:0)
+	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(24578), added: 25073, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::DatasetJobs` (r:1 w:1)
+	/// Proof: `ComputeJobs::DatasetJobs` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::Totals` (r:1 w:1)
+	/// Proof: `ComputeJobs::Totals` (`max_values`: Some(1), `max_size`: Some(136), added: 631, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::RetiredTail` (r:1 w:1)
 	/// Proof: `ComputeJobs::RetiredTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `ComputeJobs::RetiredHead` (r:1 w:0)
-	/// Proof: `ComputeJobs::RetiredHead` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `ComputeJobs::Retired` (r:0 w:32)
+	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 32]`.
 	fn on_initialize(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `8211 + n * (60 ±0)`
-		//  Estimated: `86334 + n * (3644 ±5)`
-		// Minimum execution time: 7_918_000 picoseconds.
-		Weight::from_parts(79_699_799, 86334)
-			// Standard Error: 369_169
-			.saturating_add(Weight::from_parts(169_603_548, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(39_u64))
-			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
-			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3644).saturating_mul(n.into()))
+		//  Measured:  `37559 + n * (498 ±0)`
+		//  Estimated: `86334 + n * (5464 ±7)`
+		// Minimum execution time: 8_357_000 picoseconds.
+		Weight::from_parts(199_751_695, 86334)
+			// Standard Error: 623_363
+			.saturating_add(Weight::from_parts(172_630_744, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(40_u64))
+			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
+			.saturating_add(RocksDbWeight::get().writes((5_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 5464).saturating_mul(n.into()))
 	}
 	/// Storage: `ComputeJobs::WaitQueue` (r:1 w:1)
-	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(24578), added: 25073, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:32 w:32)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Declined` (r:32 w:0)
 	/// Proof: `ComputeJobs::Declined` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
@@ -715,22 +785,22 @@ impl WeightInfo for () {
 	/// The range of component `n` is `[0, 32]`.
 	fn on_initialize_queue(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `8046 + n * (60 ±0)`
-		//  Estimated: `86334 + n * (2723 ±0)`
-		// Minimum execution time: 3_599_000 picoseconds.
-		Weight::from_parts(129_551_440, 86334)
-			// Standard Error: 233_006
-			.saturating_add(Weight::from_parts(92_447_331, 0).saturating_mul(n.into()))
+		//  Measured:  `8058 + n * (84 ±0)`
+		//  Estimated: `86334 + n * (2732 ±0)`
+		// Minimum execution time: 4_183_000 picoseconds.
+		Weight::from_parts(128_921_238, 86334)
+			// Standard Error: 210_281
+			.saturating_add(Weight::from_parts(84_488_221, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(37_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2723).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2732).saturating_mul(n.into()))
 	}
 	/// Storage: `ComputeJobs::Deadlines` (r:1 w:1)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:32 w:32)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Attestations` (r:32 w:32)
 	/// Proof: `ComputeJobs::Attestations` (`max_values`: None, `max_size`: Some(1073), added: 3548, mode: `MaxEncodedLen`)
 	/// Storage: `ValidatorSet::ActiveWorkers` (r:1 w:0)
@@ -742,7 +812,17 @@ impl WeightInfo for () {
 	/// Storage: `System::Account` (r:34 w:34)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::NextVersionId` (r:1 w:1)
+	/// Proof: `ModelRegistry::NextVersionId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::NextModelId` (r:1 w:1)
+	/// Proof: `ModelRegistry::NextModelId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `CommunityFund::LastPeriod` (r:1 w:0)
+	/// Proof: `CommunityFund::LastPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `CommunityFund::Contributions` (r:32 w:32)
+	/// Proof: `CommunityFund::Contributions` (`max_values`: None, `max_size`: Some(69), added: 2544, mode: `MaxEncodedLen`)
+	/// Storage: `CommunityFund::Periods` (r:1 w:1)
+	/// Proof: `CommunityFund::Periods` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::DatasetJobs` (r:1 w:1)
 	/// Proof: `ComputeJobs::DatasetJobs` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Totals` (r:1 w:1)
@@ -750,7 +830,7 @@ impl WeightInfo for () {
 	/// Storage: `ComputeJobs::RetiredTail` (r:1 w:1)
 	/// Proof: `ComputeJobs::RetiredTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::WaitQueue` (r:1 w:0)
-	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(24578), added: 25073, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::RetiredHead` (r:1 w:0)
 	/// Proof: `ComputeJobs::RetiredHead` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Receipts` (r:0 w:32)
@@ -759,25 +839,33 @@ impl WeightInfo for () {
 	/// Proof: `ComputeJobs::Declined` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Retired` (r:0 w:32)
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::VersionOfJob` (r:0 w:32)
+	/// Proof: `ModelRegistry::VersionOfJob` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Versions` (r:0 w:32)
+	/// Proof: `ModelRegistry::Versions` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Models` (r:0 w:32)
+	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(143), added: 2618, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelVersions` (r:0 w:32)
+	/// Proof: `ModelRegistry::ModelVersions` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 32]`.
 	fn on_initialize_settle(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3947 + n * (603 ±0)`
-		//  Estimated: `9679 + n * (3548 ±0)`
-		// Minimum execution time: 6_997_000 picoseconds.
-		Weight::from_parts(64_672_228, 9679)
-			// Standard Error: 753_992
-			.saturating_add(Weight::from_parts(259_077_313, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(10_u64))
-			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(7_u64))
-			.saturating_add(RocksDbWeight::get().writes((7_u64).saturating_mul(n.into())))
+		//  Measured:  `4054 + n * (604 ±0)`
+		//  Estimated: `26063 + n * (3548 ±0)`
+		// Minimum execution time: 7_691_000 picoseconds.
+		Weight::from_parts(22_012_873, 26063)
+			// Standard Error: 805_398
+			.saturating_add(Weight::from_parts(252_608_298, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(13_u64))
+			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(9_u64))
+			.saturating_add(RocksDbWeight::get().writes((12_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3548).saturating_mul(n.into()))
 	}
 	/// Storage: `ComputeJobs::Deadlines` (r:1 w:0)
 	/// Proof: `ComputeJobs::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::WaitQueue` (r:1 w:0)
-	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::WaitQueue` (`max_values`: Some(1), `max_size`: Some(24578), added: 25073, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::RetiredTail` (r:1 w:0)
 	/// Proof: `ComputeJobs::RetiredTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::RetiredHead` (r:1 w:1)
@@ -785,7 +873,7 @@ impl WeightInfo for () {
 	/// Storage: `ComputeJobs::Retired` (r:16 w:16)
 	/// Proof: `ComputeJobs::Retired` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Jobs` (r:0 w:16)
-	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Proof: `ComputeJobs::Jobs` (`max_values`: None, `max_size`: Some(257), added: 2732, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Receipts` (r:0 w:16)
 	/// Proof: `ComputeJobs::Receipts` (`max_values`: None, `max_size`: Some(241), added: 2716, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeJobs::Proposals` (r:0 w:16)
@@ -797,12 +885,12 @@ impl WeightInfo for () {
 	/// The range of component `p` is `[0, 16]`.
 	fn on_initialize_prune(p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `233 + p * (54 ±0)`
-		//  Estimated: `9679 + p * (2485 ±5)`
-		// Minimum execution time: 8_664_000 picoseconds.
-		Weight::from_parts(15_538_921, 9679)
-			// Standard Error: 11_402
-			.saturating_add(Weight::from_parts(9_868_278, 0).saturating_mul(p.into()))
+		//  Measured:  `270 + p * (54 ±0)`
+		//  Estimated: `26063 + p * (2485 ±5)`
+		// Minimum execution time: 8_290_000 picoseconds.
+		Weight::from_parts(14_825_254, 26063)
+			// Standard Error: 12_610
+			.saturating_add(Weight::from_parts(8_929_938, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))

@@ -51,6 +51,7 @@ mod invariants;
 mod jobs;
 #[cfg(test)]
 mod mock;
+mod spec;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -587,23 +588,6 @@ pub mod pallet {
 				None => EngineUrls::<T>::remove(node_id),
 			}
 			Self::deposit_event(Event::EngineUrlSet { node_id, url });
-			Ok(())
-		}
-	}
-
-	impl<T: Config> Pallet<T> {
-		fn ensure_valid_spec(spec: &NodeSpec<BalanceOf<T>>) -> DispatchResult {
-			ensure!(
-				spec.gpu_count > 0
-					&& spec.gpu_memory_gib > 0
-					&& spec.bandwidth_mbps > 0
-					&& !spec.region.is_empty(),
-				Error::<T>::InvalidSpec
-			);
-			ensure!(
-				spec.price_per_gpu_hour >= T::MinPricePerGpuHour::get(),
-				Error::<T>::PriceBelowFloor
-			);
 			Ok(())
 		}
 	}

@@ -591,23 +591,4 @@ impl<T: Config> Pallet<T> {
 		ensure!(owner == *who, Error::<T>::NotNodeOwner);
 		Ok(())
 	}
-
-	/// This chain's genesis hash: vouchers are signed for it.
-	pub fn genesis() -> T::Hash {
-		frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
-	}
-
-	/// Whether `signature` is `voucher`'s user's over its payload on this chain.
-	pub fn verifies(voucher: &VoucherOf<T>, signature: &T::Signature) -> bool {
-		Self::verifies_on(&Self::genesis(), voucher, signature)
-	}
-
-	/// [`Self::verifies`] with the genesis hash read once for a batch.
-	pub(crate) fn verifies_on(
-		genesis: &T::Hash,
-		voucher: &VoucherOf<T>,
-		signature: &T::Signature,
-	) -> bool {
-		signature.verify(&voucher.signing_payload(genesis)[..], &voucher.user)
-	}
 }

@@ -22,6 +22,25 @@ pub struct Split<Balance> {
 }
 
 impl<T: Config> Pallet<T> {
+	/// This chain's genesis hash: vouchers are signed for it.
+	pub fn genesis() -> T::Hash {
+		frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
+	}
+
+	/// Whether `signature` is `voucher`'s user's over its payload on this chain.
+	pub fn verifies(voucher: &VoucherOf<T>, signature: &T::Signature) -> bool {
+		Self::verifies_on(&Self::genesis(), voucher, signature)
+	}
+
+	/// [`Self::verifies`] with the genesis hash read once for a batch.
+	pub(crate) fn verifies_on(
+		genesis: &T::Hash,
+		voucher: &VoucherOf<T>,
+		signature: &T::Signature,
+	) -> bool {
+		signature.verify(&voucher.signing_payload(genesis)[..], &voucher.user)
+	}
+
 	/// The split of `total`: the fund's and the contributors' shares rounded down, the provider
 	/// the rest.
 	pub fn split(total: BalanceOf<T>) -> Split<BalanceOf<T>> {
