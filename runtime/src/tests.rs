@@ -148,8 +148,8 @@ fn metadata_v15_is_available() {
 mod compute_market {
 	use super::*;
 	use crate::{
-		community_fund_account, genesis::DEV_FUND_ENDOWMENT, ComputeJobs, ComputeRegistry,
-		RuntimeOrigin, System,
+		community_fund_account, genesis::DEV_FUND_ENDOWMENT, CommunityFund, ComputeJobs,
+		ComputeRegistry, RuntimeOrigin, System,
 	};
 	use aicchain_primitives::{
 		JobRequirements, ModelKind, NodeSpec, QuantisedMetrics, Region, SustainabilityPreference,
@@ -270,9 +270,14 @@ mod compute_market {
 			assert_eq!(receipt.carbon_reduction_grams, 7_280);
 
 			// AICG against what the fund kept (8 AICC share − 4 AICC bonus = 4 AICC), 1 AICG
-			// per AICC: 90% to Bob, 10% to Alice, the verifier.
-			assert_eq!(Aicg::balance(&bob), DEV_AICG_ENDOWMENT + 36 * UNIT / 10);
+			// per AICC: 10% to Alice, the verifier, at once; 90% into the hour's reward pool,
+			// with Bob's 4 points, below the 5-point threshold: they roll over, nothing to claim.
 			assert_eq!(Aicg::balance(&alice), DEV_AICG_ENDOWMENT + 4 * UNIT / 10);
+			assert_eq!(Aicg::balance(&bob), DEV_AICG_ENDOWMENT);
+			assert_eq!(pallet_community_fund::Periods::<Runtime>::get(0).pool, 36 * UNIT / 10);
+			let standing = CommunityFund::contribution_view(&bob);
+			assert_eq!((standing.points, standing.qualified), (4 * UNIT, false));
+			assert!(CommunityFund::claim_period_reward(RuntimeOrigin::signed(bob.clone())).is_err());
 
 			// The verified model is Dave's model 0, version 0, worth what he paid for it.
 			let version = pallet_model_registry::Versions::<Runtime>::get(0).expect("version 0");
