@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { ApiPromise, WsProvider, Keyring } from "@polkadot/api";
 import { cryptoWaitReady } from "@polkadot/util-crypto";
-import { u8aToHex } from "@polkadot/util";
+import { u8aToHex, u8aConcat, stringToU8a, bnToU8a } from "@polkadot/util";
 import { execFileSync, spawn } from "node:child_process";
 import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -244,6 +244,25 @@ test("a training job settles through the workers; their events decode", async ()
   assert.equal(receipt.fundAmount.toBigInt(), 1_600_000_000_000n);
 });
 
+// A model's weights from an engine as `pair` (its owner) fetches them: the path names the
+// version the job produced, and the request carries `X-AICChain-Fetch`, the sr25519 signature
+// over "aicchain-fetch1" ++ genesis hash ++ expiry (u64 LE, Unix s) ++ path. Checks first that
+// the same request unsigned is refused (a private model).
+async function fetchModel(engine, jobId, modelHash, pair) {
+  const version = (await api.query.modelRegistry.versionOfJob(jobId)).unwrap().toString();
+  const path = `/models/${modelHash}?version=${version}`;
+  assert.equal((await fetch(engine + path)).status, 401, "unsigned: refused");
+  const expires = BigInt(Math.floor(Date.now() / 1000) + 300);
+  const payload = u8aConcat(
+    stringToU8a("aicchain-fetch1"),
+    api.genesisHash.toU8a(),
+    bnToU8a(expires, { bitLength: 64, isLe: true }),
+    stringToU8a(path),
+  );
+  const header = `${u8aToHex(pair.publicKey)}.${expires}.${u8aToHex(pair.sign(payload))}`;
+  return fetch(engine + path, { headers: { "X-AICChain-Fetch": header } });
+}
+
 // Trains `spec` on the shipped dataset `name` through the market to settlement, after checking
 // that the same model on `unsuitable` (another dataset's hash) is refused by name; the provider's
 // engine then serves the model the receipt records.
@@ -268,7 +287,7 @@ async function trainsOnShipped(name, spec, unsuitable) {
   const status = (await api.query.computeJobs.jobs(jobId)).unwrap().status;
   assert.ok(status.isSettled, status.toString());
   const receipt = (await api.query.computeJobs.receipts(jobId)).unwrap();
-  const model = await fetch(`${engineUrl()}/models/${receipt.modelHash.toHex()}`);
+  const model = await fetchModel(engineUrl(), jobId, receipt.modelHash.toHex(), ferdie);
   assert.equal(model.status, 200);
   return receipt;
 }
@@ -415,7 +434,8 @@ test("a user's own CSV and text: registered with the CLI, uploaded, trained and 
   for (const [id, events] of seen) {
     assert.ok(events.has("ResultAttested") && events.has("JobSettled"), `job ${id} saw ${[...events]}`);
     const receipt = (await api.query.computeJobs.receipts(Number(id))).unwrap();
-    assert.equal((await fetch(`${engine}/models/${receipt.modelHash.toHex()}`)).status, 200);
+    const model = await fetchModel(engine, Number(id), receipt.modelHash.toHex(), charlie);
+    assert.equal(model.status, 200);
   }
 });
 
