@@ -150,11 +150,9 @@ impl ChainState {
 	pub fn version(&self, id: VersionId) -> Option<VersionRecord> {
 		self.get(&keys::version(id))
 	}
-	/// `ModelRegistry::can_fetch`: the model is public, or `who` owns it or is allowed.
-	pub fn can_fetch(&self, model: ModelId, who: &AccountId) -> bool {
-		self.model(model).is_some_and(|m| {
-			m.public || m.owner == *who || self.get::<()>(&keys::allowed(model, who)).is_some()
-		})
+	/// Whether `model`'s owner allowed `who` to fetch its weights.
+	pub fn allowed(&self, model: ModelId, who: &AccountId) -> bool {
+		self.get::<()>(&keys::allowed(model, who)).is_some()
 	}
 	/// The compute worker keys of the current session's validators.
 	pub fn active_worker_keys(&self) -> Vec<[u8; 32]> {
@@ -186,10 +184,12 @@ pub fn authorize(
 			if version.model_hash.0 != hash {
 				return Err((400, format!("version {id} is not the model with this hash")));
 			}
-			if chain.model(version.model).is_some_and(|m| m.public) {
+			let model = chain.model(version.model);
+			if model.as_ref().is_some_and(|m| m.public) {
 				return Ok(());
 			}
-			Some(version)
+			// A private model (`ModelRegistry::can_fetch`'s rule, read once).
+			Some((version.model, model))
 		},
 		_ => None,
 	};
@@ -223,12 +223,12 @@ pub fn authorize(
 	if chain.active_worker_keys().contains(&grant.signer.0) {
 		return Ok(());
 	}
+	let who = AccountId::from(grant.signer.0);
 	match version {
-		Some(version) if chain.can_fetch(version.model, &AccountId::from(grant.signer.0)) => Ok(()),
-		Some(version) => Err((
-			403,
-			format!("model {} is private and does not allow this account", version.model),
-		)),
+		Some((id, Some(model))) if model.owner == who || chain.allowed(id, &who) => Ok(()),
+		Some((id, _)) => {
+			Err((403, format!("model {id} is private and does not allow this account")))
+		},
 		None => Err((403, "only the current validators fetch weights by hash".into())),
 	}
 }

@@ -37,16 +37,6 @@ pub enum Rule {
 	TrimmedMean { trim: usize },
 }
 
-impl Rule {
-	pub fn name(&self) -> String {
-		match self {
-			Rule::FedAvg => "FedAvg".into(),
-			Rule::Median => "median".into(),
-			Rule::TrimmedMean { trim } => format!("trimmed mean (±{trim})"),
-		}
-	}
-}
-
 /// The coordinate-wise aggregate of `updates` (all the same length) by `rule`; `None` for no
 /// updates, or for a trimmed mean that would trim them all.
 pub fn aggregate(updates: &[&[f32]], rule: Rule) -> Option<Vec<f32>> {
@@ -160,10 +150,6 @@ impl Federation {
 		Ok(Self { spec: spec.clone(), shards, whole, test })
 	}
 
-	pub fn providers(&self) -> usize {
-		self.shards.len()
-	}
-
 	/// The first round's global model: the spec's seeded initialisation.
 	pub fn initial(&self) -> Result<Vec<f32>, EngineError> {
 		flatten(&self.whole.initial_state()?.params)
@@ -191,9 +177,7 @@ impl Federation {
 				Some(global.iter().map(|_| rng.normal() as f32).collect())
 			},
 			honest_or_poisoned => {
-				let params = unflatten(global, trainer)?;
-				let zeros = params.iter().map(Tensor::zeros_like).collect::<Result<Vec<_>, _>>()?;
-				let mut state = TrainState { step: 0, params, m: zeros.clone(), v: zeros };
+				let mut state = fresh_state(unflatten(global, trainer)?)?;
 				trainer.run(&mut state, trainer.total_steps(), Arithmetic::Canonical)?;
 				let trained = flatten(&state.params)?;
 				Some(match honest_or_poisoned {
@@ -214,9 +198,7 @@ impl Federation {
 
 	/// The global model's file (the usual MLP safetensors).
 	pub fn model_bytes(&self, global: &[f32]) -> Result<Vec<u8>, EngineError> {
-		let params = unflatten(global, &self.whole)?;
-		let zeros = params.iter().map(Tensor::zeros_like).collect::<Result<Vec<_>, _>>()?;
-		self.whole.model_bytes(&TrainState { step: 0, params, m: zeros.clone(), v: zeros })
+		self.whole.model_bytes(&fresh_state(unflatten(global, &self.whole)?)?)
 	}
 
 	/// `rounds` rounds with each provider behaving as `behaviours` says, aggregating by `rule`,
@@ -263,6 +245,12 @@ pub struct Outcome {
 	pub score: f64,
 	/// The providers excluded in each round.
 	pub excluded: Vec<Vec<usize>>,
+}
+
+/// Step 0 at `params`, with zero Adam moments (each round starts its optimiser afresh).
+fn fresh_state(params: Vec<Tensor>) -> Result<TrainState, EngineError> {
+	let zeros = params.iter().map(Tensor::zeros_like).collect::<Result<Vec<_>, _>>()?;
+	Ok(TrainState { step: 0, params, m: zeros.clone(), v: zeros })
 }
 
 fn flatten(params: &[Tensor]) -> Result<Vec<f32>, EngineError> {

@@ -101,17 +101,20 @@ impl<T: Config> Pallet<T> {
 		let bid = Self::bid(&job);
 		let mut queue = WaitQueue::<T>::get();
 		if queue.is_full() {
-			// The lowest bid, the newest of equals: `max_by` keeps the last maximum.
+			// The lowest bid below this one, the newest of equals (`max_by` keeps the last
+			// maximum).
 			let lowest = queue
 				.iter()
 				.enumerate()
+				.filter(|(_, (_, low))| *low < bid)
 				.max_by(|(_, a), (_, b)| b.1.cmp(&a.1))
-				.map(|(index, (id, low))| (index, *id, *low));
-			let Some((index, displaced, _)) = lowest.filter(|(_, _, low)| *low < bid) else {
+				.map(|(index, (id, _))| (index, *id));
+			let Some((index, displaced)) = lowest else {
 				return Self::expire(job_id, job, ExpiryReason::QueueFull);
 			};
+			// Out of the local copy; `expire` takes it out of storage, and the copy is written
+			// back below.
 			queue.remove(index);
-			WaitQueue::<T>::put(&queue);
 			if let Some(other) = Jobs::<T>::get(displaced) {
 				// It ends before its deadline: free the slot it held.
 				Self::unschedule(displaced, other.deadline);
