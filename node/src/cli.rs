@@ -67,6 +67,13 @@ pub struct ComputeArgs {
 	/// `//Charlie` and `//Dave`, the dev providers' keys (Alice's comes with `--dev`).
 	#[arg(long = "worker-key", value_name = "SURI")]
 	pub worker_keys: Vec<String>,
+
+	/// Fault injection, for `dev` and `local` chains only (refused elsewhere): the in-process
+	/// engine poisons the federated updates of the member whose worker key this secret URI
+	/// derives, as `<SURI>=<behaviour>` with behaviour `sign-flip`, `scaled` (×10), `random`
+	/// or `missing` (repeatable). The validators' engines should exclude it.
+	#[arg(long = "byzantine-federated", value_name = "SURI=BEHAVIOUR")]
+	pub byzantine_federated: Vec<String>,
 }
 
 #[derive(Debug, clap::Subcommand)]

@@ -342,6 +342,38 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 }
 
 /// Puts the given compute worker keys (`aicc`, sr25519) into the keystore.
+/// The `--byzantine-federated` members: `<SURI>=<behaviour>`, on dev and local chains only.
+fn byzantine_members(
+	specs: &[String],
+	chain: sc_service::ChainType,
+) -> Result<Vec<([u8; 32], aicchain_worker::federated::Behaviour)>, ServiceError> {
+	if !specs.is_empty()
+		&& !matches!(chain, sc_service::ChainType::Development | sc_service::ChainType::Local)
+	{
+		return Err(ServiceError::Other(
+			"--byzantine-federated injects faults: dev and local chains only".into(),
+		));
+	}
+	specs
+		.iter()
+		.map(|spec| {
+			let (suri, behaviour) = spec.rsplit_once('=').ok_or_else(|| {
+				ServiceError::Other(format!(
+					"--byzantine-federated {spec}: expected SURI=BEHAVIOUR"
+				))
+			})?;
+			let pair = <sp_core::sr25519::Pair as sp_core::Pair>::from_string(suri, None)
+				.map_err(|e| ServiceError::Other(format!("--byzantine-federated {suri}: {e:?}")))?;
+			let behaviour = behaviour.parse().map_err(ServiceError::Other)?;
+			log::warn!(
+				"🧨 fault injection: federated updates of {} are {behaviour:?}",
+				sp_core::crypto::Ss58Codec::to_ss58check(&sp_core::Pair::public(&pair))
+			);
+			Ok((sp_core::Pair::public(&pair).0, behaviour))
+		})
+		.collect()
+}
+
 fn insert_worker_keys(
 	keystore: &sp_keystore::KeystorePtr,
 	suris: &[String],
@@ -427,6 +459,7 @@ fn start_compute_engine(
 		chain_state: Some(chain_state),
 		voucher_dir: root.join("vouchers"),
 		signer: Some(signer),
+		byzantine: byzantine_members(&compute.byzantine_federated, config.chain_spec.chain_type())?,
 	};
 	let engine = aicchain_worker::Engine::start(engine_config)
 		.map_err(|e| ServiceError::Other(format!("compute engine: {e}")))?;

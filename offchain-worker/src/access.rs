@@ -6,6 +6,9 @@
 //!   (`GET /models/0x<hash>?version=<id>`);
 //! - a private model's version to its owner and the accounts it allowed
 //!   (`ModelRegistry::can_fetch`), on a request they signed;
+//! - a federated job's updates (`GET /models/0x<hash>?federation=<id>`) of its current or
+//!   previous round to the worker keys of its members, on a request they signed: each member
+//!   rebuilds the round's model from them;
 //! - anything, a result still under verification and checkpoints included, to the current
 //!   validators' compute worker keys (`ValidatorSet::ActiveWorkers`): they verify training and
 //!   relay-train from parents.
@@ -22,7 +25,8 @@
 use crate::inference::{blake2_128_concat, prefix, twox64_concat, AccountId, Balance};
 use crate::inference::{BlockNumber, ChainState};
 use aicchain_primitives::{
-	fetch_payload, Model, ModelId, ModelVersion, VersionId, MAX_FETCH_VALIDITY_SECS,
+	fetch_payload, Federation, JobId, Model, ModelId, ModelVersion, VersionId,
+	MAX_FETCH_VALIDITY_SECS,
 };
 use codec::Encode;
 use sp_core::{crypto::Pair as _, sr25519, H256};
@@ -113,6 +117,8 @@ pub enum Resource {
 	Model { hash: [u8; 32], version: Option<VersionId> },
 	/// A checkpoint of a training run (weights at some step).
 	Checkpoint,
+	/// A member's update of a federated job (or any file, to the validators).
+	FederatedUpdate { hash: [u8; 32], federation: JobId },
 }
 
 /// A model as engines decode it (the name's bound is the runtime's business).
@@ -141,6 +147,9 @@ pub mod keys {
 	pub fn active_workers() -> Vec<u8> {
 		prefix("ValidatorSet", "ActiveWorkers")
 	}
+	pub fn federation(id: JobId) -> Vec<u8> {
+		[prefix("ComputeJobs", "Federations"), twox64_concat(&id.encode())].concat()
+	}
 }
 
 impl ChainState {
@@ -153,6 +162,10 @@ impl ChainState {
 	/// Whether `model`'s owner allowed `who` to fetch its weights.
 	pub fn allowed(&self, model: ModelId, who: &AccountId) -> bool {
 		self.get::<()>(&keys::allowed(model, who)).is_some()
+	}
+	/// A federated job.
+	pub fn federation(&self, id: JobId) -> Option<Federation<AccountId, Balance, BlockNumber>> {
+		self.get(&keys::federation(id))
 	}
 	/// The compute worker keys of the current session's validators.
 	pub fn active_worker_keys(&self) -> Vec<[u8; 32]> {
@@ -224,6 +237,15 @@ pub fn authorize(
 		return Ok(());
 	}
 	let who = AccountId::from(grant.signer.0);
+	if let Resource::FederatedUpdate { hash, federation } = resource {
+		return match chain.federation(federation) {
+			Some(job) if is_update_of(&job, &who, hash) => Ok(()),
+			Some(_) => {
+				Err((403, format!("not an update of federated job {federation} to a member")))
+			},
+			None => Err((404, format!("no federated job {federation}"))),
+		};
+	}
 	match version {
 		Some((id, Some(model))) if model.owner == who || chain.allowed(id, &who) => Ok(()),
 		Some((id, _)) => {
@@ -231,6 +253,32 @@ pub fn authorize(
 		},
 		None => Err((403, "only the current validators fetch weights by hash".into())),
 	}
+}
+
+/// Whether `hash` is an update of `job`'s current or previous round and `who` the worker key
+/// of one of its members: members rebuild each round's model from the kept updates.
+fn is_update_of(
+	job: &Federation<AccountId, Balance, BlockNumber>,
+	who: &AccountId,
+	hash: [u8; 32],
+) -> bool {
+	let member = job.members.iter().any(|m| m.worker == *who);
+	let current = job.members.iter().any(|m| m.update.is_some_and(|u| u.0 == hash));
+	let previous = job
+		.previous
+		.as_ref()
+		.is_some_and(|(_, kept)| kept.iter().any(|(_, update)| update.0 == hash));
+	member && (current || previous)
+}
+
+/// The `federation` of a query string (`federation=<id>`), if any.
+pub fn federation_param(query: Option<&str>) -> Result<Option<JobId>, Refusal> {
+	let Some(value) =
+		query.into_iter().flat_map(|q| q.split('&')).find_map(|kv| kv.strip_prefix("federation="))
+	else {
+		return Ok(None);
+	};
+	value.parse().map(Some).map_err(|_| (400, "federation=<id>: a number".into()))
 }
 
 /// The `version` of a query string (`version=<id>`), if any.

@@ -6,6 +6,7 @@ pub mod inference;
 pub use datasets::UploadRefused;
 pub mod learner;
 use learner::{Counters, LearnerStore, Pending};
+mod federated;
 mod verify;
 pub use verify::VerifyRequest;
 
@@ -22,6 +23,7 @@ use aicchain_primitives::{
 	JobId, ModelKind, QuantisedMetrics, TrainingSpec,
 };
 use candle_core::Device;
+use codec::Encode;
 use sp_core::H256;
 use sp_runtime::Perbill;
 use std::{
@@ -64,6 +66,9 @@ pub struct EngineConfig {
 	/// model's weights and training checkpoints are served only on a signed request. The node
 	/// signs with its compute worker key.
 	pub signer: Option<crate::access::Signer>,
+	/// Fault injection for dev and local chains (the node refuses it elsewhere): the
+	/// federated members whose updates this engine poisons, by worker key, and how.
+	pub byzantine: Vec<([u8; 32], crate::federated::Behaviour)>,
 }
 
 impl EngineConfig {
@@ -82,6 +87,7 @@ impl EngineConfig {
 			chain_state: None,
 			voucher_dir: dir.join("vouchers"),
 			signer: None,
+			byzantine: Vec::new(),
 		}
 	}
 }
@@ -105,12 +111,18 @@ enum TaskKey {
 	Train(JobId),
 	/// A job and the digest of the request ([`VerifyRequest::digest`]).
 	Verify(JobId, H256),
+	/// A federated job, round and member.
+	Update(JobId, u8, u8),
+	/// A federated job, round and the digest of the updates judged.
+	Aggregate(JobId, u8, H256),
 }
 
 enum Task {
 	/// A spec and the model file it starts from (relay training).
 	Train(TrainingSpec, Option<H256>),
 	Verify(VerifyRequest),
+	Update(federated::UpdateTask),
+	Aggregate(federated::AggregateTask),
 }
 
 pub struct Engine {
@@ -125,6 +137,7 @@ pub struct Engine {
 	chain_datasets: Option<crate::dataset::ChainDatasets>,
 	chain_state: Option<crate::inference::ChainState>,
 	signer: Option<crate::access::Signer>,
+	byzantine: Vec<([u8; 32], crate::federated::Behaviour)>,
 	vouchers: Option<crate::inference::VoucherBook>,
 	tasks: Mutex<HashMap<TaskKey, TaskStatus>>,
 	queue: Mutex<mpsc::Sender<(TaskKey, Task)>>,
@@ -200,6 +213,7 @@ impl Engine {
 			chain_datasets: config.chain_datasets,
 			chain_state: config.chain_state,
 			signer: config.signer,
+			byzantine: config.byzantine,
 			vouchers,
 			tasks: Mutex::new(HashMap::new()),
 			queue: Mutex::new(sender),
@@ -306,6 +320,38 @@ impl Engine {
 				Ok(_) => EngineResponse::Ack,
 				Err(e) => EngineResponse::Error(e.to_string().into_bytes()),
 			},
+			EngineRequest::FederatedUpdate {
+				federation,
+				round,
+				spec,
+				federated,
+				index,
+				worker,
+				previous,
+			} => self.enqueue(
+				TaskKey::Update(federation, round, index),
+				Task::Update(federated::UpdateTask {
+					federation,
+					round,
+					spec,
+					federated,
+					index,
+					worker,
+					previous,
+				}),
+			),
+			EngineRequest::FederatedAggregate { federation, round, spec, federated, updates } => {
+				let digest = H256(crate::dataset::blake2_256(&updates.encode()));
+				self.enqueue(
+					TaskKey::Aggregate(federation, round, digest),
+					Task::Aggregate(federated::AggregateTask {
+						federation,
+						spec,
+						federated,
+						updates,
+					}),
+				)
+			},
 		}
 	}
 
@@ -326,6 +372,8 @@ impl Engine {
 		let result = match task {
 			Task::Train(spec, start) => self.train_from(&spec, start),
 			Task::Verify(request) => self.verify(&request),
+			Task::Update(task) => self.federated_update(&task),
+			Task::Aggregate(task) => self.federated_aggregate(&task),
 		};
 		result.unwrap_or_else(|e| {
 			log::warn!(target: "aicchain-worker", "task failed: {e}");
@@ -461,16 +509,12 @@ impl Engine {
 	}
 
 	/// The fetch header this engine signs a `GET` of `path` with, if it has a key and knows
-	/// the chain.
-	pub(crate) fn fetch_header(&self, path: &str) -> Option<String> {
+	/// the chain, with `key` first among the keys to sign with.
+	pub(crate) fn fetch_header_as(&self, path: &str, key: Option<[u8; 32]>) -> Option<String> {
 		let chain = self.chain_state.as_ref()?;
 		let genesis = chain.genesis()?;
-		crate::access::sign_fetch(
-			self.signer.as_ref()?,
-			&genesis,
-			path,
-			&chain.active_worker_keys(),
-		)
+		let preferred: Vec<[u8; 32]> = key.into_iter().chain(chain.active_worker_keys()).collect();
+		crate::access::sign_fetch(self.signer.as_ref()?, &genesis, path, &preferred)
 	}
 
 	/// The token `POST /ocw` requires, if one is configured ([`EngineConfig::ocw_token`]).

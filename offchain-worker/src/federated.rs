@@ -19,7 +19,7 @@ use crate::{
 	rng::SeededRng,
 	EngineError,
 };
-use aicchain_primitives::TrainingSpec;
+use aicchain_primitives::{AggregationRule, QuantisedMetrics, TrainingSpec};
 use candle_core::{Device, Tensor};
 
 /// An update farther from the coordinate-wise median than this many times the median
@@ -92,6 +92,31 @@ pub fn outliers(updates: &[&[f32]]) -> Vec<bool> {
 	distances.iter().map(|d| *d > OUTLIER_FACTOR * median).collect()
 }
 
+impl Rule {
+	/// The chain's rule for `kept` updates (a trimmed mean needs three).
+	pub fn of(rule: AggregationRule, kept: usize) -> Self {
+		match rule {
+			AggregationRule::FedAvg => Self::FedAvg,
+			AggregationRule::Median => Self::Median,
+			AggregationRule::TrimmedMean if kept >= 3 => Self::TrimmedMean { trim: 1 },
+			AggregationRule::TrimmedMean => Self::Median,
+		}
+	}
+}
+
+/// An update's bytes as engines store and serve them: the weights as little-endian `f32`s.
+pub fn update_bytes(update: &[f32]) -> Vec<u8> {
+	update.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// The weights of an update's bytes (`None` unless a whole number of `f32`s).
+pub fn parse_update(bytes: &[u8]) -> Option<Vec<f32>> {
+	if bytes.len() % 4 != 0 {
+		return None;
+	}
+	bytes.chunks_exact(4).map(|c| <[u8; 4]>::try_from(c).ok().map(f32::from_le_bytes)).collect()
+}
+
 /// What a provider sends back in a round.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Behaviour {
@@ -104,6 +129,22 @@ pub enum Behaviour {
 	Random,
 	/// Nothing.
 	Missing,
+}
+
+impl std::str::FromStr for Behaviour {
+	type Err = String;
+	fn from_str(text: &str) -> Result<Self, String> {
+		match text {
+			"honest" => Ok(Self::Honest),
+			"sign-flip" => Ok(Self::SignFlip),
+			"scaled" => Ok(Self::Scaled(10.0)),
+			"random" => Ok(Self::Random),
+			"missing" => Ok(Self::Missing),
+			other => Err(format!(
+				"unknown behaviour `{other}` (honest, sign-flip, scaled, random, missing)"
+			)),
+		}
+	}
 }
 
 /// One federated job: the spec, each provider's shard, the held-out split.
@@ -191,9 +232,13 @@ impl Federation {
 
 	/// The global model's held-out accuracy (or R², for a regressor).
 	pub fn score(&self, global: &[f32]) -> Result<f64, EngineError> {
+		Ok(f64::from(self.metrics(global)?.score.deconstruct()) / 1e9)
+	}
+
+	/// The global model's held-out metrics, as the chain records them.
+	pub fn metrics(&self, global: &[f32]) -> Result<QuantisedMetrics, EngineError> {
 		let bytes = self.model_bytes(global)?;
-		let metrics = model::evaluate(&bytes, &self.spec, &self.test, self.whole.device())?;
-		Ok(f64::from(metrics.score.deconstruct()) / 1e9)
+		model::evaluate(&bytes, &self.spec, &self.test, self.whole.device())
 	}
 
 	/// The global model's file (the usual MLP safetensors).

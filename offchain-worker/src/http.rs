@@ -393,7 +393,14 @@ fn model_route(engine: &Engine, request: &Request) -> Response {
 		Ok(version) => version,
 		Err((status, why)) => return Response::error(status, &why),
 	};
-	let resource = crate::access::Resource::Model { hash, version };
+	let federation = match crate::access::federation_param(request.query.as_deref()) {
+		Ok(federation) => federation,
+		Err((status, why)) => return Response::error(status, &why),
+	};
+	let resource = match federation {
+		Some(federation) => crate::access::Resource::FederatedUpdate { hash, federation },
+		None => crate::access::Resource::Model { hash, version },
+	};
 	if let Err((status, why)) =
 		engine.authorize_fetch(resource, &request.path_and_query, request.fetch.as_deref())
 	{

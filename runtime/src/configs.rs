@@ -419,6 +419,14 @@ impl pallet_compute_jobs::Config for Runtime {
 	type EnergyPerGpuHourWh = ConstU32<400>;
 	// World average grid intensity (IEA), gCO2e/kWh.
 	type ReferenceGridIntensity = ConstU32<475>;
+	// Federated jobs: 2-5 providers, 1-10 rounds; each round's updates are due 5 minutes
+	// plus the round's share of the job's hours after it starts; 32 stored at once, an ended
+	// one pruned a day after it ends.
+	type MaxFederationProviders = ConstU32<5>;
+	type MaxFederationRounds = ConstU32<10>;
+	type MaxFederations = ConstU32<32>;
+	type FederationRoundWindow = ConstU32<{ 5 * MINUTES }>;
+	type FederationRetention = ConstU32<{ DAYS }>;
 	type WeightInfo = pallet_compute_jobs::weights::SubstrateWeight<Runtime>;
 }
 

@@ -298,11 +298,25 @@ impl Engine {
 		max: usize,
 		valid: impl Fn(&[u8]) -> bool,
 	) -> Option<Vec<u8>> {
+		self.fetch_from_peers_as(provider, path, max, valid, None)
+	}
+
+	/// [`Self::fetch_from_peers`], signing with the worker key `key` when this engine holds it
+	/// (a federated member fetching the other members' updates), else with an active
+	/// validator's.
+	pub(crate) fn fetch_from_peers_as(
+		&self,
+		provider: Option<&str>,
+		path: &str,
+		max: usize,
+		valid: impl Fn(&[u8]) -> bool,
+		key: Option<[u8; 32]>,
+	) -> Option<Vec<u8>> {
 		// The provider's address is anyone's say; the peers are the operator's.
 		let published = provider.map(|peer| (peer, self.published_reach));
 		let configured = self.peers.iter().map(|peer| (peer.as_str(), http::Reach::Any));
 		// Weights are served only on a signed request (see `crate::access`).
-		let header = self.fetch_header(path);
+		let header = self.fetch_header_as(path, key);
 		for (peer, reach) in published.into_iter().chain(configured) {
 			let url = format!("{}{path}", peer.trim_end_matches('/'));
 			match http::request_reaching(&url, max, reach, header.as_deref()) {

@@ -3,8 +3,10 @@
 //! reach the deciding majority, settlement with a renewable bonus, a fallback that reads
 //! `MaxFallbackCandidates` nodes, and a decline that re-opens matching past full queues.
 
+mod helpers;
+
 use super::*;
-use aicchain_primitives::{ModelKind, NodeSpec, Region, SustainabilityPreference, TrainingSpec};
+use aicchain_primitives::{AggregationRule, FederationSpec, RoundVerdict};
 use frame_benchmarking::v2::*;
 use frame_support::{
 	traits::{fungible::Mutate, EnsureOrigin, Get, Hooks},
@@ -12,172 +14,11 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use frame_system::RawOrigin;
+use helpers::*;
 use sp_runtime::{
 	traits::{Bounded, Zero},
 	Perbill, Percent, Saturating,
 };
-
-fn requirements() -> JobRequirements {
-	JobRequirements {
-		gpus: 8,
-		min_bandwidth_mbps: 100,
-		max_latency_ms: 15,
-		gpu_hours: 10,
-		sustainability: SustainabilityPreference::PreferRenewable,
-		training: Some(TrainingSpec {
-			dataset: H256(aicchain_primitives::datasets::CREDIT_SCORING_HASH),
-			model: ModelKind::MlpClassifier,
-			hidden_units: 32,
-			hidden_layers: 2,
-			learning_rate_millionths: 1_000,
-			epochs: 20,
-			seed: 7,
-			min_score: Default::default(),
-			parent: None,
-		}),
-	}
-}
-
-/// Makes sure the dataset `requirements` names is registered.
-fn known_dataset<T: Config>() {
-	for (hash, info) in aicchain_primitives::datasets::shipped() {
-		Datasets::<T>::insert(hash, info);
-	}
-}
-
-/// The largest record a dataset may have.
-fn largest_dataset() -> aicchain_primitives::DatasetInfo {
-	let mut name = alloc::vec![b'x'; 28];
-	name.extend_from_slice(b".csv");
-	aicchain_primitives::DatasetInfo {
-		name: BoundedVec::truncate_from(name),
-		rows: 16 << 20,
-		columns: 16 << 20,
-		bytes: aicchain_primitives::datasets::MAX_DATASET_BYTES,
-		public: false,
-	}
-}
-
-/// A dataset a funded user registered with `add_dataset`.
-fn owned_dataset<T: Config>() -> Result<(H256, T::AccountId), BenchmarkError> {
-	let owner = funded::<T>("owner", 0);
-	let hash = H256::repeat_byte(0xda);
-	Pallet::<T>::add_dataset(RawOrigin::Signed(owner.clone()).into(), hash, largest_dataset())
-		.map_err(|_| BenchmarkError::Stop("add_dataset failed"))?;
-	Ok((hash, owner))
-}
-
-fn held_for_datasets<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
-	<T as Config>::Currency::balance_on_hold(&HoldReason::DatasetDeposit.into(), who)
-}
-
-fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
-	let who: T::AccountId = account(name, index, 0);
-	let amount = BalanceOf::<T>::max_value() / 1_000_000u32.into();
-	<T as Config>::Currency::set_balance(&who, amount);
-	who
-}
-
-fn budget<T: Config>() -> BalanceOf<T> {
-	BalanceOf::<T>::max_value() / 1_000_000_000u32.into()
-}
-
-/// Registers a live 8-GPU solar node owned by a fresh account.
-fn node<T: Config>(index: u32) -> (NodeId, T::AccountId) {
-	let owner = funded::<T>("provider", index);
-	let worker: T::AccountId = account("node-worker", index, 0);
-	let id = pallet_compute_registry::NextNodeId::<T>::get();
-	let spec = NodeSpec {
-		gpu_count: 8,
-		gpu_memory_gib: 80,
-		bandwidth_mbps: 150,
-		latency_ms: 10,
-		region: Region::truncate_from(b"eu-west".to_vec()),
-		renewable_share: Percent::from_percent(90),
-		carbon_intensity: 40u32.saturating_add(index),
-		// At least the registry's floor, which refuses cheaper nodes.
-		price_per_gpu_hour: <T as pallet_compute_registry::Config>::MinPricePerGpuHour::get()
-			.max(1_000u32.into()),
-	};
-	assert!(pallet_compute_registry::Pallet::<T>::register_node(
-		RawOrigin::Signed(owner).into(),
-		spec,
-		worker.clone()
-	)
-	.is_ok());
-	assert!(pallet_compute_registry::Pallet::<T>::accept_worker(
-		RawOrigin::Signed(worker.clone()).into(),
-		id
-	)
-	.is_ok());
-	(id, worker)
-}
-
-/// Fills the deadline queues from `from` so that the next job lands in the last block looked at.
-fn fill_deadlines<T: Config>(from: BlockNumberFor<T>) {
-	let per_block = T::MaxDeadlinesPerBlock::get();
-	let mut block = from;
-	for _ in 0..per_block.saturating_sub(1) {
-		let queue: alloc::vec::Vec<JobId> =
-			(0..per_block).map(|i| u64::MAX - u64::from(i)).collect();
-		Deadlines::<T>::insert(block, BoundedVec::truncate_from(queue));
-		block = block.saturating_add(1u32.into());
-	}
-}
-
-/// Fills the rest of the 8-GPU bucket by repeating the nodes in it: a full bucket to decode,
-/// and every candidate sample, wherever it starts, holds each of them (the costliest sample:
-/// no ids of nodes that do not exist).
-fn fill_bucket_with_repeats<T: Config>() {
-	pallet_compute_registry::NodesByGpuClass::<T>::mutate(
-		pallet_compute_registry::gpu_class(8),
-		|bucket| {
-			let real = bucket.to_vec();
-			for id in real.iter().cycle() {
-				if bucket.try_push(*id).is_err() {
-					break;
-				}
-			}
-		},
-	);
-}
-
-/// The validators the benchmark controls (funded worker keys), after filling the set with them.
-fn validators<T: Config>() -> alloc::vec::Vec<T::AccountId> {
-	(0..T::MaxValidators::get())
-		.map(|i| funded::<T>("validator", i))
-		.filter(|who| {
-			if !T::Validators::is_validator_worker(who)
-				&& T::Validators::count() < T::MaxValidators::get()
-			{
-				T::Validators::add_for_benchmark(who);
-			}
-			T::Validators::is_validator_worker(who)
-		})
-		.collect()
-}
-
-fn submitted<T: Config>() -> (T::AccountId, JobId) {
-	known_dataset::<T>();
-	let user = funded::<T>("user", 0);
-	let id = NextJobId::<T>::get();
-	assert!(Pallet::<T>::submit_job(
-		RawOrigin::Signed(user.clone()).into(),
-		requirements(),
-		budget::<T>()
-	)
-	.is_ok());
-	(user, id)
-}
-
-fn assigned<T: Config>(node_id: NodeId) -> JobId {
-	let (_, job_id) = submitted::<T>();
-	let job = Jobs::<T>::get(job_id).expect("submitted");
-	let now = frame_system::Pallet::<T>::block_number();
-	let cost = Pallet::<T>::check_node_for_job(&job, node_id, now).expect("eligible");
-	assert!(Pallet::<T>::assign(job_id, job, node_id, cost, AssignmentRule::Majority, now).is_ok());
-	job_id
-}
 
 #[benchmarks]
 mod benchmarks {
@@ -524,6 +365,141 @@ mod benchmarks {
 		}
 
 		assert_eq!(RetiredHead::<T>::get(), u64::from(p));
+	}
+
+	/// A federated job of `n` members, matched from a full bucket of candidates (each read),
+	/// with the list of stored federated jobs one short of full.
+	#[benchmark]
+	fn submit_federated(n: Linear<2, { T::MaxFederationProviders::get() }>) {
+		known_dataset::<T>();
+		for i in 0..n {
+			node::<T>(i);
+		}
+		fill_bucket_with_repeats::<T>();
+		let filler: alloc::vec::Vec<JobId> = (0..T::MaxFederations::get().saturating_sub(1))
+			.map(|i| u64::MAX - u64::from(i))
+			.collect();
+		FederationIds::<T>::put(BoundedVec::truncate_from(filler));
+		let user = funded::<T>("user", 0);
+		let id = NextJobId::<T>::get();
+		let federated = FederationSpec {
+			providers: u8::try_from(n).unwrap_or(u8::MAX),
+			rounds: u8::try_from(T::MaxFederationRounds::get()).unwrap_or(u8::MAX),
+			rule: AggregationRule::Median,
+		};
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(user), requirements(), federated, budget::<T>());
+
+		assert!(Federations::<T>::contains_key(id));
+	}
+
+	/// The last member's update (found last among the members) opens the round's judgement.
+	#[benchmark]
+	fn submit_update() {
+		let (_, id, workers) = federated_job::<T>(T::MaxFederationProviders::get(), 0);
+		let (last, others) = workers.split_last().expect("members");
+		for (i, worker) in others.iter().enumerate() {
+			let update = H256::from_low_u64_be(i as u64 + 1);
+			assert!(Pallet::<T>::submit_update(
+				RawOrigin::Signed(worker.clone()).into(),
+				id,
+				0,
+				update
+			)
+			.is_ok());
+		}
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(last.clone()), id, 0, H256::repeat_byte(0xee));
+
+		assert_eq!(Federations::<T>::get(id).map(|j| j.stage), Some(FederationStage::Aggregating));
+	}
+
+	/// The vote that makes a majority on the last round of an `n`-member job: one member is
+	/// excluded (slashed), the others are paid with AICG rewards for the deciding validators,
+	/// and the model is recorded.
+	#[benchmark]
+	fn attest_round(n: Linear<2, { T::MaxFederationProviders::get() }>) {
+		<T as Config>::Currency::set_balance(&T::CommunityFund::get(), budget::<T>());
+		let (_, id, workers) = federated_job::<T>(n, 0);
+		for (i, worker) in workers.iter().enumerate() {
+			let update = H256::from_low_u64_be(i as u64 + 1);
+			assert!(Pallet::<T>::submit_update(
+				RawOrigin::Signed(worker.clone()).into(),
+				id,
+				0,
+				update
+			)
+			.is_ok());
+		}
+		let verdict = RoundVerdict { aggregate: H256::repeat_byte(0xa9), excluded: 1 };
+		let metrics = QuantisedMetrics {
+			score: Perbill::from_percent(87),
+			loss_millionths: 1,
+			eval_samples: 1,
+		};
+		let set = validators::<T>();
+		let half = usize::try_from(T::Validators::count() / 2).unwrap_or_default();
+		let earlier: alloc::vec::Vec<_> =
+			set.iter().take(half).map(|v| (v.clone(), verdict, metrics)).collect();
+		RoundVotes::<T>::insert(id, BoundedVec::truncate_from(earlier));
+		let caller = set.get(half).cloned().expect("set has more than half");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id, 0, verdict, metrics);
+
+		assert_eq!(Federations::<T>::get(id).map(|j| j.stage), Some(FederationStage::Settled));
+	}
+
+	/// `f` federated jobs whose judgement window closes without a majority: each pays its
+	/// `MaxFederationProviders` members for an agreed round and refunds the rest.
+	#[benchmark]
+	fn on_initialize_federations(f: Linear<0, { T::MaxFederations::get() }>) {
+		let providers = T::MaxFederationProviders::get();
+		let (user, template, _) = federated_job::<T>(providers, 0);
+		let mut job = Federations::<T>::take(template).expect("submitted");
+		FederationIds::<T>::kill();
+		job.federated.rounds = 2;
+		job.stage = FederationStage::Aggregating;
+		for member in job.members.iter_mut() {
+			member.rounds = 1;
+			member.update = Some(H256::repeat_byte(1));
+		}
+		let now = frame_system::Pallet::<T>::block_number();
+		job.deadline = now;
+		let mut ids = alloc::vec::Vec::new();
+		for i in 0..f {
+			let id = u64::MAX - u64::from(i);
+			if i > 0 {
+				assert!(<T as Config>::Currency::hold(
+					&HoldReason::JobEscrow.into(),
+					&user,
+					job.budget
+				)
+				.is_ok());
+			}
+			Federations::<T>::insert(id, job.clone());
+			ids.push(id);
+		}
+		if f == 0 {
+			let _ = <T as Config>::Currency::release(
+				&HoldReason::JobEscrow.into(),
+				&user,
+				job.budget,
+				frame_support::traits::tokens::Precision::BestEffort,
+			);
+		}
+		FederationIds::<T>::put(BoundedVec::truncate_from(ids.clone()));
+
+		#[block]
+		{
+			Pallet::<T>::process_federations(now);
+		}
+
+		for id in ids {
+			assert_eq!(Federations::<T>::get(id).map(|j| j.stage), Some(FederationStage::Failed));
+		}
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::ExtBuilder.build(), crate::mock::Test);

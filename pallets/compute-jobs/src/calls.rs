@@ -305,5 +305,69 @@ mod calls {
 			ensure!(max_wait <= T::MaxQueueWait::get(), Error::<T>::QueueWaitTooLong);
 			Self::do_submit(who, requirements, budget, max_wait)
 		}
+
+		/// Submit a federated training job: `federated.providers` nodes (eligible for
+		/// `requirements`, with room, of distinct owners, the cheapest by the fallback's score)
+		/// each train on their shard for `federated.rounds` rounds; `budget` is held until the
+		/// job ends and must cover every member's cost (price × GPUs × hours).
+		///
+		/// Origin: any signed account. Errors: those of `submit_job`'s requirements and
+		/// dataset checks, `FederationOutOfRange`, `FederationModelUnsupported`,
+		/// `TooManyFederations`, `NotEnoughProviders`, `PriceAboveBudget`,
+		/// `InsufficientBalance`.
+		#[pallet::call_index(11)]
+		#[pallet::weight(<T as Config>::WeightInfo::submit_federated(u32::from(federated.providers)))]
+		pub fn submit_federated(
+			origin: OriginFor<T>,
+			requirements: JobRequirements,
+			federated: FederationSpec,
+			budget: BalanceOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_submit_federated(who, requirements, federated, budget)
+		}
+
+		/// Commit a member's update of the current round (the blake2-256 hash of the weights
+		/// its engine serves). The last member's commitment opens the round's judgement.
+		///
+		/// Origin: the member node's bound worker key. Errors: `FederationNotFound`,
+		/// `RoundClosed`, `NotFederationMember`, `ExcludedMember`, `UpdateAlreadySubmitted`,
+		/// `DuplicateUpdate`.
+		#[pallet::call_index(12)]
+		#[pallet::weight(<T as Config>::WeightInfo::submit_update())]
+		pub fn submit_update(
+			origin: OriginFor<T>,
+			federation: JobId,
+			round: u8,
+			update: H256,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_submit_update(who, federation, round, update)
+		}
+
+		/// Judge the current round: the aggregate's hash, the members excluded and the
+		/// aggregate's held-out metrics. When a majority of the validator set agrees on the
+		/// same verdict, the excluded members are slashed and the aggregate becomes the next
+		/// round's model (or, after the last round, the job's: it is paid and recorded).
+		///
+		/// Origin: a current validator's worker key. Errors: `NotValidatorWorker`,
+		/// `FederationNotFound`, `RoundClosed`, `AlreadyAttested`, `InvalidVerdict`,
+		/// `InvalidMetrics`.
+		#[pallet::call_index(13)]
+		#[pallet::weight(
+			<T as Config>::WeightInfo::attest_round(T::MaxFederationProviders::get())
+				.saturating_add(T::Models::record_weight())
+		)]
+		pub fn attest_round(
+			origin: OriginFor<T>,
+			federation: JobId,
+			round: u8,
+			verdict: RoundVerdict,
+			metrics: QuantisedMetrics,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(T::Validators::is_validator_worker(&who), Error::<T>::NotValidatorWorker);
+			Self::do_attest_round(who, federation, round, verdict, metrics)
+		}
 	}
 }

@@ -94,6 +94,12 @@ impl<T: Config> Pallet<T> {
 				*count = count.saturating_add(1);
 			}
 		}
+		for (_, job) in Federations::<T>::iter() {
+			if let (true, Some(spec)) = (job.is_open(), &job.requirements.training) {
+				let count = open.entry(spec.dataset).or_default();
+				*count = count.saturating_add(1);
+			}
+		}
 		let counted: alloc::collections::BTreeMap<H256, u32> = DatasetJobs::<T>::iter().collect();
 		ensure!(open == counted, "DatasetJobs differs from a count of the open jobs");
 		for (hash, (owner, _)) in DatasetOwners::<T>::iter() {

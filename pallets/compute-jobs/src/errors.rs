@@ -130,6 +130,31 @@ mod errors {
 		/// The parent was trained as another model family or shape, or on a dataset with
 		/// another number of columns (or no longer registered): its weights do not fit.
 		ParentShapeMismatch,
+		/// Providers outside `2..=MaxFederationProviders`, or rounds outside
+		/// `1..=MaxFederationRounds`.
+		FederationOutOfRange,
+		/// Federated training is for MLPs trained from their seed (no relay parent).
+		FederationModelUnsupported,
+		/// `MaxFederations` federated jobs are stored; try again when one is pruned.
+		TooManyFederations,
+		/// Fewer eligible nodes with free room, of distinct owners, than the job asks for
+		/// (within its budget).
+		NotEnoughProviders,
+		/// No federated job with this id.
+		FederationNotFound,
+		/// The federated job is not in this round's stage (training for updates, aggregating
+		/// for verdicts).
+		RoundClosed,
+		/// The caller is not the bound worker key of a member of the job.
+		NotFederationMember,
+		/// The member was excluded from the job.
+		ExcludedMember,
+		/// The member already committed its update of this round.
+		UpdateAlreadySubmitted,
+		/// Another member committed the same update this round (a copy is no work).
+		DuplicateUpdate,
+		/// The verdict excludes a member that sent no update this round, or keeps none.
+		InvalidVerdict,
 	}
 
 	impl<T> From<Ineligible> for Error<T> {

@@ -48,6 +48,23 @@ impl<T: Config> Pallet<T> {
 			let settled = matches!(job.status, JobStatus::Settled { .. });
 			ensure!(settled == Receipts::<T>::contains_key(job_id), "receipt mismatch");
 		}
+		let (federation_escrow, federation_slots) = Self::federation_usage();
+		for (owner, budget) in federation_escrow {
+			match escrow.iter_mut().find(|(who, _)| *who == owner) {
+				Some((_, sum)) => *sum = sum.saturating_add(budget),
+				None => escrow.push((owner, budget)),
+			}
+		}
+		for (node, gpus) in federation_slots {
+			match running.iter_mut().find(|(n, _, _)| *n == node) {
+				Some((_, jobs, sum)) => {
+					*jobs = jobs.saturating_add(1);
+					*sum = sum.saturating_add(gpus);
+				},
+				None => running.push((node, 1, gpus)),
+			}
+		}
+		Self::check_federations()?;
 		for (block, queue) in Deadlines::<T>::iter() {
 			for job_id in queue {
 				let job = Jobs::<T>::get(job_id).ok_or("queued job does not exist")?;
@@ -131,9 +148,14 @@ impl<T: Config> Pallet<T> {
 		for (_, receipt) in Receipts::<T>::iter() {
 			stored.count_receipt(&receipt);
 		}
-		ensure!(totals.ended_jobs() <= NextJobId::<T>::get(), "more jobs ended than submitted");
 		ensure!(
-			NextJobId::<T>::get().saturating_sub(totals.ended_jobs()) == open,
+			totals.ended_jobs()
+				<= NextJobId::<T>::get().saturating_sub(FederationCount::<T>::get()),
+			"more jobs ended than submitted"
+		);
+		let submitted = NextJobId::<T>::get().saturating_sub(FederationCount::<T>::get());
+		ensure!(
+			submitted.saturating_sub(totals.ended_jobs()) == open,
 			"jobs not counted as ended differ from the open jobs stored"
 		);
 		ensure!(

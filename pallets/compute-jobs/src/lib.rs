@@ -122,12 +122,17 @@ mod retention_tests;
 
 mod calls;
 mod errors;
+mod federation;
+#[cfg(test)]
+mod federation_tests;
 mod types;
+pub use aicchain_primitives::federation::{Federation, FederationStage, Member};
 pub use types::*;
 
 use aicchain_primitives::{
-	ContributionRewards, DatasetInfo, JobId, JobRequirements, NodeId, QuantisedMetrics,
-	SubsidyHandler, SubsidyId, TrainingCommitment, VerifiedModels,
+	federation::MAX_FEDERATION_PROVIDERS, ContributionRewards, DatasetInfo, FederationSpec, JobId,
+	JobRequirements, NodeId, QuantisedMetrics, RoundVerdict, SubsidyHandler, SubsidyId,
+	TrainingCommitment, VerifiedModels,
 };
 use frame_support::pallet_macros::import_section;
 use frame_support::traits::fungible::{InspectHold, Mutate, MutateHold};
@@ -281,6 +286,24 @@ pub mod pallet {
 		#[pallet::constant]
 		type ReferenceGridIntensity: Get<u32>;
 
+		/// Most providers a federated job may ask for (at most
+		/// [`aicchain_primitives::federation::MAX_FEDERATION_PROVIDERS`]).
+		#[pallet::constant]
+		type MaxFederationProviders: Get<u32>;
+		/// Most rounds a federated job may ask for.
+		#[pallet::constant]
+		type MaxFederationRounds: Get<u32>;
+		/// Most federated jobs in state at once, open or ended and awaiting pruning (every
+		/// block reads them all).
+		#[pallet::constant]
+		type MaxFederations: Get<u32>;
+		/// Blocks a federated job's members have to commit a round's update.
+		#[pallet::constant]
+		type FederationRoundWindow: Get<BlockNumberFor<Self>>;
+		/// Blocks an ended federated job stays in state (its events stay in the blocks).
+		#[pallet::constant]
+		type FederationRetention: Get<BlockNumberFor<Self>>;
+
 		/// Signs the off-chain worker's transactions with the node's `aicc` keys.
 		type WorkerSigner: WorkerSigner<Self::AccountId, Call<Self>>
 			+ WorkerSigner<Self::AccountId, pallet_compute_registry::Call<Self>>;
@@ -387,6 +410,33 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type QueueWaits<T: Config> = StorageValue<_, (u64, u64), ValueQuery>;
 
+	/// Federated jobs, open or ended (until `FederationRetention` after they end). Their ids
+	/// are job ids (taken from [`NextJobId`]), so that a federated model's version is found by
+	/// its job like any other.
+	#[pallet::storage]
+	pub type Federations<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, FederationOf<T>, OptionQuery>;
+
+	/// Every federated job stored, in the order submitted: what `on_initialize` reads for
+	/// deadlines and pruning.
+	#[pallet::storage]
+	pub type FederationIds<T: Config> =
+		StorageValue<_, BoundedVec<JobId, T::MaxFederations>, ValueQuery>;
+
+	/// Federated jobs submitted so far (each took a job id that no `Jobs` entry has).
+	#[pallet::storage]
+	pub type FederationCount<T: Config> = StorageValue<_, u64, ValueQuery>;
+
+	/// The current round's verdicts: (validator worker, verdict, the aggregate's metrics).
+	#[pallet::storage]
+	pub type RoundVotes<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		JobId,
+		BoundedVec<(T::AccountId, RoundVerdict, QuantisedMetrics), T::MaxValidators>,
+		ValueQuery,
+	>;
+
 	/// The datasets known from genesis (the engine's built-in ones on dev chains).
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
@@ -481,6 +531,52 @@ pub mod pallet {
 		/// The assigned node declined the job: no slash; the job is back to matching (or
 		/// expired, after `MaxDeclines` declines) and is never offered to that node again.
 		JobDeclined { job_id: JobId, node_id: NodeId },
+		/// A federated job was submitted: its budget is held and `members` hold a slot each.
+		FederationSubmitted {
+			federation: JobId,
+			who: T::AccountId,
+			budget: BalanceOf<T>,
+			members: BoundedVec<NodeId, ConstU32<MAX_FEDERATION_PROVIDERS>>,
+		},
+		/// A member committed its update of a round.
+		UpdateSubmitted { federation: JobId, round: u8, node_id: NodeId, update: H256 },
+		/// A validator's worker judged a round.
+		RoundAttested {
+			federation: JobId,
+			round: u8,
+			verifier: T::AccountId,
+			verdict: RoundVerdict,
+		},
+		/// A majority of the validator set agreed on a round's aggregate: the next round's
+		/// global model (the job's model after the last round).
+		RoundAggregated { federation: JobId, round: u8, aggregate: H256, kept: u8 },
+		/// A member was excluded (its update poisoned, unserved, or missing by the round's
+		/// deadline): slashed and unpaid.
+		MemberExcluded {
+			federation: JobId,
+			round: u8,
+			node_id: NodeId,
+			missing: bool,
+			slashed: BalanceOf<T>,
+		},
+		/// A member was paid for the rounds its update was kept in.
+		MemberPaid {
+			federation: JobId,
+			node_id: NodeId,
+			provider: T::AccountId,
+			rounds: u8,
+			provider_amount: BalanceOf<T>,
+			fund_amount: BalanceOf<T>,
+		},
+		/// A federated job ended: every round aggregated (`model` is its final model) or not
+		/// (`model` is `None`); `refund` went back to the user.
+		FederationEnded {
+			federation: JobId,
+			model: Option<H256>,
+			metrics: Option<QuantisedMetrics>,
+			paid: BalanceOf<T>,
+			refund: BalanceOf<T>,
+		},
 		/// A dataset became available to training jobs.
 		DatasetRegistered { hash: H256 },
 		/// A dataset may no longer be named by new training jobs.
@@ -499,11 +595,13 @@ pub mod pallet {
 			for job_id in due {
 				Self::process_deadline(job_id, now);
 			}
+			let federations = Self::process_federations(now);
 			let examined = Self::match_queue(now);
 			let pruned = Self::prune(now);
 			Self::deadlines_weight(count)
 				.saturating_add(<T as Config>::WeightInfo::on_initialize_queue(examined))
 				.saturating_add(<T as Config>::WeightInfo::on_initialize_prune(pruned))
+				.saturating_add(federations)
 		}
 
 		fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
@@ -518,6 +616,10 @@ pub mod pallet {
 			assert!(
 				longest <= T::MaxResultTimeout::get(),
 				"MaxGpuHours hours plus ResultTimeout must fit in MaxResultTimeout"
+			);
+			assert!(
+				T::MaxFederationProviders::get() <= MAX_FEDERATION_PROVIDERS,
+				"MaxFederationProviders above MAX_FEDERATION_PROVIDERS"
 			);
 		}
 

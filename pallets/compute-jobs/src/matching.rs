@@ -164,15 +164,7 @@ impl<T: Config> Pallet<T> {
 			let Ok((node, cost)) = Self::eligible_node_for_job(job, node_id, now) else {
 				continue;
 			};
-			let price: u128 = node.spec.price_per_gpu_hour.try_into().unwrap_or(u128::MAX);
-			let weight = match job.requirements.sustainability {
-				SustainabilityPreference::PreferRenewable => PREFER_RENEWABLE_CARBON_WEIGHT,
-				_ => 1,
-			};
-			let carbon = 1_000u128
-				.saturating_add(u128::from(node.spec.carbon_intensity).saturating_mul(weight));
-			let reputation = 1u128.saturating_add(u128::from(node.reputation.deconstruct()));
-			let score = price.saturating_mul(carbon).saturating_mul(1_000_000_000) / reputation;
+			let score = Self::fallback_score(&node, &job.requirements);
 			let better = match best {
 				None => true,
 				Some((s, id, _)) => score < s || (score == s && node_id < id),
@@ -182,6 +174,22 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		best.map(|(_, node_id, cost)| (node_id, cost))
+	}
+
+	/// The fallback's score of `node` for a job of `req` (lower is better).
+	pub(crate) fn fallback_score(
+		node: &pallet_compute_registry::NodeInfoOf<T>,
+		req: &JobRequirements,
+	) -> u128 {
+		let price: u128 = node.spec.price_per_gpu_hour.try_into().unwrap_or(u128::MAX);
+		let weight = match req.sustainability {
+			SustainabilityPreference::PreferRenewable => PREFER_RENEWABLE_CARBON_WEIGHT,
+			_ => 1,
+		};
+		let carbon =
+			1_000u128.saturating_add(u128::from(node.spec.carbon_intensity).saturating_mul(weight));
+		let reputation = 1u128.saturating_add(u128::from(node.reputation.deconstruct()));
+		price.saturating_mul(carbon).saturating_mul(1_000_000_000) / reputation
 	}
 
 	/// When a quorum (a majority of the current validator set) proposed: the node with the most

@@ -58,6 +58,8 @@ pub const MIN_PRICE: Balance = UNIT / 100;
 /// The least budget a job may hold.
 pub const DATASET_DEPOSIT: Balance = 10 * UNIT;
 pub const MIN_BUDGET: Balance = UNIT;
+pub const FEDERATION_ROUND_WINDOW: u64 = 6;
+pub const FEDERATION_RETENTION: u64 = 30;
 
 thread_local! {
 	static VALIDATORS: RefCell<Vec<AccountId>> = RefCell::new(vec![V1, V2, V3]);
@@ -198,6 +200,11 @@ impl pallet_compute_jobs::Config for Test {
 	type SlashOnFailure = SlashOnFailure;
 	type EnergyPerGpuHourWh = ConstU32<400>;
 	type ReferenceGridIntensity = ConstU32<475>;
+	type MaxFederationProviders = ConstU32<5>;
+	type MaxFederationRounds = ConstU32<5>;
+	type MaxFederations = ConstU32<4>;
+	type FederationRoundWindow = ConstU64<FEDERATION_ROUND_WINDOW>;
+	type FederationRetention = ConstU64<FEDERATION_RETENTION>;
 	type WorkerSigner = RecordingSigner;
 	type WeightInfo = ();
 }

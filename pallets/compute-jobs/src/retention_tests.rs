@@ -148,7 +148,15 @@ fn a_burst_of_finished_jobs_is_pruned_over_several_blocks() {
 			assert_eq!(stored_jobs(), (left + 1) as usize, "block {block}");
 			let expected = ComputeJobs::deadlines_weight(0)
 				.saturating_add(<() as WeightInfo>::on_initialize_queue(0))
-				.saturating_add(<() as WeightInfo>::on_initialize_prune(pruned));
+				.saturating_add(<() as WeightInfo>::on_initialize_prune(pruned))
+				// No federated job stored: the list is read.
+				.saturating_add(<() as WeightInfo>::on_initialize_federations(0))
+				.saturating_add(
+					<<Test as frame_system::Config>::DbWeight as frame_support::traits::Get<
+						frame_support::weights::RuntimeDbWeight,
+					>>::get()
+					.reads(1),
+				);
 			assert_eq!(weight, expected);
 			// Oldest first: the job ids still stored are the latest ones.
 			let first_left = u64::from(burst - left);

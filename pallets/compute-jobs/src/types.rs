@@ -2,7 +2,9 @@
 //! and the validator set the off-chain workers answer to.
 
 use crate::Config;
-use aicchain_primitives::{JobRequirements, NodeId, QuantisedMetrics, SubsidyId};
+use aicchain_primitives::{
+	federation::Federation, JobRequirements, NodeId, QuantisedMetrics, SubsidyId,
+};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::traits::fungible::Inspect;
 use scale_info::TypeInfo;
@@ -213,3 +215,7 @@ pub struct JobReceipt<AccountId, Balance> {
 	pub model_hash: H256,
 	pub metrics: QuantisedMetrics,
 }
+
+/// A federated job as stored.
+pub type FederationOf<T> =
+	Federation<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberOf<T>>;

@@ -51,6 +51,10 @@ pub trait WeightInfo {
 	fn on_initialize_queue(n: u32, ) -> Weight;
 	fn on_initialize_settle(n: u32, ) -> Weight;
 	fn on_initialize_prune(p: u32, ) -> Weight;
+	fn submit_federated(n: u32, ) -> Weight;
+	fn submit_update() -> Weight;
+	fn attest_round(n: u32, ) -> Weight;
+	fn on_initialize_federations(f: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_compute_jobs` measured on the machine named above, with the runtime's database
@@ -475,6 +479,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2485).saturating_mul(p.into()))
 	}
+	fn submit_federated(n: u32, ) -> Weight {
+		Weight::from_parts(200_000_000, 90_000).saturating_add(Weight::from_parts(30_000_000, 3_000).saturating_mul(n.into()))
+	}
+	fn submit_update() -> Weight {
+		Weight::from_parts(60_000_000, 10_000)
+	}
+	fn attest_round(n: u32, ) -> Weight {
+		Weight::from_parts(150_000_000, 20_000).saturating_add(Weight::from_parts(80_000_000, 8_000).saturating_mul(n.into()))
+	}
+	fn on_initialize_federations(f: u32, ) -> Weight {
+		Weight::from_parts(5_000_000, 2_000).saturating_add(Weight::from_parts(400_000_000, 40_000).saturating_mul(f.into()))
+	}
 }
 
 /// The same figures with RocksDB's database weights, for mocks and tests.
@@ -896,5 +912,17 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2485).saturating_mul(p.into()))
+	}
+	fn submit_federated(n: u32, ) -> Weight {
+		Weight::from_parts(200_000_000, 90_000).saturating_add(Weight::from_parts(30_000_000, 3_000).saturating_mul(n.into()))
+	}
+	fn submit_update() -> Weight {
+		Weight::from_parts(60_000_000, 10_000)
+	}
+	fn attest_round(n: u32, ) -> Weight {
+		Weight::from_parts(150_000_000, 20_000).saturating_add(Weight::from_parts(80_000_000, 8_000).saturating_mul(n.into()))
+	}
+	fn on_initialize_federations(f: u32, ) -> Weight {
+		Weight::from_parts(5_000_000, 2_000).saturating_add(Weight::from_parts(400_000_000, 40_000).saturating_mul(f.into()))
 	}
 }

@@ -41,6 +41,7 @@ use sp_runtime::{
 };
 
 mod engine;
+mod federation;
 use engine::EngineError;
 
 const LOG_TARGET: &str = "aicchain::worker";
@@ -94,6 +95,10 @@ enum Action {
 	Heartbeat,
 	Decline,
 	Prune,
+	/// A federated member's update of a round.
+	Update,
+	/// A validator's verdict on a federated round.
+	Aggregate,
 }
 
 /// Whether the engine is still working on a job's task after a visit.
@@ -149,8 +154,15 @@ impl<T: Config> Pallet<T> {
 				Err(()) => return,
 			}
 		}
+		let mut federated = match Self::federated_work(now, &accounts, &validator, &mut left) {
+			Ok(progress) => progress,
+			Err(e) => {
+				log::warn!(target: LOG_TARGET, "federated jobs: compute engine unavailable: {e:?}");
+				return;
+			},
+		};
 		for _ in 0..REPOLLS {
-			if working.is_empty() || left == 0 {
+			if (working.is_empty() && federated == Progress::Idle) || left == 0 {
 				break;
 			}
 			let wake = sp_io::offchain::timestamp().add(Duration::from_millis(REPOLL_AFTER_MS));
@@ -164,6 +176,10 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 			working = still;
+			if federated == Progress::Working {
+				federated = Self::federated_work(now, &accounts, &validator, &mut left)
+					.unwrap_or(Progress::Idle);
+			}
 		}
 		if validator.is_some() {
 			if let Err(e) = Self::report_outcomes(now) {

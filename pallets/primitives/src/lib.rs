@@ -9,11 +9,15 @@
 extern crate alloc;
 
 pub mod datasets;
+pub mod federation;
 pub mod inference;
 pub mod limits;
 pub mod models;
 pub mod proof;
 pub use datasets::{DatasetInfo, DatasetName};
+pub use federation::{
+	AggregationRule, Federation, FederationSpec, FederationStage, Member, RoundVerdict,
+};
 pub use inference::{Channel, InferenceNodes, Listing, ServableModels, ServedVersion, Voucher};
 pub use limits::{validate_training_spec, SpecError};
 pub use models::{
@@ -470,6 +474,44 @@ pub mod engine_api {
 		/// A job this engine selected for ended without running (cancelled or expired): drop
 		/// the selection, learn nothing.
 		Forget(JobId),
+		/// Train member `index`'s update of a federated job's round (queued; repeat to poll):
+		/// rebuild the round's global model (the seed's, or the previous round's kept updates
+		/// aggregated, which must hash to its agreed aggregate), train it on the member's shard
+		/// and store the weights by hash.
+		FederatedUpdate {
+			federation: JobId,
+			round: u8,
+			spec: TrainingSpec,
+			federated: FederationSpec,
+			index: u8,
+			/// The member's worker key (the engine may play a Byzantine member on a dev chain).
+			worker: Vec<u8>,
+			previous: Option<PreviousRound>,
+		},
+		/// Judge a federated round (queued; repeat to poll): fetch the members' updates, exclude
+		/// outliers, aggregate the rest and store the aggregate's model file.
+		FederatedAggregate {
+			federation: JobId,
+			round: u8,
+			spec: TrainingSpec,
+			federated: FederationSpec,
+			updates: Vec<UpdateSource>,
+		},
+	}
+
+	/// Where a member's update is: its hash and its engine's address on chain.
+	#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+	pub struct UpdateSource {
+		pub index: u8,
+		pub update: H256,
+		pub engine: Option<Vec<u8>>,
+	}
+
+	/// The round before: its agreed aggregate and the updates that made it.
+	#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+	pub struct PreviousRound {
+		pub aggregate: H256,
+		pub kept: Vec<UpdateSource>,
 	}
 
 	/// Where a queued task is.
@@ -488,6 +530,15 @@ pub mod engine_api {
 		Verified {
 			accept: bool,
 			reason: Vec<u8>,
+		},
+		/// A federated member's update is stored under this hash.
+		Updated {
+			update: H256,
+		},
+		/// A federated round's judgement and the aggregate's held-out metrics.
+		Aggregated {
+			verdict: RoundVerdict,
+			metrics: QuantisedMetrics,
 		},
 		/// The task cannot complete (bad spec, unknown dataset, ...).
 		Failed(Vec<u8>),

@@ -6,6 +6,7 @@
 mod common;
 mod datasets;
 mod demo;
+mod federated;
 mod governance;
 mod inference;
 mod jobs;
@@ -122,6 +123,28 @@ enum Command {
 		#[arg(long, value_name = "BLOCKS")]
 		max_wait: Option<u32>,
 	},
+	/// Submit a federated training job: several providers (of distinct owners) each train
+	/// their shard of the data for several rounds; validators aggregate each round robustly,
+	/// exclude (and slash) poisoned or missing updates, and the honest members are paid by the
+	/// rounds they kept.
+	Federate {
+		#[command(flatten)]
+		job: JobArgs,
+		/// Providers that train (2 to 5).
+		#[arg(long, default_value_t = 3)]
+		providers: u8,
+		/// Rounds (1 to 10).
+		#[arg(long, default_value_t = 3)]
+		rounds: u8,
+		/// How each round's kept updates are combined: `median`, `trimmed-mean` or `fedavg`.
+		#[arg(long, default_value = "median")]
+		rule: String,
+		/// Return after submission instead of following the job.
+		#[arg(long)]
+		no_follow: bool,
+	},
+	/// A federated job's stage, members (kept rounds or excluded) and final model.
+	Federation { id: u64 },
 	/// A job's status and receipt.
 	Job { id: u64 },
 	/// The node's compute engine's decision for a job: each candidate's probability, the
@@ -316,6 +339,10 @@ fn run(cli: &Cli, client: &Client) -> Result<(), String> {
 		Command::SubmitJob { job, no_follow, max_wait } => {
 			jobs::submit(client, suri, job, *no_follow, *max_wait)
 		},
+		Command::Federate { job, providers, rounds, rule, no_follow } => {
+			federated::submit(client, suri, job, (*providers, *rounds, rule), *no_follow)
+		},
+		Command::Federation { id } => federated::print(client, *id),
 		Command::Job { id } => jobs::print_job(client, *id),
 		Command::Selection { job } => queries::selection(client, *job),
 		Command::Dataset(DatasetCommand::Add { file, name, private, upload, to_node }) => {
