@@ -111,7 +111,7 @@ pub fn update_bytes(update: &[f32]) -> Vec<u8> {
 
 /// The weights of an update's bytes (`None` unless a whole number of `f32`s).
 pub fn parse_update(bytes: &[u8]) -> Option<Vec<f32>> {
-	if bytes.len() % 4 != 0 {
+	if !bytes.len().is_multiple_of(4) {
 		return None;
 	}
 	bytes.chunks_exact(4).map(|c| <[u8; 4]>::try_from(c).ok().map(f32::from_le_bytes)).collect()

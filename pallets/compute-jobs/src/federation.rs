@@ -44,6 +44,9 @@ type Members<T> = BoundedVec<
 	ConstU32<MAX_FEDERATION_PROVIDERS>,
 >;
 
+/// Budgets held per owner.
+type Escrows<T> = Vec<(<T as frame_system::Config>::AccountId, BalanceOf<T>)>;
+
 impl<T: Config> Pallet<T> {
 	pub(crate) fn do_submit_federated(
 		who: T::AccountId,
@@ -508,10 +511,9 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Invariants of federated jobs, added to the pallet's: ids listed once and stored, open
-	/// ones holding their budget and one slot per active member (see `do_try_state`),
-	/// updates only from active members, votes only while aggregating.
-	pub(crate) fn federation_usage() -> (Vec<(T::AccountId, BalanceOf<T>)>, Vec<(NodeId, u32)>) {
+	/// What open federated jobs hold, for the pallet's invariants (`do_try_state`): each
+	/// owner's budget, and a slot of the job's GPUs on each active member's node.
+	pub(crate) fn federation_usage() -> (Escrows<T>, Vec<(NodeId, u32)>) {
 		let mut escrow = Vec::new();
 		let mut slots = Vec::new();
 		for (_, job) in Federations::<T>::iter() {
@@ -526,6 +528,8 @@ impl<T: Config> Pallet<T> {
 		(escrow, slots)
 	}
 
+	/// Invariants of federated jobs: ids listed once and stored, never a job's id, rounds
+	/// within the job's, no update from an excluded member, votes only while aggregating.
 	pub(crate) fn check_federations() -> Result<(), sp_runtime::TryRuntimeError> {
 		let ids = FederationIds::<T>::get();
 		let mut sorted: Vec<JobId> = ids.to_vec();

@@ -19,6 +19,9 @@ pub const MAX_FEDERATION_PROVIDERS: u32 = 8;
 /// The fewest providers a federated job asks for.
 pub const MIN_FEDERATION_PROVIDERS: u32 = 2;
 
+/// The updates a round's aggregate kept: (member, update hash).
+pub type KeptUpdates = BoundedVec<(u8, H256), ConstU32<MAX_FEDERATION_PROVIDERS>>;
+
 /// How a round's kept updates become the next global model (coordinate-wise).
 #[derive(
 	Clone,
@@ -158,7 +161,7 @@ pub struct Federation<AccountId, Balance, BlockNumber> {
 	pub deadline: BlockNumber,
 	pub submitted_at: BlockNumber,
 	/// The last agreed round: its aggregate and the updates (by member) that made it.
-	pub previous: Option<(H256, BoundedVec<(u8, H256), ConstU32<MAX_FEDERATION_PROVIDERS>>)>,
+	pub previous: Option<(H256, KeptUpdates)>,
 	/// The final model's held-out metrics (the median of the deciding validators' reports).
 	pub metrics: Option<QuantisedMetrics>,
 }
