@@ -79,11 +79,80 @@ fn chain_for(private_hash: [u8; 32]) -> ChainState {
 	storage.insert(keys::version(PUBLIC_VERSION), version(10, PUBLIC_HASH).encode());
 	storage.insert(keys::version(PRIVATE_VERSION), version(20, private_hash).encode());
 	storage.insert(keys::allowed(20, &account("Friend")), ().encode());
+	storage.insert(keys::federation(FEDERATION), federation().encode());
 	storage.insert(
 		keys::active_workers(),
 		vec![(account("Validator"), pair("Worker").public().0)].encode(),
 	);
 	ChainState::new(move |key| storage.get(key).cloned())
+}
+
+const FEDERATION: JobId = 7;
+const UPDATE: [u8; 32] = [5; 32];
+const KEPT: [u8; 32] = [6; 32];
+
+/// Federated job 7: members MemberA (whose update this round is [`UPDATE`]) and MemberB; the
+/// previous round kept [`KEPT`].
+fn federation() -> Federation<AccountId, Balance, BlockNumber> {
+	let member = |seed: &str, update: Option<[u8; 32]>| aicchain_primitives::Member {
+		node: 0,
+		provider: account("Provider"),
+		worker: account(seed),
+		cost: 1,
+		update: update.map(H256),
+		rounds: 1,
+		excluded: false,
+	};
+	Federation {
+		owner: account("Owner"),
+		requirements: aicchain_primitives::JobRequirements {
+			gpus: 8,
+			min_bandwidth_mbps: 100,
+			max_latency_ms: 15,
+			gpu_hours: 1,
+			sustainability: aicchain_primitives::SustainabilityPreference::Any,
+			training: Some(version(20, PRIVATE_HASH).spec),
+		},
+		federated: aicchain_primitives::FederationSpec {
+			providers: 2,
+			rounds: 3,
+			rule: aicchain_primitives::AggregationRule::Median,
+		},
+		budget: 10,
+		members: vec![member("MemberA", Some(UPDATE)), member("MemberB", None)]
+			.try_into()
+			.expect("two"),
+		round: 1,
+		stage: aicchain_primitives::FederationStage::Training,
+		deadline: 9,
+		submitted_at: 1,
+		previous: Some((H256([8; 32]), vec![(1, H256(KEPT))].try_into().expect("one"))),
+		metrics: None,
+	}
+}
+
+/// Asks for `hash` as an update of federated job `federation`, as `seed` signs it.
+fn fetch_update(hash: [u8; 32], federation: JobId, seed: Option<&str>) -> Result<(), u16> {
+	let path = format!("/models/0x{}?federation={federation}", hex::encode(hash));
+	let header = seed.map(|seed| signed(seed, &path, NOW + 60));
+	let resource = Resource::FederatedUpdate { hash, federation };
+	authorize(&chain(), resource, &path, header.as_deref(), NOW).map_err(|(status, _)| status)
+}
+
+/// Members rebuild each round's model from the others' updates: they may fetch the current
+/// and previous rounds' updates of their own job, and nothing else by naming it (a private
+/// model's file is not an update); strangers may not.
+#[test]
+fn members_fetch_their_jobs_updates_and_nothing_else() {
+	assert_eq!(fetch_update(UPDATE, FEDERATION, Some("MemberB")), Ok(()));
+	assert_eq!(fetch_update(KEPT, FEDERATION, Some("MemberA")), Ok(()));
+	assert_eq!(fetch_update(PRIVATE_HASH, FEDERATION, Some("MemberA")), Err(403));
+	assert_eq!(fetch_update(UPDATE, FEDERATION, Some("Stranger")), Err(403));
+	assert_eq!(fetch_update(UPDATE, FEDERATION, None), Err(401));
+	assert_eq!(fetch_update(UPDATE, FEDERATION + 1, Some("MemberA")), Err(404));
+	// The validators' engines judge rounds: they fetch every update.
+	assert_eq!(fetch_update(UPDATE, FEDERATION, Some("Worker")), Ok(()));
+	assert_eq!(federation_param(Some("federation=x")).map_err(|(s, _)| s), Err(400));
 }
 
 fn signed(seed: &str, path: &str, expires: u64) -> String {
