@@ -12,13 +12,9 @@ use frame_support::{
 	traits::{fungible::Mutate, EnsureOrigin, Get, Hooks},
 	BoundedVec,
 };
-use frame_system::pallet_prelude::BlockNumberFor;
 use frame_system::RawOrigin;
 use helpers::*;
-use sp_runtime::{
-	traits::{Bounded, Zero},
-	Perbill, Percent, Saturating,
-};
+use sp_runtime::{traits::Zero, Perbill, Saturating};
 
 #[benchmarks]
 mod benchmarks {
