@@ -26,10 +26,7 @@ use alloc::vec::Vec;
 use frame_support::{
 	pallet_prelude::*,
 	storage,
-	traits::{
-		fungible::MutateHold,
-		tokens::{Fortitude, Precision, Restriction},
-	},
+	traits::{fungible::MutateHold, tokens::Precision},
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use pallet_compute_registry::Pallet as Registry;
@@ -341,19 +338,10 @@ impl<T: Config> Pallet<T> {
 			let pay = Perbill::from_rational(kept, rounds) * member.cost;
 			let provider_amount = T::ProviderShare::get() * pay;
 			let fund_amount = pay.saturating_sub(provider_amount);
-			for (to, amount) in [(&member.provider, provider_amount), (&fund, fund_amount)] {
-				if !amount.is_zero() {
-					<T as Config>::Currency::transfer_on_hold(
-						&reason,
-						&job.owner,
-						to,
-						amount,
-						Precision::Exact,
-						Restriction::Free,
-						Fortitude::Force,
-					)?;
-				}
-			}
+			Self::pay_from_escrow(
+				&job.owner,
+				[(&member.provider, provider_amount), (&fund, fund_amount)],
+			)?;
 			paid = paid.saturating_add(pay);
 			if !member.excluded {
 				if complete {

@@ -79,6 +79,27 @@ impl<T: Config> Pallet<T> {
 		)
 	}
 
+	/// Pays each `(to, amount)` out of `owner`'s job escrow (zero amounts are skipped).
+	pub(crate) fn pay_from_escrow<const N: usize>(
+		owner: &T::AccountId,
+		payments: [(&T::AccountId, BalanceOf<T>); N],
+	) -> DispatchResult {
+		for (to, amount) in payments {
+			if !amount.is_zero() {
+				<T as Config>::Currency::transfer_on_hold(
+					&HoldReason::JobEscrow.into(),
+					owner,
+					to,
+					amount,
+					Precision::Exact,
+					Restriction::Free,
+					Fortitude::Force,
+				)?;
+			}
+		}
+		Ok(())
+	}
+
 	/// Ends whatever stage `job_id` is in when its deadline is `now`.
 	pub(crate) fn process_deadline(job_id: JobId, now: BlockNumberFor<T>) {
 		let Some(job) = Jobs::<T>::get(job_id) else { return };
@@ -280,21 +301,10 @@ impl<T: Config> Pallet<T> {
 			)?;
 		}
 
-		let escrow_payments =
-			[(&node.owner, provider_amount.saturating_sub(subsidy)), (&fund, fund_amount)];
-		for (to, amount) in escrow_payments {
-			if !amount.is_zero() {
-				<T as Config>::Currency::transfer_on_hold(
-					&reason,
-					&job.owner,
-					to,
-					amount,
-					Precision::Exact,
-					Restriction::Free,
-					Fortitude::Force,
-				)?;
-			}
-		}
+		Self::pay_from_escrow(
+			&job.owner,
+			[(&node.owner, provider_amount.saturating_sub(subsidy)), (&fund, fund_amount)],
+		)?;
 		let user_paid = cost.saturating_sub(subsidy);
 		let refund = <T as Config>::Currency::release(
 			&reason,
