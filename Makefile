@@ -11,7 +11,9 @@ BENCH_TARGET_DIR ?= $(HOME)/.cache/aicchain-bench-target
 BENCHMARKED_PALLETS := -p pallet-compute-registry -p pallet-compute-jobs -p pallet-community-fund \
 	-p pallet-validator-set -p pallet-model-registry -p pallet-inference
 
-.PHONY: setup build test-binaries run test lint fmt bench perf testnet zombienet-test js-test demo
+UI_PORT ?= 5173
+
+.PHONY: setup build test-binaries run test lint fmt bench perf testnet zombienet-test js-test demo ui ui-test
 
 setup:
 	@./scripts/setup.sh
@@ -19,16 +21,26 @@ setup:
 build: setup
 	cargo build $(CARGO_PROFILE) -p aicchain-node -p aicchain-worker -p aicchain-client
 
-## One command: build the node and start a single-validator dev chain (RPC on ws://127.0.0.1:9944).
-run: build
+## One command: build the node and the web app, start a single-validator dev chain (RPC on
+## ws://127.0.0.1:9944) and serve the web app on http://127.0.0.1:$(UI_PORT)/ beside it.
+run: build ui
+	@cd ui && npx vite preview --host 127.0.0.1 --port $(UI_PORT) --strictPort >/dev/null 2>&1 & ui=$$!; \
+	trap 'kill $$ui 2>/dev/null' EXIT INT TERM; \
+	echo "AICChain web app: http://127.0.0.1:$(UI_PORT)/ (market, rent, provide, govern, decisions)"; \
+	(sleep 10; echo; echo "==> AICChain web app: http://127.0.0.1:$(UI_PORT)/   RPC: ws://127.0.0.1:9944"; echo) & \
 	$(NODE) --dev --rpc-cors all --prometheus-port 9615
+
+## The web app as static files in ui/dist/ (any host serves them; `?rpc=ws://host:port` picks the node).
+ui: setup
+	cd ui && npm run build --silent
 
 ## Replay the seed demo against the running dev chain (`make run` in another terminal).
 demo: build
 	$(CARGO_TARGET_DIR)/release/aicchain demo
 
 ## One command: every test (formatting; pallet, runtime, engine, node, RPC and CLI tests; benchmark
-## tests; the Polkadot.js suite; the zombienet liveness, job-flow and fault tests).
+## tests; the Polkadot.js suite; the web app in Chromium; the zombienet liveness, job-flow and
+## fault tests).
 test: setup
 	cargo fmt --all -- --check
 	$(MAKE) test-binaries
@@ -36,6 +48,7 @@ test: setup
 	CARGO_TARGET_DIR=$(BENCH_TARGET_DIR) cargo test $(CARGO_PROFILE) $(BENCHMARKED_PALLETS) --all-targets \
 		--features runtime-benchmarks -- benchmarking
 	$(MAKE) js-test
+	$(MAKE) ui-test
 	$(MAKE) zombienet-test
 
 ## Every target as `cargo test --workspace --all-targets` builds it (same features, so the test
@@ -53,6 +66,10 @@ perf: setup
 ## Polkadot.js (@polkadot/api 16.5.6) against a dev node: metadata, storage, calls, events, fees.
 js-test: test-binaries
 	cd tests/js && AICCHAIN_NODE=$(NODE) npm test
+
+## The web app in headless Chromium (Debian's) against a dev node; screenshots to docs/ui/.
+ui-test: test-binaries
+	cd ui && npx tsc --noEmit && AICCHAIN_NODE=$(NODE) npm test
 
 ## The 4-validator zombienet testnet (alice, bob, charlie, dave) on the native provider.
 testnet: build

@@ -6,8 +6,8 @@ set -euo pipefail
 say() { echo "setup: $*" >&2; }
 
 # Debian packages: clang/libclang for bindgen-using -sys crates, protoc for libp2p/litep2p,
-# mold as the fast linker named in .cargo/config.toml.
-apt_packages=(clang libclang-dev protobuf-compiler mold)
+# mold as the fast linker named in .cargo/config.toml, Chromium for the web app's browser tests.
+apt_packages=(clang libclang-dev protobuf-compiler mold chromium)
 missing=()
 for pkg in "${apt_packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -37,7 +37,7 @@ for component in rust-src clippy rustfmt; do
 	grep -q "^$component" <<<"$installed_components" || { say "adding Rust component $component"; rustup component add "$component" >/dev/null 2>&1; }
 done
 
-# Node.js and npm for the zombienet testnet (and the Polkadot.js test suite).
+# Node.js and npm for the zombienet testnet, the Polkadot.js test suite and the web app.
 if ! command -v npm >/dev/null 2>&1; then
 	sudo_cmd=""
 	[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
@@ -46,7 +46,7 @@ if ! command -v npm >/dev/null 2>&1; then
 	DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nodejs npm >/dev/null
 fi
 # npm packages pinned by package-lock.json, installed again only when the lock changes.
-for dir in zombienet tests/js; do
+for dir in zombienet tests/js ui; do
 	if [ -f "$dir/package-lock.json" ] && ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed" 2>/dev/null; then
 		say "installing npm packages in $dir"
 		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

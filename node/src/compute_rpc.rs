@@ -59,6 +59,11 @@ pub trait ComputeRpc {
 	/// probability under the learned policy (not chain state: each validator has its own).
 	#[method(name = "selection", blocking)]
 	fn selection(&self, job_id: u64) -> RpcResult<Value>;
+
+	/// The datasets this node's compute engine holds and can train on: `[{ name, hash }]`
+	/// (the shipped ones and users' uploads), so that a client can name one in a job.
+	#[method(name = "datasets", blocking)]
+	fn datasets(&self) -> RpcResult<Value>;
 }
 
 pub struct Compute<C> {
@@ -69,6 +74,19 @@ pub struct Compute<C> {
 impl<C> Compute<C> {
 	pub fn new(client: Arc<C>, engine_url: Option<String>) -> Self {
 		Self { client, engine_url }
+	}
+
+	/// A GET of this node's compute engine: its JSON, `None` for a 404, error 2 when the node
+	/// runs no engine or the engine does not answer.
+	fn engine_get(&self, path: &str) -> RpcResult<Option<Value>> {
+		let url = self.engine_url.as_ref().ok_or_else(|| {
+			ErrorObjectOwned::owned(2, "this node runs no compute engine", None::<()>)
+		})?;
+		match aicchain_worker::http::request(&format!("{url}{path}"), None) {
+			Ok(Some(body)) => serde_json::from_slice(&body).map(Some).map_err(runtime_error),
+			Ok(None) => Ok(None),
+			Err(e) => Err(ErrorObjectOwned::owned(2, format!("compute engine: {e}"), None::<()>)),
+		}
 	}
 }
 
@@ -414,16 +432,13 @@ where
 	}
 
 	fn selection(&self, job_id: u64) -> RpcResult<Value> {
-		let url = self.engine_url.as_ref().ok_or_else(|| {
-			ErrorObjectOwned::owned(2, "this node runs no compute engine", None::<()>)
-		})?;
-		match aicchain_worker::http::request(&format!("{url}/selections/{job_id}"), None) {
-			Ok(Some(body)) => serde_json::from_slice(&body).map_err(runtime_error),
-			Ok(None) => Err(invalid_params(format!(
-				"this node's engine made no selection for job {job_id}"
-			))),
-			Err(e) => Err(ErrorObjectOwned::owned(2, format!("compute engine: {e}"), None::<()>)),
-		}
+		self.engine_get(&format!("/selections/{job_id}"))?.ok_or_else(|| {
+			invalid_params(format!("this node's engine made no selection for job {job_id}"))
+		})
+	}
+
+	fn datasets(&self) -> RpcResult<Value> {
+		Ok(self.engine_get("/datasets")?.unwrap_or_else(|| json!([])))
 	}
 
 	fn fund(&self) -> RpcResult<Value> {

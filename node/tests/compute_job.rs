@@ -169,6 +169,13 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 	assert_eq!(selection["chosen"], node_id);
 	assert_eq!(selection["scores"][0]["node"], node_id);
 	assert!(rpc("compute_selection", serde_json::json!([999])).is_err());
+	// The engine's datasets, for clients that name one in a job (the web app's form).
+	let datasets = rpc("compute_datasets", serde_json::json!([])).expect("compute_datasets");
+	let credit = datasets
+		.as_array()
+		.and_then(|all| all.iter().find(|d| d["name"] == "credit-scoring.csv"))
+		.unwrap_or_else(|| panic!("no credit-scoring.csv in {datasets}"));
+	assert_eq!(credit["hash"], format!("0x{}", hex::encode(dataset)));
 
 	// The verified model is a version in the registry: Ferdie's private model 0, version 0.
 	let ferdie_ss58 = account_of(&ferdie).to_ss58check();

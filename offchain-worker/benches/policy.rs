@@ -7,7 +7,9 @@
 //! `{"kind":"curve",...}` (PPO's mean reward per training rollout, and the greedy policy's on
 //! held-out markets every 5 updates) and one `{"kind":"strategy",...}`
 //! per strategy with its per-market rewards, for `scripts/perf/policy_report.py`.
-//! Options: `--seeds 10` (markets 1..=N), `--jobs 3000`, `--updates 120`.
+//! Options: `--seeds 10` (markets first..first+N−1), `--first-seed 1`, `--jobs 3000`, and PPO's
+//! `--updates`, `--steps`, `--epochs`, `--gamma`, `--lambda`, `--lr`, `--entropy` (defaults:
+//! [`PpoConfig::default`]). Tune on markets apart from the reported ones (`--first-seed 101`).
 
 use aicchain_worker::selection::{
 	benchmark, mean_ci,
@@ -16,9 +18,9 @@ use aicchain_worker::selection::{
 };
 use std::time::Instant;
 
-fn arg(args: &[String], name: &str, default: usize) -> Result<usize, Box<dyn std::error::Error>> {
+fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<T, String> {
 	match args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)) {
-		Some(v) => Ok(v.parse()?),
+		Some(v) => v.parse().map_err(|_| format!("{name}: cannot read {v:?}")),
 		None => Ok(default),
 	}
 }
@@ -26,11 +28,22 @@ fn arg(args: &[String], name: &str, default: usize) -> Result<usize, Box<dyn std
 fn main() -> Result<(), Box<dyn std::error::Error>> {
 	let args: Vec<String> = std::env::args().collect();
 	let (seeds, jobs) = (arg(&args, "--seeds", 10)?, arg(&args, "--jobs", 3_000)?);
-	let updates = arg(&args, "--updates", PpoConfig::default().updates)?;
-	if seeds < 2 || jobs == 0 || updates == 0 {
-		return Err("--seeds must be at least 2, --jobs and --updates positive".into());
+	let first: u64 = arg(&args, "--first-seed", 1)?;
+	let d = PpoConfig::default();
+	let config = PpoConfig {
+		updates: arg(&args, "--updates", d.updates)?,
+		steps: arg(&args, "--steps", d.steps)?,
+		epochs: arg(&args, "--epochs", d.epochs)?,
+		gamma: arg(&args, "--gamma", d.gamma)?,
+		lambda: arg(&args, "--lambda", d.lambda)?,
+		learning_rate: arg(&args, "--lr", d.learning_rate)?,
+		entropy: arg(&args, "--entropy", d.entropy)?,
+		..d
+	};
+	if seeds < 2 || jobs == 0 || config.updates == 0 || config.steps == 0 {
+		return Err("--seeds must be at least 2, --jobs, --updates and --steps positive".into());
 	}
-	let config = PpoConfig { updates, ..PpoConfig::default() };
+	let updates = config.updates;
 	let start = Instant::now();
 	// The learning curve: the greedy policy's mean reward on the same 1,000 jobs of two markets
 	// kept apart from training and from the benchmark, every 5 updates.
@@ -41,11 +54,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 	};
 	let (policy, curve, observed) = Ppo::train_observed(&config, 5, held_out)?;
 	let trained = start.elapsed().as_secs_f64();
-	let seeds: Vec<u64> = (1..=seeds as u64).collect();
+	let seeds: Vec<u64> = (first..first + seeds as u64).collect();
 	let rows = benchmark(&policy, &seeds, jobs);
 	println!(
-		"PPO: {updates} rollouts of {} decisions in {trained:.1} s; {} markets × {jobs} jobs\n",
+		"PPO: {updates} rollouts of {} decisions in {trained:.1} s (γ {}, λ {}, lr {}, {} epochs, entropy {}); {} markets from seed {first} × {jobs} jobs\n",
 		config.steps,
+		config.gamma,
+		config.lambda,
+		config.learning_rate,
+		config.epochs,
+		config.entropy,
 		seeds.len()
 	);
 	print!("{}", table(&rows));

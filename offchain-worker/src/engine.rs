@@ -5,7 +5,7 @@ mod datasets;
 pub mod inference;
 pub use datasets::UploadRefused;
 pub mod learner;
-use learner::{Counters, LearnerStore, Pending};
+use learner::{LearnerState, LearnerStore, Pending};
 mod federated;
 mod verify;
 pub use verify::VerifyRequest;
@@ -143,8 +143,9 @@ pub struct Engine {
 	queue: Mutex<mpsc::Sender<(TaskKey, Task)>>,
 	policy: Mutex<Policy>,
 	policy_path: PathBuf,
-	/// Outcomes learnt, the baseline, and the selections awaiting their outcome.
-	learner: Mutex<(Counters, std::collections::BTreeMap<JobId, Pending>)>,
+	/// Outcomes learnt, the window of decisions PPO learns from, and the selections awaiting
+	/// their outcome.
+	learner: Mutex<(LearnerState, std::collections::BTreeMap<JobId, Pending>)>,
 	learner_store: LearnerStore,
 	/// The latest decisions with every candidate's score, for clients (`GET /selections/<job>`).
 	decisions: Mutex<std::collections::BTreeMap<JobId, Decision>>,
@@ -154,7 +155,7 @@ pub struct Engine {
 type Decision = (u32, Vec<(u32, f32)>, bool);
 
 /// The online learner's SGD step size.
-const ONLINE_LEARNING_RATE: f64 = 0.01;
+const ONLINE_LEARNING_RATE: f64 = 0.005;
 
 /// Decisions kept for `GET /selections/<job>`.
 const KEPT_DECISIONS: usize = 1_024;
@@ -172,8 +173,8 @@ impl Engine {
 		datasets.ensure_builtin()?;
 		let models = ModelStore::new(&config.model_dir)?;
 		let learner_store = LearnerStore::beside(&config.policy_path);
-		let (counters, pending) = learner_store.load()?;
-		let mut policy = match Policy::load(&config.policy_path, &Device::Cpu)? {
+		let (state, pending) = learner_store.load()?;
+		let policy = match Policy::load(&config.policy_path, &Device::Cpu)? {
 			Some(policy) => policy,
 			None => {
 				log::info!(target: "aicchain-worker", "no saved policy: training one on the simulator");
@@ -182,15 +183,12 @@ impl Engine {
 				policy
 			},
 		};
-		let counters = match counters {
-			Some(counters) => {
-				policy.set_baseline(counters.baseline);
-				counters
-			},
+		let state = match state {
+			Some(state) => state,
 			None => {
-				let counters = Counters { learnt: 0, baseline: policy.baseline() };
-				learner_store.save_counters(&counters)?;
-				counters
+				let state = LearnerState::default();
+				learner_store.save_state(&state)?;
+				state
 			},
 		};
 		let vouchers = match config.chain_state {
@@ -219,7 +217,7 @@ impl Engine {
 			queue: Mutex::new(sender),
 			policy: Mutex::new(policy),
 			policy_path: config.policy_path,
-			learner: Mutex::new((counters, pending)),
+			learner: Mutex::new((state, pending)),
 			learner_store,
 			decisions: Mutex::new(std::collections::BTreeMap::new()),
 		});
@@ -262,8 +260,14 @@ impl Engine {
 				let gpu_hours = u64::from(requirements.gpus) * u64::from(requirements.gpu_hours);
 				let nodes: Vec<_> = candidates.iter().map(|c| c.node_id).collect();
 				let carbon_weight = policy::carbon_weight(&requirements);
-				let pending =
-					Pending { nodes, candidates: feats, budget, gpu_hours, carbon_weight };
+				let pending = Pending {
+					nodes,
+					candidates: feats,
+					budget,
+					gpu_hours,
+					carbon_weight,
+					probabilities: probabilities.clone(),
+				};
 				if let Err(e) = self.remember(job_id, pending) {
 					return EngineResponse::Error(e.to_string().into_bytes());
 				}
@@ -455,9 +459,9 @@ impl Engine {
 		Ok(pending)
 	}
 
-	/// One policy-gradient step from a realised outcome on the node that ran the job, whoever
-	/// chose it (nothing when that node was not among this engine's candidates), then saves the
-	/// policy and the counters.
+	/// Learns from a realised outcome on the node that ran the job, whoever chose it (nothing
+	/// when that node was not among this engine's candidates): the decision joins the window
+	/// and PPO's epochs run over it; then saves the policy and the learner's state.
 	fn learn(&self, outcome: &JobOutcome) -> Result<(), EngineError> {
 		let Some(selection) = self.forget(outcome.job_id)? else { return Ok(()) };
 		let Some(ran) = selection.nodes.iter().position(|n| *n == outcome.node_id) else {
@@ -465,15 +469,25 @@ impl Engine {
 		};
 		let reward = learner::reward(&selection, outcome);
 		let mut policy = lock(&self.policy);
-		policy.reinforce_online(&[(selection.candidates, ran, reward)], ONLINE_LEARNING_RATE)?;
-		policy.save(&self.policy_path)?;
-		let counters = {
-			let mut learner = lock(&self.learner);
-			learner.0.learnt = learner.0.learnt.saturating_add(1);
-			learner.0.baseline = policy.baseline();
-			learner.0
+		let p = match selection.probabilities.get(ran) {
+			Some(p) if selection.probabilities.len() == selection.nodes.len() => *p,
+			_ => policy.probabilities(&selection.candidates)?.get(ran).copied().unwrap_or(1.0),
 		};
-		self.learner_store.save_counters(&counters)
+		let decision = policy::Decision {
+			candidates: selection.candidates,
+			ran,
+			reward,
+			log_prob: p.max(f32::MIN_POSITIVE).ln(),
+		};
+		let state = {
+			let mut learner = lock(&self.learner);
+			learner.0.push(decision);
+			learner.0.clone()
+		};
+		let window: Vec<policy::Decision> = state.window.iter().cloned().collect();
+		policy.ppo_online(&window, &policy::PPO, ONLINE_LEARNING_RATE)?;
+		policy.save(&self.policy_path)?;
+		self.learner_store.save_state(&state)
 	}
 
 	/// The policy's decision for a job: the chosen node and every candidate's probability.

@@ -5,7 +5,7 @@
 //! - [`model`]: candle MLPs for tabular classification and regression, trained from a job's
 //!   `TrainingSpec` on a dataset found by content hash ([`dataset`]), stored as safetensors by
 //!   hash ([`store`]) and evaluated on a fixed held-out split;
-//! - [`policy`] and [`simulator`]: the RL node-selection policy (REINFORCE on candle-nn) and
+//! - [`policy`] and [`simulator`]: the RL node-selection policy (PPO on candle-nn) and
 //!   the simulated market it is trained and benchmarked on;
 //! - [`proof`]: verified training, a sampled proof of learning: checkpoints of the canonical
 //!   run committed by a Merkle root, challenged segments replayed within a measured tolerance;

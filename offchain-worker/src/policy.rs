@@ -1,7 +1,11 @@
-//! The node-selection policy: a small candle-nn network scores each candidate from its
-//! features; a softmax over the candidates is the selection distribution. It is trained with
-//! REINFORCE (policy gradient with a running-mean baseline) on the simulator, keeps learning from
-//! realised job outcomes, and is saved as safetensors between restarts.
+//! The node-selection policy: a small candle-nn network (the actor) scores each candidate from
+//! its features; a softmax over the candidates is the selection distribution. A critic (the
+//! candidates' mean and maximum features through another small network) estimates the reward a
+//! job can expect from its candidates. Both learn by proximal policy optimisation (PPO): the
+//! clipped surrogate objective on the advantage over the critic's estimate, the critic's squared
+//! error, and an entropy bonus, several epochs over each batch of decisions ([`Policy::ppo_step`]
+//! with AdamW on the simulator before the engine first starts, [`Policy::ppo_online`] with plain
+//! SGD on a window of realised job outcomes afterwards). Saved as safetensors between restarts.
 
 use crate::{rng::SeededRng, EngineError};
 use aicchain_primitives::{
@@ -10,6 +14,7 @@ use aicchain_primitives::{
 };
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::{Module, Optimizer, VarBuilder, VarMap};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Features per candidate.
@@ -45,16 +50,44 @@ pub fn features(node: &CandidateNode, req: &JobRequirements, budget: u128) -> [f
 	]
 }
 
-/// One decision to learn from: the candidates' features, the index chosen, the reward.
-pub type Experience = (Vec<[f32; FEATURES]>, usize, f64);
+/// One decision PPO learns from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+	/// Every candidate's features.
+	pub candidates: Vec<[f32; FEATURES]>,
+	/// The candidate that ran the job (whoever chose it).
+	pub ran: usize,
+	pub reward: f64,
+	/// ln π_old(ran): the log-probability the policy gave that candidate when it decided.
+	pub log_prob: f32,
+}
 
-/// The scoring network and its optimiser state.
+/// PPO's coefficients.
+#[derive(Clone, Copy, Debug)]
+pub struct PpoConfig {
+	/// The probability ratio is clipped to 1 ± `clip`.
+	pub clip: f64,
+	/// Weight of the critic's squared error.
+	pub value: f64,
+	/// Weight of the entropy bonus.
+	pub entropy: f64,
+	/// Passes over each batch.
+	pub epochs: usize,
+}
+
+/// The engine's PPO coefficients (offline and online).
+pub const PPO: PpoConfig = PpoConfig { clip: 0.2, value: 0.5, entropy: 0.01, epochs: 4 };
+
+/// The actor, the critic and the optimiser of offline training.
 pub struct Policy {
 	vars: VarMap,
 	l1: candle_nn::Linear,
 	l2: candle_nn::Linear,
+	/// The critic. Its variables are named after the actor's (`v…` > `l…`), so that
+	/// [`init_from_seed`] gives the actor the same weights it had before the critic existed.
+	v1: candle_nn::Linear,
+	v2: candle_nn::Linear,
 	optimiser: candle_nn::AdamW,
-	baseline: f64,
 	device: Device,
 }
 
@@ -65,21 +98,33 @@ impl Policy {
 		let vb = VarBuilder::from_varmap(&vars, DType::F32, device);
 		let l1 = candle_nn::linear(FEATURES, HIDDEN, vb.pp("l1"))?;
 		let l2 = candle_nn::linear(HIDDEN, 1, vb.pp("l2"))?;
+		let v1 = candle_nn::linear(2 * FEATURES, HIDDEN, vb.pp("v1"))?;
+		let v2 = candle_nn::linear(HIDDEN, 1, vb.pp("v2"))?;
 		init_from_seed(&vars, seed, device)?;
 		let optimiser = candle_nn::AdamW::new(
 			vars.all_vars(),
 			candle_nn::ParamsAdamW { lr: 3e-3, weight_decay: 0.0, ..Default::default() },
 		)?;
-		Ok(Self { vars, l1, l2, optimiser, baseline: 0.0, device: device.clone() })
+		Ok(Self { vars, l1, l2, v1, v2, optimiser, device: device.clone() })
 	}
 
-	/// Loads a saved policy, or `None` when there is no file.
+	/// Loads a saved policy, or `None` when there is no file. A file saved before the critic
+	/// existed loads its actor and starts the critic from its seeded initialisation.
 	pub fn load(path: &Path, device: &Device) -> Result<Option<Self>, EngineError> {
 		if !path.exists() {
 			return Ok(None);
 		}
-		let mut policy = Self::new(0, device)?;
-		policy.vars.load(path)?;
+		let policy = Self::new(0, device)?;
+		let saved = candle_core::safetensors::load(path, device)?;
+		let data = policy.vars.data().lock().map_err(|_| EngineError::Poisoned)?;
+		for (name, var) in data.iter() {
+			match saved.get(name) {
+				Some(tensor) => var.set(tensor)?,
+				None if name.starts_with('v') => {},
+				None => return Err(EngineError::InvalidSpec(format!("saved policy lacks {name}"))),
+			}
+		}
+		drop(data);
 		Ok(Some(policy))
 	}
 
@@ -98,78 +143,106 @@ impl Policy {
 		self.l2.forward(&self.l1.forward(x)?.tanh()?)
 	}
 
+	/// The critic's estimates `[n]` for `n` jobs' candidates (`x`: `[n, k, FEATURES]`).
+	fn values(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+		let input = Tensor::cat(&[x.mean(1)?, x.max(1)?], 1)?;
+		self.v2.forward(&self.v1.forward(&input)?.tanh()?)?.squeeze(1)
+	}
+
+	fn rows(&self, candidates: &[[f32; FEATURES]]) -> candle_core::Result<Tensor> {
+		let flat: Vec<f32> = candidates.iter().flatten().copied().collect();
+		Tensor::from_vec(flat, (candidates.len(), FEATURES), &self.device)
+	}
+
 	/// Selection probabilities over candidates given as rows of features.
 	pub fn probabilities(&self, candidates: &[[f32; FEATURES]]) -> Result<Vec<f32>, EngineError> {
 		if candidates.is_empty() {
 			return Ok(Vec::new());
 		}
-		let flat: Vec<f32> = candidates.iter().flatten().copied().collect();
-		let x = Tensor::from_vec(flat, (candidates.len(), FEATURES), &self.device)?;
-		let scores = self.scores(&x)?.squeeze(D::Minus1)?;
+		let scores = self.scores(&self.rows(candidates)?)?.squeeze(D::Minus1)?;
 		Ok(candle_nn::ops::softmax(&scores, 0)?.to_vec1()?)
 	}
 
-	/// One policy-gradient step (AdamW) on a batch of decisions, each with `k` candidates:
-	/// `batch` is `(features of the k candidates, chosen index, reward)`.
-	pub fn reinforce(
-		&mut self,
-		batch: &[(Vec<[f32; FEATURES]>, usize, f64)],
-	) -> Result<(), EngineError> {
-		let Some(loss) = self.loss(batch)? else { return Ok(()) };
-		self.optimiser.backward_step(&loss)?;
+	/// The critic's estimate for a job with these candidates.
+	pub fn expected_reward(&self, candidates: &[[f32; FEATURES]]) -> Result<f32, EngineError> {
+		if candidates.is_empty() {
+			return Ok(0.0);
+		}
+		let x = self.rows(candidates)?.unsqueeze(0)?;
+		Ok(self.values(&x)?.squeeze(0)?.to_scalar::<f32>()?)
+	}
+
+	/// PPO's loss on `batch`, the mean over its decisions (those whose `ran` is not one of their
+	/// candidates are left out); `None` when nothing is left. Decisions with as many
+	/// candidates are computed together.
+	fn ppo_loss(
+		&self,
+		batch: &[Decision],
+		config: &PpoConfig,
+	) -> Result<Option<Tensor>, EngineError> {
+		let mut groups: std::collections::BTreeMap<usize, Vec<&Decision>> = Default::default();
+		for d in batch.iter().filter(|d| d.ran < d.candidates.len()) {
+			groups.entry(d.candidates.len()).or_default().push(d);
+		}
+		let total: usize = groups.values().map(Vec::len).sum();
+		let mut sum: Option<Tensor> = None;
+		for (k, group) in groups {
+			let n = group.len();
+			let flat: Vec<f32> =
+				group.iter().flat_map(|d| d.candidates.iter().flatten().copied()).collect();
+			let x = Tensor::from_vec(flat, (n, k, FEATURES), &self.device)?;
+			let log_probs = candle_nn::ops::log_softmax(&self.scores(&x)?.squeeze(D::Minus1)?, 1)?;
+			let ran: Vec<u32> = group.iter().map(|d| d.ran as u32).collect();
+			let ran = Tensor::from_vec(ran, (n, 1), &self.device)?;
+			let old: Vec<f32> = group.iter().map(|d| d.log_prob).collect();
+			let old = Tensor::from_vec(old, n, &self.device)?;
+			let ratio = (log_probs.gather(&ran, 1)?.squeeze(1)? - old)?.exp()?;
+			let values = self.values(&x)?;
+			let rewards: Vec<f32> = group.iter().map(|d| d.reward as f32).collect();
+			let rewards = Tensor::from_vec(rewards, n, &self.device)?;
+			// The advantage over the critic's estimate: a constant for the actor.
+			let advantages = (&rewards - values.detach())?;
+			let clipped = ratio.clamp(1.0 - config.clip, 1.0 + config.clip)?;
+			let surrogate = (&ratio * &advantages)?.minimum(&(clipped * &advantages)?)?;
+			let entropy = (log_probs.exp()? * &log_probs)?.sum(1)?.neg()?;
+			let value_loss = (values - rewards)?.sqr()?;
+			let loss = ((surrogate.neg()? + (value_loss * config.value)?)?
+				- (entropy * config.entropy)?)?
+				.sum_all()?;
+			sum = Some(match sum {
+				Some(s) => (s + loss)?,
+				None => loss,
+			});
+		}
+		Ok(match sum {
+			Some(s) => Some((s / total as f64)?),
+			None => None,
+		})
+	}
+
+	/// PPO's epochs on `batch` with AdamW (offline training on the simulator).
+	pub fn ppo_step(&mut self, batch: &[Decision], config: &PpoConfig) -> Result<(), EngineError> {
+		for _ in 0..config.epochs {
+			let Some(loss) = self.ppo_loss(batch, config)? else { return Ok(()) };
+			self.optimiser.backward_step(&loss)?;
+		}
 		Ok(())
 	}
 
-	/// One online policy-gradient step with plain SGD at `learning_rate` (no optimiser state,
-	/// so nothing to lose between restarts).
-	pub fn reinforce_online(
+	/// PPO's epochs on `batch` with plain SGD at `learning_rate` (online learning: no optimiser
+	/// state, so nothing to lose between restarts).
+	pub fn ppo_online(
 		&mut self,
-		batch: &[(Vec<[f32; FEATURES]>, usize, f64)],
+		batch: &[Decision],
+		config: &PpoConfig,
 		learning_rate: f64,
 	) -> Result<(), EngineError> {
-		let Some(loss) = self.loss(batch)? else { return Ok(()) };
-		candle_nn::SGD::new(self.vars.all_vars(), learning_rate)?.backward_step(&loss)?;
-		Ok(())
-	}
-
-	/// The running-mean reward baseline.
-	pub fn baseline(&self) -> f64 {
-		self.baseline
-	}
-
-	pub fn set_baseline(&mut self, baseline: f64) {
-		self.baseline = baseline;
-	}
-
-	/// REINFORCE's loss on `batch` (after moving the baseline); `None` for an empty batch.
-	fn loss(
-		&mut self,
-		batch: &[(Vec<[f32; FEATURES]>, usize, f64)],
-	) -> Result<Option<Tensor>, EngineError> {
-		let Some(k) = batch.first().map(|(c, _, _)| c.len()) else { return Ok(None) };
-		if k == 0 || batch.iter().any(|(c, a, _)| c.len() != k || *a >= k) {
-			return Err(EngineError::InvalidSpec(
-				"decisions must share one candidate count".into(),
-			));
+		let mut sgd = candle_nn::SGD::new(self.vars.all_vars(), learning_rate)?;
+		for _ in 0..config.epochs {
+			let Some(loss) = self.ppo_loss(batch, config)? else { return Ok(()) };
+			sgd.backward_step(&loss)?;
 		}
-		let mean_reward = batch.iter().map(|(_, _, r)| r).sum::<f64>() / batch.len() as f64;
-		// Running-mean baseline lowers the variance of the gradient.
-		self.baseline = if self.baseline == 0.0 {
-			mean_reward
-		} else {
-			0.9 * self.baseline + 0.1 * mean_reward
-		};
-		let flat: Vec<f32> =
-			batch.iter().flat_map(|(c, _, _)| c.iter().flatten().copied()).collect();
-		let x = Tensor::from_vec(flat, (batch.len(), k, FEATURES), &self.device)?;
-		let log_probs = candle_nn::ops::log_softmax(&self.scores(&x)?.squeeze(D::Minus1)?, 1)?;
-		let chosen: Vec<u32> = batch.iter().map(|(_, a, _)| *a as u32).collect();
-		let chosen = Tensor::from_vec(chosen, (batch.len(), 1), &self.device)?;
-		let picked = log_probs.gather(&chosen, 1)?.squeeze(1)?;
-		let advantages: Vec<f32> =
-			batch.iter().map(|(_, _, r)| (r - self.baseline) as f32).collect();
-		let advantages = Tensor::from_vec(advantages, batch.len(), &self.device)?;
-		Ok(Some((picked * advantages)?.mean_all()?.neg()?))
+		Ok(())
 	}
 }
 

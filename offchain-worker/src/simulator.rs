@@ -71,7 +71,7 @@ pub enum Strategy {
 impl Strategy {
 	pub fn name(&self) -> &'static str {
 		match self {
-			Self::Policy => "RL policy (REINFORCE)",
+			Self::Policy => "RL policy (PPO)",
 			Self::GreedyCheapest => "greedy cheapest",
 			Self::GreedyGreenest => "greedy greenest",
 			Self::Random => "random",
@@ -249,23 +249,27 @@ pub(crate) fn record(node: &mut CandidateNode, success: bool) {
 	}
 }
 
-/// Trains a policy with REINFORCE on a market from `seed`: `updates` batches of `batch`
-/// decisions among exactly `CANDIDATES` candidates.
+/// Trains a policy with PPO on a market from `seed`: `updates` batches of `batch` decisions
+/// (sampled from the policy of the batch, among exactly `CANDIDATES` candidates), each followed
+/// by [`crate::policy::PPO`]'s epochs.
 pub fn train_policy(seed: u64, updates: usize, batch: usize) -> Result<Policy, EngineError> {
 	let mut policy = Policy::new(seed, &candle_core::Device::Cpu)?;
 	let mut market = Market::new(400, seed.wrapping_add(1));
 	for _ in 0..updates {
 		let mut decisions = Vec::with_capacity(batch);
 		while decisions.len() < batch {
-			if let Some((feats, choice, outcome)) =
+			if let Some((candidates, ran, outcome)) =
 				market.step(Strategy::Policy, Some(&policy), true)?
 			{
-				if feats.len() == CANDIDATES {
-					decisions.push((feats, choice, outcome.reward));
+				if candidates.len() == CANDIDATES {
+					let p = policy.probabilities(&candidates)?.get(ran).copied().unwrap_or(1.0);
+					let log_prob = p.max(f32::MIN_POSITIVE).ln();
+					let reward = outcome.reward;
+					decisions.push(policy::Decision { candidates, ran, reward, log_prob });
 				}
 			}
 		}
-		policy.reinforce(&decisions)?;
+		policy.ppo_step(&decisions, &crate::policy::PPO)?;
 	}
 	Ok(policy)
 }

@@ -9,11 +9,21 @@
 //! - **Pending selections** are one small JSON file each under `pending/` next to the policy
 //!   (at most [`MAX_PENDING`]; the oldest go first), so an outcome that arrives after a restart
 //!   still teaches.
-//! - **The rest of the state** (outcomes learnt, the reward baseline) is `learner.json`; the
-//!   policy's weights are `policy.safetensors`. Online updates use plain SGD, which keeps no
-//!   state of its own, so nothing the learner needs is lost on a restart.
+//! - **PPO on a window of outcomes**: each realised outcome joins a window of the last
+//!   [`WINDOW`] decisions (the candidates, the one that ran, the reward, and the
+//!   log-probability the policy gave it when it decided); then [`crate::policy::PPO`]'s epochs
+//!   of the clipped objective run over the window with plain SGD. A decision stays in the
+//!   window for [`WINDOW`] updates; the clipping stops it pulling the policy further once the
+//!   policy moved 20% away from the one that decided.
+//! - **The rest of the state** (outcomes learnt, the window) is `learner.json`; the policy's
+//!   weights (actor and critic) are `policy.safetensors`. Plain SGD keeps no state of its own,
+//!   so nothing the learner needs is lost on a restart.
 
-use crate::{policy::FEATURES, rng::SeededRng, EngineError};
+use crate::{
+	policy::{Decision, FEATURES},
+	rng::SeededRng,
+	EngineError,
+};
 use aicchain_primitives::{JobId, NodeId};
 use serde::{Deserialize, Serialize};
 use std::{
@@ -23,6 +33,8 @@ use std::{
 
 /// Selections kept awaiting their outcome.
 pub const MAX_PENDING: usize = 4_096;
+/// Decisions the online PPO update runs over.
+pub const WINDOW: usize = 32;
 
 /// A selection awaiting its outcome: every candidate's node id and features, the job's budget,
 /// GPU-hours and how much its carbon counts ([`crate::policy::carbon_weight`]).
@@ -35,6 +47,10 @@ pub struct Pending {
 	/// Absent from selections saved before it existed: once.
 	#[serde(default = "once")]
 	pub carbon_weight: f64,
+	/// Every candidate's probability when the policy decided (PPO's π_old). Absent from
+	/// selections saved before it existed: the policy's probabilities when the outcome arrives.
+	#[serde(default)]
+	pub probabilities: Vec<f32>,
 }
 
 fn once() -> f64 {
@@ -55,12 +71,24 @@ pub fn reward(selection: &Pending, outcome: &aicchain_primitives::engine_api::Jo
 }
 
 /// What the learner keeps besides the policy's weights and the pending selections.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Counters {
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LearnerState {
 	/// Outcomes learnt from.
 	pub learnt: u64,
-	/// The policy's running-mean reward baseline.
-	pub baseline: f64,
+	/// The last [`WINDOW`] outcomes' decisions, oldest first.
+	#[serde(default)]
+	pub window: std::collections::VecDeque<Decision>,
+}
+
+impl LearnerState {
+	/// Adds a decision to the window (the oldest leaves past [`WINDOW`]) and counts it.
+	pub fn push(&mut self, decision: Decision) {
+		self.window.push_back(decision);
+		while self.window.len() > WINDOW {
+			self.window.pop_front();
+		}
+		self.learnt = self.learnt.saturating_add(1);
+	}
 }
 
 /// The share of proposals that explore after `learnt` outcomes.
@@ -95,14 +123,14 @@ impl LearnerStore {
 		self.dir.join("pending")
 	}
 
-	fn counters_path(&self) -> PathBuf {
+	fn state_path(&self) -> PathBuf {
 		self.dir.join("learner.json")
 	}
 
-	/// The saved counters (`None` on a first start) and pending selections. A file that does
+	/// The saved state (`None` on a first start) and pending selections. A file that does
 	/// not parse is an error, not a silent reset.
-	pub fn load(&self) -> Result<(Option<Counters>, BTreeMap<JobId, Pending>), EngineError> {
-		let counters = match std::fs::read(self.counters_path()) {
+	pub fn load(&self) -> Result<(Option<LearnerState>, BTreeMap<JobId, Pending>), EngineError> {
+		let state = match std::fs::read(self.state_path()) {
 			Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(corrupt)?),
 			Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
 			Err(e) => return Err(e.into()),
@@ -110,7 +138,7 @@ impl LearnerStore {
 		let mut pending = BTreeMap::new();
 		let entries = match std::fs::read_dir(self.pending_dir()) {
 			Ok(entries) => entries,
-			Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((counters, pending)),
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((state, pending)),
 			Err(e) => return Err(e.into()),
 		};
 		for entry in entries {
@@ -126,11 +154,11 @@ impl LearnerStore {
 			pending
 				.insert(job_id, serde_json::from_slice(&std::fs::read(&path)?).map_err(corrupt)?);
 		}
-		Ok((counters, pending))
+		Ok((state, pending))
 	}
 
-	pub fn save_counters(&self, counters: &Counters) -> Result<(), EngineError> {
-		write_atomically(&self.counters_path(), &serde_json::to_vec(counters).map_err(corrupt)?)
+	pub fn save_state(&self, state: &LearnerState) -> Result<(), EngineError> {
+		write_atomically(&self.state_path(), &serde_json::to_vec(state).map_err(corrupt)?)
 	}
 
 	pub fn put(&self, job_id: JobId, pending: &Pending) -> Result<(), EngineError> {

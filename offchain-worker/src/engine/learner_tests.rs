@@ -1,5 +1,5 @@
-//! Online learning: the node that ran a job learns, cancelled and expired jobs teach nothing,
-//! and the learner's state survives a restart.
+//! Online learning (PPO on a window of outcomes): the node that ran a job learns, cancelled and
+//! expired jobs teach nothing, and the learner's state survives a restart.
 
 use super::*;
 use aicchain_primitives::{engine_api::CandidateNode, JobRequirements, SustainabilityPreference};
@@ -113,7 +113,10 @@ fn pending_selections_and_counters_survive_a_restart() {
 	let first = select(&engine, 7);
 	select(&engine, 8);
 	assert_eq!(engine.handle(outcome(8, first, true)), EngineResponse::Ack);
-	let baseline = lock(&engine.policy).baseline();
+	let window = lock(&engine.learner).0.window.clone();
+	assert_eq!(window.len(), 1);
+	let pending = lock(&engine.learner).1.get(&7).cloned().expect("pending");
+	assert_eq!(pending.probabilities.len(), 3, "π_old of every candidate is kept");
 	drop(engine);
 	let engine = Engine::start(EngineConfig::in_dir(dir.path())).expect("restarts");
 	assert_eq!(
@@ -121,10 +124,52 @@ fn pending_selections_and_counters_survive_a_restart() {
 		EngineResponse::PendingOutcomes(vec![7])
 	);
 	assert_eq!(engine.status_json()["outcomes_learnt"], 1);
-	assert_eq!(lock(&engine.policy).baseline(), baseline);
-	// The outcome that arrives after the restart still teaches.
+	assert_eq!(lock(&engine.learner).0.window, window, "the window survives");
+	assert_eq!(lock(&engine.learner).1.get(&7), Some(&pending), "π_old survives");
+	// The outcome that arrives after the restart still teaches, over the whole window.
 	assert_eq!(engine.handle(outcome(7, first, true)), EngineResponse::Ack);
 	assert_eq!(engine.status_json()["outcomes_learnt"], 2);
+	assert_eq!(lock(&engine.learner).0.window.len(), 2);
+}
+
+/// PPO's window: an outcome joins the last [`learner::WINDOW`] decisions and every update runs
+/// over them; older ones leave. A decision whose node ran and succeeded, rewarded above the
+/// critic's estimate, gains probability; the critic's estimate moves toward the rewards.
+#[test]
+fn ppo_learns_over_a_window_of_outcomes() {
+	let dir = tempfile::tempdir().expect("tempdir");
+	let engine = Engine::start(EngineConfig::in_dir(dir.path())).expect("starts");
+	select(&engine, 0);
+	let features = lock(&engine.learner).1.get(&0).expect("pending").candidates.clone();
+	let critic = |e: &Engine| lock(&e.policy).expected_reward(&features).expect("value");
+	let value_before = critic(&engine);
+	// Node 12 (index 2) keeps running the jobs and keeps succeeding, cheaply and cleanly.
+	let before = probability(&engine, &features, 2);
+	for job_id in 0..(learner::WINDOW as u64 + 8) {
+		if job_id > 0 {
+			select(&engine, job_id);
+		}
+		let ran = EngineRequest::Outcome(JobOutcome {
+			job_id,
+			node_id: 12,
+			success: true,
+			cost: 100,
+			carbon_grams: 0,
+			blocks_taken: 20,
+		});
+		assert_eq!(engine.handle(ran), EngineResponse::Ack);
+	}
+	let after = probability(&engine, &features, 2);
+	assert!(after > before, "the node that kept succeeding gained: {before} → {after}");
+	let state = lock(&engine.learner).0.clone();
+	assert_eq!(state.learnt, learner::WINDOW as u64 + 8);
+	assert_eq!(state.window.len(), learner::WINDOW, "the oldest decisions left the window");
+	let reward = state.window.back().expect("decision").reward as f32;
+	let value_after = critic(&engine);
+	assert!(
+		(value_after - reward).abs() < (value_before - reward).abs(),
+		"the critic moved toward the reward {reward}: {value_before} → {value_after}"
+	);
 }
 
 /// Issue #10, item 6: the live policy used to score a job preferring renewable power like any
@@ -147,6 +192,7 @@ fn a_job_preferring_renewable_power_weighs_carbon_more() {
 		budget: 1_000,
 		gpu_hours: 16,
 		carbon_weight: weight,
+		probabilities: vec![1.0],
 	};
 	let ran = |carbon_grams| JobOutcome {
 		job_id: 1,

@@ -1,0 +1,58 @@
+// Decisions: for a job, the node's compute engine's selection (`compute_selection`): every
+// candidate's probability under the learned policy, the proposal, whether it explored, and how
+// the chain assigned the job.
+import { rpc } from "../chain";
+import { type Context, type Page, field, h, message, numberInput, table } from "../dom";
+
+interface Selection { chosen: number; explored: boolean; scores: { node: number; probability: number }[] }
+
+export class DecisionsPage implements Page {
+  private box = h("div", { testid: "decision" });
+  private input = numberInput("job", 0, 0);
+
+  constructor(private ctx: Context) {}
+
+  async render(root: HTMLElement): Promise<void> {
+    const show = h("button", { type: "button", testid: "show-decision" }, "Show");
+    show.addEventListener("click", () => void this.show(Number(this.input.value)));
+    root.append(
+      h("h1", {}, "Decisions"),
+      h("p", { class: "muted" },
+        "Which node this node's off-chain worker proposed for a job, and the probability its policy gave each candidate. " +
+        "Each validator proposes; the chain assigns the node a majority named, else its own fallback score."),
+      h("div", { class: "inline" }, field("job", this.input), show),
+      this.box,
+    );
+    const latest = Number((await this.ctx.chain.api.query.computeJobs.nextJobId()).toString()) - 1;
+    if (latest >= 0) {
+      this.input.value = String(latest);
+      await this.show(latest);
+    }
+  }
+
+  private async show(id: number): Promise<void> {
+    try {
+      const [selection, job] = await Promise.all([
+        rpc<Selection>(this.ctx.chain, "compute_selection", [id]),
+        rpc<any>(this.ctx.chain, "compute_job", [id]).catch(() => undefined),
+      ]);
+      const rows = [...selection.scores]
+        .sort((a, b) => b.probability - a.probability)
+        .map((s) => [
+          s.node === selection.chosen ? h("strong", {}, `node ${s.node} (proposed)`) : `node ${s.node}`,
+          h("span", { class: "bar-cell" },
+            h("span", { class: "bar", style: `width:${Math.round(s.probability * 100)}%` }),
+            h("span", { testid: `probability-${s.node}` }, `${(s.probability * 100).toFixed(1)}%`)),
+        ]);
+      const stage = job ? `${job.status.stage}${job.status.node !== undefined ? ` on node ${job.status.node}` : ""}` : "pruned from state";
+      this.box.replaceChildren(
+        h("p", {}, `Job ${id}: proposed node `, h("strong", { testid: "decision-chosen" }, String(selection.chosen)),
+          selection.explored ? " (an exploring draw, not the most probable candidate)" : "",
+          `; on chain: `, h("span", { testid: "decision-stage" }, stage)),
+        table(["candidate", "probability"], rows, "decision-table"),
+      );
+    } catch (e) {
+      this.box.replaceChildren(h("div", { class: "notice error", testid: "decision-error" }, message(e)));
+    }
+  }
+}
