@@ -24,7 +24,7 @@ build: setup
 ## One command: build the node and the web app, start a single-validator dev chain (RPC on
 ## ws://127.0.0.1:9944) and serve the web app on http://127.0.0.1:$(UI_PORT)/ beside it.
 run: build ui
-	@cd ui && npx vite preview --host 127.0.0.1 --port $(UI_PORT) --strictPort >/dev/null 2>&1 & ui=$$!; \
+	@(cd ui && exec node_modules/.bin/vite preview --host 127.0.0.1 --port $(UI_PORT) --strictPort >/dev/null 2>&1) & ui=$$!; \
 	trap 'kill $$ui 2>/dev/null' EXIT INT TERM; \
 	echo "AICChain web app: http://127.0.0.1:$(UI_PORT)/ (market, rent, provide, govern, decisions)"; \
 	(sleep 10; echo; echo "==> AICChain web app: http://127.0.0.1:$(UI_PORT)/   RPC: ws://127.0.0.1:9944"; echo) & \

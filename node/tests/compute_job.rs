@@ -168,6 +168,9 @@ fn training_job_is_assigned_trained_verified_and_settled_by_the_workers() {
 		rpc("compute_selection", serde_json::json!([job_id])).expect("compute_selection");
 	assert_eq!(selection["chosen"], node_id);
 	assert_eq!(selection["scores"][0]["node"], node_id);
+	// The state the policy saw (named features) and the critic's estimate.
+	assert!(selection["scores"][0]["features"]["costShare"].is_number(), "{selection}");
+	assert!(selection["expectedReward"].is_number(), "{selection}");
 	assert!(rpc("compute_selection", serde_json::json!([999])).is_err());
 	// The engine's datasets, for clients that name one in a job (the web app's form).
 	let datasets = rpc("compute_datasets", serde_json::json!([])).expect("compute_datasets");

@@ -4,6 +4,7 @@
 mod datasets;
 pub mod inference;
 pub use datasets::UploadRefused;
+pub mod decisions;
 pub mod learner;
 use learner::{LearnerState, LearnerStore, Pending};
 mod federated;
@@ -147,18 +148,12 @@ pub struct Engine {
 	/// their outcome.
 	learner: Mutex<(LearnerState, std::collections::BTreeMap<JobId, Pending>)>,
 	learner_store: LearnerStore,
-	/// The latest decisions with every candidate's score, for clients (`GET /selections/<job>`).
-	decisions: Mutex<std::collections::BTreeMap<JobId, Decision>>,
+	/// The latest decisions, for clients (`GET /selections/<job>`).
+	decisions: Mutex<decisions::Decisions>,
 }
-
-/// A selection: the chosen node, every candidate's probability, whether it explored.
-type Decision = (u32, Vec<(u32, f32)>, bool);
 
 /// The online learner's SGD step size.
 const ONLINE_LEARNING_RATE: f64 = 0.005;
-
-/// Decisions kept for `GET /selections/<job>`.
-const KEPT_DECISIONS: usize = 1_024;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 	m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -219,7 +214,7 @@ impl Engine {
 			policy_path: config.policy_path,
 			learner: Mutex::new((state, pending)),
 			learner_store,
-			decisions: Mutex::new(std::collections::BTreeMap::new()),
+			decisions: Mutex::new(decisions::Decisions::default()),
 		});
 		let weak = std::sync::Arc::downgrade(&engine);
 		std::thread::Builder::new().name("aicchain-trainer".into()).spawn(move || {
@@ -257,33 +252,31 @@ impl Engine {
 					.zip(&probabilities)
 					.map(|(c, p)| (c.node_id, model::quantise_fraction(f64::from(*p))))
 					.collect();
-				let gpu_hours = u64::from(requirements.gpus) * u64::from(requirements.gpu_hours);
-				let nodes: Vec<_> = candidates.iter().map(|c| c.node_id).collect();
-				let carbon_weight = policy::carbon_weight(&requirements);
+				let node_id = candidates.get(chosen).map(|c| c.node_id).unwrap_or_default();
+				let record = decisions::Record {
+					chosen: node_id,
+					explored,
+					candidates: candidates
+						.iter()
+						.zip(&feats)
+						.zip(&probabilities)
+						.map(|((c, f), p)| (c.node_id, *f, *p))
+						.collect(),
+					expected_reward: lock(&self.policy).expected_reward(&feats).unwrap_or(f32::NAN),
+					outcome: None,
+				};
 				let pending = Pending {
-					nodes,
+					nodes: candidates.iter().map(|c| c.node_id).collect(),
 					candidates: feats,
 					budget,
-					gpu_hours,
-					carbon_weight,
-					probabilities: probabilities.clone(),
+					gpu_hours: u64::from(requirements.gpus) * u64::from(requirements.gpu_hours),
+					carbon_weight: policy::carbon_weight(&requirements),
+					probabilities,
 				};
 				if let Err(e) = self.remember(job_id, pending) {
 					return EngineResponse::Error(e.to_string().into_bytes());
 				}
-				let node_id = candidates.get(chosen).map(|c| c.node_id).unwrap_or_default();
-				let mut decisions = lock(&self.decisions);
-				decisions.insert(
-					job_id,
-					(
-						node_id,
-						candidates.iter().map(|c| c.node_id).zip(probabilities).collect(),
-						explored,
-					),
-				);
-				while decisions.len() > KEPT_DECISIONS {
-					decisions.pop_first();
-				}
+				lock(&self.decisions).insert(job_id, record);
 				EngineResponse::Selected { node_id, scores }
 			},
 			EngineRequest::Train { job_id, spec, start } => {
@@ -468,6 +461,7 @@ impl Engine {
 			return Ok(());
 		};
 		let reward = learner::reward(&selection, outcome);
+		lock(&self.decisions).learnt(outcome.job_id, outcome.node_id, reward);
 		let mut policy = lock(&self.policy);
 		let p = match selection.probabilities.get(ran) {
 			Some(p) if selection.probabilities.len() == selection.nodes.len() => *p,
@@ -490,19 +484,9 @@ impl Engine {
 		self.learner_store.save_state(&state)
 	}
 
-	/// The policy's decision for a job: the chosen node and every candidate's probability.
+	/// The policy's decision for a job ([`decisions::Decisions::json`]).
 	pub fn decision_json(&self, job_id: JobId) -> Option<serde_json::Value> {
-		let decisions = lock(&self.decisions);
-		let (chosen, scores, explored) = decisions.get(&job_id)?;
-		Some(serde_json::json!({
-			"jobId": job_id,
-			"chosen": chosen,
-			"explored": explored,
-			"scores": scores
-				.iter()
-				.map(|(node, p)| serde_json::json!({ "node": node, "probability": p }))
-				.collect::<Vec<_>>(),
-		}))
+		lock(&self.decisions).json(job_id)
 	}
 
 	/// Whether a `GET` of weights (`path` with its query, asking for `resource`) presenting

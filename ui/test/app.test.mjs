@@ -202,6 +202,9 @@ test("rent: a quote, refused requirements and funds, then a job from the form to
   assert.equal(await byId("decision-chosen").textContent(), String(selection.chosen));
   assert.match(await byId(`probability-${nodeId}`).textContent(), /%$/);
   assert.match(await byId("decision-stage").textContent(), new RegExp(`Settled on node ${nodeId}`));
+  assert.equal(await byId("decision-expected").textContent(), selection.expectedReward.toFixed(3));
+  const headers = await page.locator('[data-testid="decision-table"] th').allTextContents();
+  assert.deepEqual(headers.slice(2), Object.keys(selection.scores[0].features));
   await shot("decisions");
   await page.fill('input[name="job"]', "999");
   await byId("show-decision").click();

@@ -268,3 +268,40 @@ fn engines_that_learn_the_same_outcomes_in_the_same_order_propose_alike() {
 	assert_eq!(policies[0], policies[1], "same outcomes, same order: same policy");
 	assert_ne!(policies[0], policies[2], "missed outcomes: another policy");
 }
+
+/// Issue #10, item 7: a decision's state (each candidate's named features), its action
+/// probabilities, the critic's estimate and, once learnt, the node that ran and the reward.
+#[test]
+fn a_decision_shows_its_state_probabilities_and_reward() {
+	let dir = tempfile::tempdir().expect("tempdir");
+	let engine = Engine::start(EngineConfig::in_dir(dir.path())).expect("starts");
+	let proposed = select(&engine, 5);
+	let json = engine.decision_json(5).expect("kept");
+	assert_eq!(json["chosen"], proposed);
+	let scores = json["scores"].as_array().expect("scores");
+	assert_eq!(scores.len(), 3);
+	let total: f64 = scores.iter().map(|s| s["probability"].as_f64().expect("p")).sum();
+	assert!((total - 1.0).abs() < 1e-4, "{total}");
+	let pending = lock(&engine.learner).1.get(&5).cloned().expect("pending");
+	for (score, features) in scores.iter().zip(&pending.candidates) {
+		for (name, value) in decisions::FEATURE_NAMES.iter().zip(features) {
+			assert_eq!(score["features"][*name].as_f64(), Some(f64::from(*value)), "{name}");
+		}
+	}
+	assert!(json["expectedReward"].as_f64().is_some_and(f64::is_finite), "{json}");
+	assert!(json["outcome"].is_null());
+	let ran = JobOutcome {
+		job_id: 5,
+		node_id: 12,
+		success: true,
+		cost: 500,
+		carbon_grams: 100,
+		blocks_taken: 20,
+	};
+	let reward = learner::reward(&pending, &ran);
+	assert_eq!(engine.handle(EngineRequest::Outcome(ran)), EngineResponse::Ack);
+	let json = engine.decision_json(5).expect("kept");
+	assert_eq!(json["outcome"]["node"], 12);
+	assert_eq!(json["outcome"]["reward"].as_f64(), Some(reward));
+	assert!(engine.decision_json(6).is_none());
+}

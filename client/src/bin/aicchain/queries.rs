@@ -143,4 +143,28 @@ pub(crate) fn print_selection(selection: &Value) {
 	if selection["explored"] == true {
 		println!("(an exploring draw, not the most probable candidate)");
 	}
+	// The state the policy saw: each candidate's features (by name).
+	for s in selection["scores"].as_array().into_iter().flatten() {
+		let features: Vec<String> = s["features"]
+			.as_object()
+			.into_iter()
+			.flatten()
+			.map(|(name, value)| format!("{name} {:.3}", value.as_f64().unwrap_or(f64::NAN)))
+			.collect();
+		if !features.is_empty() {
+			println!("  node {} state: {}", s["node"], features.join(", "));
+		}
+	}
+	if let Some(expected) = selection["expectedReward"].as_f64() {
+		println!("critic's expected reward: {expected:.3}");
+	}
+	match selection["outcome"]["reward"].as_f64() {
+		Some(reward) => {
+			println!(
+				"outcome: node {} ran it, reward learnt {reward:.3}",
+				selection["outcome"]["node"]
+			)
+		},
+		None => println!("outcome: none learnt yet"),
+	}
 }
