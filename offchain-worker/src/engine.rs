@@ -241,11 +241,17 @@ impl Engine {
 				}
 				let feats: Vec<[f32; FEATURES]> =
 					candidates.iter().map(|c| policy::features(c, &requirements, budget)).collect();
-				let probabilities = match lock(&self.policy).probabilities(&feats) {
-					Ok(p) => p,
-					Err(e) => return EngineResponse::Error(e.to_string().into_bytes()),
+				// One view of the learner: the policy, its critic and the count of outcomes it
+				// learnt, read under the policy's lock (which `learn` holds while it updates).
+				let (probabilities, expected_reward, learnt) = {
+					let policy = lock(&self.policy);
+					let probabilities = match policy.probabilities(&feats) {
+						Ok(p) => p,
+						Err(e) => return EngineResponse::Error(e.to_string().into_bytes()),
+					};
+					let expected = policy.expected_reward(&feats).unwrap_or(f32::NAN);
+					(probabilities, expected, lock(&self.learner).0.learnt)
 				};
-				let learnt = lock(&self.learner).0.learnt;
 				let (chosen, explored) = learner::choose(&probabilities, job_id, learnt);
 				let scores = candidates
 					.iter()
@@ -262,7 +268,7 @@ impl Engine {
 						.zip(&probabilities)
 						.map(|((c, f), p)| (c.node_id, *f, *p))
 						.collect(),
-					expected_reward: lock(&self.policy).expected_reward(&feats).unwrap_or(f32::NAN),
+					expected_reward,
 					outcome: None,
 				};
 				let pending = Pending {
@@ -271,7 +277,6 @@ impl Engine {
 					budget,
 					gpu_hours: u64::from(requirements.gpus) * u64::from(requirements.gpu_hours),
 					carbon_weight: policy::carbon_weight(&requirements),
-					probabilities,
 				};
 				if let Err(e) = self.remember(job_id, pending) {
 					return EngineResponse::Error(e.to_string().into_bytes());
@@ -454,34 +459,40 @@ impl Engine {
 
 	/// Learns from a realised outcome on the node that ran the job, whoever chose it (nothing
 	/// when that node was not among this engine's candidates): the decision joins the window
-	/// and PPO's epochs run over it; then saves the policy and the learner's state.
+	/// and PPO's epochs run over it; then saves the learner's state and the policy, and only
+	/// then drops the pending selection (a failed update leaves all as it was).
+	///
+	/// π_old is the policy's probability of that node *when the outcome is learnt*, not when
+	/// this engine selected: engines that learn the same outcomes in the same order then hold
+	/// the same window and the same policy, whenever each of them was asked to select.
 	fn learn(&self, outcome: &JobOutcome) -> Result<(), EngineError> {
-		let Some(selection) = self.forget(outcome.job_id)? else { return Ok(()) };
+		let Some(selection) = lock(&self.learner).1.get(&outcome.job_id).cloned() else {
+			return Ok(());
+		};
 		let Some(ran) = selection.nodes.iter().position(|n| *n == outcome.node_id) else {
+			self.forget(outcome.job_id)?;
 			return Ok(());
 		};
 		let reward = learner::reward(&selection, outcome);
-		lock(&self.decisions).learnt(outcome.job_id, outcome.node_id, reward);
 		let mut policy = lock(&self.policy);
-		let p = match selection.probabilities.get(ran) {
-			Some(p) if selection.probabilities.len() == selection.nodes.len() => *p,
-			_ => policy.probabilities(&selection.candidates)?.get(ran).copied().unwrap_or(1.0),
-		};
+		let p = policy.probabilities(&selection.candidates)?.get(ran).copied().unwrap_or(1.0);
 		let decision = policy::Decision {
 			candidates: selection.candidates,
 			ran,
 			reward,
 			log_prob: p.max(f32::MIN_POSITIVE).ln(),
 		};
-		let state = {
-			let mut learner = lock(&self.learner);
-			learner.0.push(decision);
-			learner.0.clone()
-		};
+		let mut state = lock(&self.learner).0.clone();
+		state.push(decision);
 		let window: Vec<policy::Decision> = state.window.iter().cloned().collect();
 		policy.ppo_online(&window, &policy::PPO, ONLINE_LEARNING_RATE)?;
+		self.learner_store.save_state(&state)?;
 		policy.save(&self.policy_path)?;
-		self.learner_store.save_state(&state)
+		lock(&self.learner).0 = state;
+		drop(policy);
+		self.forget(outcome.job_id)?;
+		lock(&self.decisions).learnt(outcome.job_id, outcome.node_id, reward);
+		Ok(())
 	}
 
 	/// The policy's decision for a job ([`decisions::Decisions::json`]).

@@ -196,7 +196,9 @@ impl Policy {
 			let ran = Tensor::from_vec(ran, (n, 1), &self.device)?;
 			let old: Vec<f32> = group.iter().map(|d| d.log_prob).collect();
 			let old = Tensor::from_vec(old, n, &self.device)?;
-			let ratio = (log_probs.gather(&ran, 1)?.squeeze(1)? - old)?.exp()?;
+			// Bounded so that a decision the policy now finds very unlikely cannot overflow.
+			let log_ratio = (log_probs.gather(&ran, 1)?.squeeze(1)? - old)?;
+			let ratio = log_ratio.clamp(-20f32, 20f32)?.exp()?;
 			let values = self.values(&x)?;
 			let rewards: Vec<f32> = group.iter().map(|d| d.reward as f32).collect();
 			let rewards = Tensor::from_vec(rewards, n, &self.device)?;
@@ -214,10 +216,13 @@ impl Policy {
 				None => loss,
 			});
 		}
-		Ok(match sum {
-			Some(s) => Some((s / total as f64)?),
-			None => None,
-		})
+		let Some(sum) = sum else { return Ok(None) };
+		let loss = (sum / total as f64)?;
+		// A loss that is not finite would write NaN into the weights for good: no step.
+		if !loss.to_scalar::<f32>()?.is_finite() {
+			return Ok(None);
+		}
+		Ok(Some(loss))
 	}
 
 	/// PPO's epochs on `batch` with AdamW (offline training on the simulator).

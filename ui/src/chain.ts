@@ -25,7 +25,8 @@ export function nodeUrl(): string {
 
 /// Connects, or fails with a message that says where it tried and what to do.
 export async function connect(url: string, timeoutMs = 8_000): Promise<Chain> {
-  const provider = new WsProvider(url, false);
+  // Reconnects by itself (every 2.5 s) once connected; the first failure is reported instead.
+  const provider = new WsProvider(url, 2_500);
   const unreachable = new Error(
     `Cannot reach the AICChain node at ${url}. Is it running? Start a dev chain with \`make run\`, ` +
       `or open this page with ?rpc=ws://host:port for another node.`,
@@ -33,9 +34,9 @@ export async function connect(url: string, timeoutMs = 8_000): Promise<Chain> {
   try {
     await withTimeout(
       new Promise((resolve, reject) => {
+        if (provider.isConnected) resolve(undefined);
         provider.on("connected", resolve);
         provider.on("error", reject);
-        provider.connect().catch(reject);
       }),
       timeoutMs,
       unreachable,
@@ -177,7 +178,7 @@ export function sendWith(
       });
     })
       .then((u) => { unsubscribe = u; })
-      .catch((e: Error) => reject(new Error(explainSubmitError(e.message))));
+      .catch((e: unknown) => reject(new Error(explainSubmitError(String((e as Error)?.message ?? e)))));
   });
 }
 

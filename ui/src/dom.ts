@@ -34,6 +34,26 @@ export interface Page {
   render(root: HTMLElement): Promise<void>;
   /// Called on each new best block while the page shows.
   onBlock?(best: number): Promise<void>;
+  /// Called when the page is left (subscriptions end).
+  dispose?(): void;
+}
+
+/// Tells whether an answer is still the latest asked for (answers may arrive out of order).
+export class Latest {
+  private asked = 0;
+  /// A ticket for a new question; `isLatest(ticket)` once its answer arrives.
+  next(): number {
+    return ++this.asked;
+  }
+  isLatest(ticket: number): boolean {
+    return ticket === this.asked;
+  }
+}
+
+/// Whether a redraw now would pull controls from under the user: an action in flight, or the
+/// focus inside `box` (typing an amount).
+export function busyIn(box: HTMLElement, inFlight: boolean): boolean {
+  return inFlight || box.contains(document.activeElement);
 }
 
 /// A labelled figure (`testid` names it for the browser tests).

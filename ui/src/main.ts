@@ -32,7 +32,11 @@ function showBanner(text: string | undefined): void {
   banner.textContent = text ?? "";
 }
 
+let generation = 0;
+
 async function route(ctx: Context): Promise<void> {
+  const mine = ++generation;
+  current?.dispose?.();
   const name = (window.location.hash.replace(/^#/, "").split("?")[0] || "market").toLowerCase();
   const make = PAGES[name] ?? PAGES.market;
   for (const a of document.querySelectorAll<HTMLAnchorElement>("#nav a")) {
@@ -45,9 +49,10 @@ async function route(ctx: Context): Promise<void> {
   root.dataset.page = name in PAGES ? name : "market";
   try {
     await page.render(root);
-    root.dataset.ready = "true";
+    if (mine === generation) root.dataset.ready = "true";
   } catch (e) {
-    root.append(h("div", { class: "notice error", testid: "page-error" }, message(e)));
+    // A page left meanwhile says nothing on the page that replaced it.
+    if (mine === generation) root.append(h("div", { class: "notice error", testid: "page-error" }, message(e)));
   }
 }
 

@@ -11,10 +11,12 @@
 //!   still teaches.
 //! - **PPO on a window of outcomes**: each realised outcome joins a window of the last
 //!   [`WINDOW`] decisions (the candidates, the one that ran, the reward, and the
-//!   log-probability the policy gave it when it decided); then [`crate::policy::PPO`]'s epochs
-//!   of the clipped objective run over the window with plain SGD. A decision stays in the
-//!   window for [`WINDOW`] updates; the clipping stops it pulling the policy further once the
-//!   policy moved 20% away from the one that decided.
+//!   log-probability the policy gave it when the outcome was learnt: π_old); then
+//!   [`crate::policy::PPO`]'s epochs of the clipped objective run over the window with plain
+//!   SGD. A decision stays in the window for [`WINDOW`] updates; the clipping stops it pulling
+//!   the policy further once the policy moved 20% away from π_old. π_old is taken when the
+//!   outcome is learnt, not when the engine selected, so that engines that learn the same
+//!   outcomes in the same order hold the same state whenever each was asked to select.
 //! - **The rest of the state** (outcomes learnt, the window) is `learner.json`; the policy's
 //!   weights (actor and critic) are `policy.safetensors`. Plain SGD keeps no state of its own,
 //!   so nothing the learner needs is lost on a restart.
@@ -47,10 +49,6 @@ pub struct Pending {
 	/// Absent from selections saved before it existed: once.
 	#[serde(default = "once")]
 	pub carbon_weight: f64,
-	/// Every candidate's probability when the policy decided (PPO's π_old). Absent from
-	/// selections saved before it existed: the policy's probabilities when the outcome arrives.
-	#[serde(default)]
-	pub probabilities: Vec<f32>,
 }
 
 fn once() -> f64 {

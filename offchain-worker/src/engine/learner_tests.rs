@@ -116,7 +116,6 @@ fn pending_selections_and_counters_survive_a_restart() {
 	let window = lock(&engine.learner).0.window.clone();
 	assert_eq!(window.len(), 1);
 	let pending = lock(&engine.learner).1.get(&7).cloned().expect("pending");
-	assert_eq!(pending.probabilities.len(), 3, "π_old of every candidate is kept");
 	drop(engine);
 	let engine = Engine::start(EngineConfig::in_dir(dir.path())).expect("restarts");
 	assert_eq!(
@@ -125,7 +124,7 @@ fn pending_selections_and_counters_survive_a_restart() {
 	);
 	assert_eq!(engine.status_json()["outcomes_learnt"], 1);
 	assert_eq!(lock(&engine.learner).0.window, window, "the window survives");
-	assert_eq!(lock(&engine.learner).1.get(&7), Some(&pending), "π_old survives");
+	assert_eq!(lock(&engine.learner).1.get(&7), Some(&pending), "the selection survives");
 	// The outcome that arrives after the restart still teaches, over the whole window.
 	assert_eq!(engine.handle(outcome(7, first, true)), EngineResponse::Ack);
 	assert_eq!(engine.status_json()["outcomes_learnt"], 2);
@@ -192,7 +191,6 @@ fn a_job_preferring_renewable_power_weighs_carbon_more() {
 		budget: 1_000,
 		gpu_hours: 16,
 		carbon_weight: weight,
-		probabilities: vec![1.0],
 	};
 	let ran = |carbon_grams| JobOutcome {
 		job_id: 1,
@@ -304,4 +302,31 @@ fn a_decision_shows_its_state_probabilities_and_reward() {
 	assert_eq!(json["outcome"]["node"], 12);
 	assert_eq!(json["outcome"]["reward"].as_f64(), Some(reward));
 	assert!(engine.decision_json(6).is_none());
+}
+
+/// Whenever each engine was asked to select (before or after learning earlier outcomes), the
+/// same outcomes learnt in the same order leave the same policy: what an engine learns does
+/// not depend on the timing of its own selections.
+#[test]
+fn the_timing_of_selections_does_not_change_what_is_learnt() {
+	let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().expect("tempdir")).collect();
+	let engines: Vec<_> = dirs
+		.iter()
+		.map(|d| Engine::start(EngineConfig::in_dir(d.path())).expect("starts"))
+		.collect();
+	let ran = |job_id: u64| outcome(job_id, 10 + (job_id % 3) as u32, job_id % 4 != 0);
+	// Engine 0 selects each job just before its outcome; engine 1 selects all of them first.
+	for job_id in 0..40u64 {
+		select(&engines[0], job_id);
+		assert_eq!(engines[0].handle(ran(job_id)), EngineResponse::Ack);
+	}
+	for job_id in 0..40u64 {
+		select(&engines[1], job_id);
+	}
+	for job_id in 0..40u64 {
+		assert_eq!(engines[1].handle(ran(job_id)), EngineResponse::Ack);
+	}
+	let policy = |d: &tempfile::TempDir| std::fs::read(d.path().join("policy.safetensors"));
+	assert_eq!(policy(&dirs[0]).expect("saved"), policy(&dirs[1]).expect("saved"));
+	assert_eq!(lock(&engines[0].learner).0, lock(&engines[1].learner).0);
 }

@@ -2,7 +2,7 @@
 // the policy saw (every candidate's features), each candidate's probability, the proposal,
 // whether it explored, the critic's estimate, the reward learnt, and how the chain assigned it.
 import { rpc } from "../chain";
-import { type Context, type Page, field, h, message, numberInput, table } from "../dom";
+import { type Context, type Page, Latest, field, h, message, numberInput, table } from "../dom";
 
 interface Selection {
   chosen: number; explored: boolean; expectedReward: number | null;
@@ -13,6 +13,7 @@ interface Selection {
 export class DecisionsPage implements Page {
   private box = h("div", { testid: "decision" });
   private input = numberInput("job", 0, 0);
+  private asked = new Latest();
 
   constructor(private ctx: Context) {}
 
@@ -35,11 +36,13 @@ export class DecisionsPage implements Page {
   }
 
   private async show(id: number): Promise<void> {
+    const ticket = this.asked.next();
     try {
       const [selection, job] = await Promise.all([
         rpc<Selection>(this.ctx.chain, "compute_selection", [id]),
         rpc<any>(this.ctx.chain, "compute_job", [id]).catch(() => undefined),
       ]);
+      if (!this.asked.isLatest(ticket)) return;
       const names = Object.keys(selection.scores[0]?.features ?? {});
       const rows = [...selection.scores]
         .sort((a, b) => b.probability - a.probability)
@@ -68,6 +71,7 @@ export class DecisionsPage implements Page {
           "GPUs ÷ 4× the job's, and the track record's success estimate."),
       );
     } catch (e) {
+      if (!this.asked.isLatest(ticket)) return;
       this.box.replaceChildren(h("div", { class: "notice error", testid: "decision-error" }, message(e)));
     }
   }

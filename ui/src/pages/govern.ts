@@ -1,7 +1,7 @@
 // Govern: the community fund, open subsidy proposals with a countdown, AICG votes (frozen until
 // the vote closes) and their removal, new proposals, active subsidies.
 import { aicc, countdown, parseAicc, rpc } from "../chain";
-import { type Context, type Page, field, h, message, notice, numberInput, requireAccount, select, table, textInput } from "../dom";
+import { type Context, type Page, busyIn, field, h, message, notice, numberInput, requireAccount, select, table, textInput } from "../dom";
 
 interface Fund {
   account: string; balance: string; committed: string; uncommitted: string;
@@ -26,7 +26,10 @@ export class GovernPage implements Page {
 
   constructor(private ctx: Context) {}
 
+  private root: HTMLElement = document.body;
+
   async render(root: HTMLElement): Promise<void> {
+    this.root = root;
     const i = this.inputs;
     const propose = h("button", { type: "button", testid: "propose" }, "Propose subsidy");
     propose.addEventListener("click", () => void this.act(propose, () => this.ctx.chain.api.tx.communityFund.proposeSubsidy({
@@ -55,7 +58,11 @@ export class GovernPage implements Page {
     await this.refresh();
   }
 
+  private inFlight = false;
+
   async onBlock(): Promise<void> {
+    // No redraw under the user's hands: a button mid-signing, or typing in the page.
+    if (busyIn(this.root, this.inFlight)) return;
     await this.refresh();
   }
 
@@ -71,18 +78,20 @@ export class GovernPage implements Page {
 
   private async act(button: HTMLButtonElement, build: () => any): Promise<void> {
     button.disabled = true;
+    this.inFlight = true;
     try {
       const account = requireAccount(this.ctx);
       const tx = build();
       this.status.info("signing…");
       const sent = await account.sign(tx, (s) => this.status.info(s));
       const event = sent.events.find((e) => e.section === "communityFund");
-      this.status.ok(event ? `${event.method}` : "done");
       await this.refresh();
+      this.status.ok(event ? `${event.method}` : "done");
     } catch (e) {
       this.status.error(message(e));
     } finally {
       button.disabled = false;
+      this.inFlight = false;
     }
   }
 

@@ -1,7 +1,7 @@
 // Provide: register a node (bond held), update it, send heartbeats, see its bond, reputation,
 // jobs and earnings; leave the market and withdraw the bond.
 import { aicc, parseAicc } from "../chain";
-import { type Context, type Page, field, h, message, notice, numberInput, requireAccount, table, textInput } from "../dom";
+import { type Context, type Page, busyIn, field, h, message, notice, numberInput, requireAccount, table, textInput } from "../dom";
 import { type NodeInfo, allNodes } from "./market";
 
 export class ProvidePage implements Page {
@@ -23,7 +23,10 @@ export class ProvidePage implements Page {
 
   constructor(private ctx: Context) {}
 
+  private root: HTMLElement = document.body;
+
   async render(root: HTMLElement): Promise<void> {
+    this.root = root;
     const i = this.inputs;
     const bond = (this.ctx.chain.api.consts.computeRegistry as any).nodeBond;
     const register = h("button", { type: "button", testid: "register-node" }, "Register node");
@@ -53,7 +56,11 @@ export class ProvidePage implements Page {
     await this.refresh();
   }
 
+  private inFlight = false;
+
   async onBlock(): Promise<void> {
+    // No redraw under the user's hands: a button mid-signing, or typing in the page.
+    if (busyIn(this.root, this.inFlight)) return;
     await this.refresh();
   }
 
@@ -86,18 +93,20 @@ export class ProvidePage implements Page {
 
   private async act(button: HTMLButtonElement, build: () => any, done?: string): Promise<void> {
     button.disabled = true;
+    this.inFlight = true;
     try {
       const account = requireAccount(this.ctx);
       const tx = build();
       this.status.info("signing…");
       const sent = await account.sign(tx, (s) => this.status.info(s));
       const events = sent.events.filter((e) => e.section === "computeRegistry").map((e) => e.method);
-      this.status.ok(done ?? (events.length > 0 ? events.join(", ") : "done"));
       await this.refresh();
+      this.status.ok(done ?? (events.length > 0 ? events.join(", ") : "done"));
     } catch (e) {
       this.status.error(message(e));
     } finally {
       button.disabled = false;
+      this.inFlight = false;
     }
   }
 
@@ -162,7 +171,7 @@ export class ProvidePage implements Page {
     i.gpus.value = String(n.spec.gpuCount); i.memory.value = String(n.spec.gpuMemoryGib);
     i.bandwidth.value = String(n.spec.bandwidthMbps); i.latency.value = String(n.spec.latencyMs);
     i.region.value = n.spec.region; i.renewable.value = String(n.spec.renewableShare);
-    i.carbon.value = String(n.spec.carbonIntensity); i.price.value = aicc(n.spec.pricePerGpuHour, 3).replace(/,/g, "");
+    i.carbon.value = String(n.spec.carbonIntensity); i.price.value = aicc(n.spec.pricePerGpuHour, 12).replace(/,/g, "").replace(/\.?0+$/, "");
     i.nodeId.value = String(n.id);
   }
 }

@@ -1,7 +1,7 @@
 // Rent: the requirement form with the chain's own ranges (runtime constants), a live quote
 // (`compute_quote`), submission, and the job's way through the market to its receipt.
 import { type Chain, aicc, grams, parseAicc, rpc } from "../chain";
-import { type Context, type Page, field, h, message, notice, numberInput, requireAccount, select } from "../dom";
+import { type Context, type Page, Latest, field, h, message, notice, numberInput, requireAccount, select } from "../dom";
 
 interface Quote {
   eligibleNodes: number; renewableNodes: number; minCost: string; maxCost: string; energyWh: number;
@@ -38,6 +38,8 @@ export class RentPage implements Page {
   private jobId?: number;
   private proposals = new Map<number, number>();
   private quoteTimer?: number;
+  private quotes = new Latest();
+  private unsubscribe?: () => void;
 
   constructor(private ctx: Context) {
     this.r = ranges(ctx.chain);
@@ -138,9 +140,19 @@ export class RentPage implements Page {
     this.quoteTimer = window.setTimeout(() => void this.quote(), 250);
   }
 
+  private disposed = false;
+
+  dispose(): void {
+    this.disposed = true;
+    this.unsubscribe?.();
+    window.clearTimeout(this.quoteTimer);
+  }
+
   private async quote(): Promise<void> {
+    const ticket = this.quotes.next();
     try {
       const q = await rpc<Quote>(this.ctx.chain, "compute_quote", [this.requirements()]);
+      if (!this.quotes.isLatest(ticket)) return;
       const none = q.eligibleNodes === 0;
       this.quoteBox.replaceChildren(
         h("div", { testid: "quote-eligible", class: none ? "warn" : "" },
@@ -151,6 +163,7 @@ export class RentPage implements Page {
           `carbon ${grams(q.minCarbonGrams)} – ${grams(q.maxCarbonGrams)} (grid reference ${grams(q.referenceCarbonGrams)}), energy ${(q.energyWh / 1000).toFixed(1)} kWh`),
       );
     } catch (e) {
+      if (!this.quotes.isLatest(ticket)) return;
       this.quoteBox.replaceChildren(h("div", { class: "notice error", testid: "quote-error" }, message(e)));
     }
   }
@@ -189,13 +202,15 @@ export class RentPage implements Page {
   private async watchProposals(): Promise<void> {
     if (this.watched) return;
     this.watched = true;
-    await this.ctx.chain.api.query.system.events((records: any) => {
+    const unsubscribe = await this.ctx.chain.api.query.system.events((records: any) => {
       for (const { event } of records) {
         if (event.section !== "computeJobs" || event.method !== "AssignmentProposed") continue;
         const job = Number(event.data[0].toString());
         this.proposals.set(job, (this.proposals.get(job) ?? 0) + 1);
       }
     });
+    this.unsubscribe = unsubscribe as unknown as () => void;
+    if (this.disposed) this.unsubscribe();
   }
 
   private async track(): Promise<void> {
@@ -203,8 +218,10 @@ export class RentPage implements Page {
     if (id === undefined) return;
     try {
       const job = await rpc<any>(this.ctx.chain, "compute_job", [id]);
+      if (id !== this.jobId) return; // another job is followed now
       this.progress.replaceChildren(renderProgress(job, this.proposals.get(id) ?? 0));
     } catch (e) {
+      if (id !== this.jobId) return;
       this.progress.replaceChildren(h("div", { class: "notice error", testid: "job-error" }, message(e)));
     }
   }
@@ -221,7 +238,12 @@ const FAILED: Record<string, string> = {
 /// The stepper: each stage done, current or to come, and the receipt once settled.
 export function renderProgress(job: any, proposals: number): HTMLElement {
   const stage: string = job.status.stage;
-  const reached: Record<string, number> = { Pending: 1, Queued: 1, Assigned: 3, ResultSubmitted: 4, Settled: 6 };
+  // The step each stage reached; a failed job fails at that step (a timed-out provider at
+  // training, a rejected or unverified result at verification, an expired job at proposals).
+  const reached: Record<string, number> = {
+    Pending: 1, Queued: 1, Expired: 1, Cancelled: 1, Assigned: 3, TimedOut: 3,
+    ResultSubmitted: 4, Rejected: 4, Unverified: 4, Settled: 6,
+  };
   const at = reached[stage] ?? (job.status.node !== undefined ? 3 : 1);
   const failed = FAILED[stage];
   const steps = STAGES.map((name, i) => {
