@@ -314,7 +314,7 @@ fn the_timing_of_selections_does_not_change_what_is_learnt() {
 		.iter()
 		.map(|d| Engine::start(EngineConfig::in_dir(d.path())).expect("starts"))
 		.collect();
-	let ran = |job_id: u64| outcome(job_id, 10 + (job_id % 3) as u32, job_id % 4 != 0);
+	let ran = |job_id: u64| outcome(job_id, 10 + (job_id % 3) as u32, !job_id.is_multiple_of(4));
 	// Engine 0 selects each job just before its outcome; engine 1 selects all of them first.
 	for job_id in 0..40u64 {
 		select(&engines[0], job_id);
