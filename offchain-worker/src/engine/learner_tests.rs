@@ -283,7 +283,9 @@ fn a_decision_shows_its_state_probabilities_and_reward() {
 	let pending = lock(&engine.learner).1.get(&5).cloned().expect("pending");
 	for (score, features) in scores.iter().zip(&pending.candidates) {
 		for (name, value) in decisions::FEATURE_NAMES.iter().zip(features) {
-			assert_eq!(score["features"][*name].as_f64(), Some(f64::from(*value)), "{name}");
+			// As f32 (the JSON may hold the f32's shortest decimal form).
+			let shown = score["features"][*name].as_f64().map(|v| v as f32);
+			assert_eq!(shown, Some(*value), "{name}");
 		}
 	}
 	assert!(json["expectedReward"].as_f64().is_some_and(f64::is_finite), "{json}");
