@@ -396,7 +396,7 @@ mod benchmarks {
 		let (_, id, workers) = federated_job::<T>(T::MaxFederationProviders::get(), 0);
 		let (last, others) = workers.split_last().expect("members");
 		for (i, worker) in others.iter().enumerate() {
-			let update = H256::from_low_u64_be(i as u64 + 1);
+			let update = helpers::hash_of(i as u64 + 1);
 			assert!(Pallet::<T>::submit_update(
 				RawOrigin::Signed(worker.clone()).into(),
 				id,
@@ -420,7 +420,7 @@ mod benchmarks {
 		<T as Config>::Currency::set_balance(&T::CommunityFund::get(), budget::<T>());
 		let (_, id, workers) = federated_job::<T>(n, 0);
 		for (i, worker) in workers.iter().enumerate() {
-			let update = H256::from_low_u64_be(i as u64 + 1);
+			let update = helpers::hash_of(i as u64 + 1);
 			assert!(Pallet::<T>::submit_update(
 				RawOrigin::Signed(worker.clone()).into(),
 				id,

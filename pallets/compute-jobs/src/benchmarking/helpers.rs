@@ -201,3 +201,13 @@ pub(super) fn federated_job<T: Config>(
 	.is_ok());
 	(user, id, workers)
 }
+
+/// A distinct hash per `n` (its big-endian bytes at the end), in `no_std` too
+/// (`H256::from_low_u64_be` needs the std-only `byteorder` feature of `fixed-hash`).
+pub(super) fn hash_of(n: u64) -> H256 {
+	let mut bytes = [0u8; 32];
+	for (byte, value) in bytes.iter_mut().rev().zip(n.to_le_bytes()) {
+		*byte = value;
+	}
+	H256(bytes)
+}
