@@ -119,3 +119,29 @@ export function requireAccount(ctx: Context): Account {
 export function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/// Signs and sends what `build` makes with the chosen account, with `button` disabled and
+/// `flag.inFlight` set meanwhile; `status` tells the progress, then `after`'s words, or the error.
+export async function act(
+  ctx: Context,
+  button: HTMLButtonElement,
+  status: ReturnType<typeof notice>,
+  flag: { inFlight: boolean },
+  build: () => any,
+  after: (sent: import("./chain").Sent) => Promise<string>,
+): Promise<void> {
+  button.disabled = true;
+  flag.inFlight = true;
+  try {
+    const account = requireAccount(ctx);
+    const tx = build();
+    status.info("signing…");
+    const sent = await account.sign(tx, (s) => status.info(s));
+    status.ok(await after(sent));
+  } catch (e) {
+    status.error(message(e));
+  } finally {
+    button.disabled = false;
+    flag.inFlight = false;
+  }
+}

@@ -1,7 +1,7 @@
 // Govern: the community fund, open subsidy proposals with a countdown, AICG votes (frozen until
 // the vote closes) and their removal, new proposals, active subsidies.
 import { aicc, countdown, parseAicc, rpc } from "../chain";
-import { type Context, type Page, busyIn, field, h, message, notice, numberInput, requireAccount, select, table, textInput } from "../dom";
+import { type Context, type Page, act, busyIn, field, h, message, notice, numberInput, select, table, textInput } from "../dom";
 
 interface Fund {
   account: string; balance: string; committed: string; uncommitted: string;
@@ -58,7 +58,7 @@ export class GovernPage implements Page {
     await this.refresh();
   }
 
-  private inFlight = false;
+  inFlight = false;
 
   async onBlock(): Promise<void> {
     // No redraw under the user's hands: a button mid-signing, or typing in the page.
@@ -76,23 +76,12 @@ export class GovernPage implements Page {
     return v;
   }
 
-  private async act(button: HTMLButtonElement, build: () => any): Promise<void> {
-    button.disabled = true;
-    this.inFlight = true;
-    try {
-      const account = requireAccount(this.ctx);
-      const tx = build();
-      this.status.info("signing…");
-      const sent = await account.sign(tx, (s) => this.status.info(s));
+  private act(button: HTMLButtonElement, build: () => any): Promise<void> {
+    return act(this.ctx, button, this.status, this, build, async (sent) => {
       const event = sent.events.find((e) => e.section === "communityFund");
       await this.refresh();
-      this.status.ok(event ? `${event.method}` : "done");
-    } catch (e) {
-      this.status.error(message(e));
-    } finally {
-      button.disabled = false;
-      this.inFlight = false;
-    }
+      return event ? `${event.method}` : "done";
+    });
   }
 
   private async refresh(): Promise<void> {

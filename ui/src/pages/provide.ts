@@ -1,7 +1,7 @@
 // Provide: register a node (bond held), update it, send heartbeats, see its bond, reputation,
 // jobs and earnings; leave the market and withdraw the bond.
 import { aicc, parseAicc } from "../chain";
-import { type Context, type Page, busyIn, field, h, message, notice, numberInput, requireAccount, table, textInput } from "../dom";
+import { type Context, type Page, act, busyIn, field, h, message, notice, numberInput, requireAccount, table, textInput } from "../dom";
 import { type NodeInfo, allNodes } from "./market";
 
 export class ProvidePage implements Page {
@@ -56,7 +56,7 @@ export class ProvidePage implements Page {
     await this.refresh();
   }
 
-  private inFlight = false;
+  inFlight = false;
 
   async onBlock(): Promise<void> {
     // No redraw under the user's hands: a button mid-signing, or typing in the page.
@@ -91,23 +91,12 @@ export class ProvidePage implements Page {
     return this.ctx.chain.api.tx.computeRegistry.updateNode(Number(this.inputs.nodeId.value), this.spec());
   }
 
-  private async act(button: HTMLButtonElement, build: () => any, done?: string): Promise<void> {
-    button.disabled = true;
-    this.inFlight = true;
-    try {
-      const account = requireAccount(this.ctx);
-      const tx = build();
-      this.status.info("signing…");
-      const sent = await account.sign(tx, (s) => this.status.info(s));
+  private act(button: HTMLButtonElement, build: () => any, done?: string): Promise<void> {
+    return act(this.ctx, button, this.status, this, build, async (sent) => {
       const events = sent.events.filter((e) => e.section === "computeRegistry").map((e) => e.method);
       await this.refresh();
-      this.status.ok(done ?? (events.length > 0 ? events.join(", ") : "done"));
-    } catch (e) {
-      this.status.error(message(e));
-    } finally {
-      button.disabled = false;
-      this.inFlight = false;
-    }
+      return done ?? (events.length > 0 ? events.join(", ") : "done");
+    });
   }
 
   private async refresh(): Promise<void> {
